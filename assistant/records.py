@@ -1,0 +1,96 @@
+"""Typed records shared by ingest (which writes them) and the assistant (which reads them).
+
+Line numbers are 1-based and inclusive, counted in the source file as stored in ``corpus/``, so a
+citation can point a reader at exact lines of the document.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SourceSpan(BaseModel):
+    """Where a piece of information stands in the corpus."""
+
+    doc_id: str
+    line_start: int
+    line_end: int
+
+
+class DocumentInfo(BaseModel):
+    """One entry of ``corpus/manifest.json``."""
+
+    doc_id: str
+    title: str
+    publisher: str
+    date: str
+    kind: str
+    path: str = ""  # file name inside the corpus folder, filled in by the loader
+
+
+class Chunk(BaseModel):
+    """A retrievable passage of a document, with everything a citation needs."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    heading_path: list[str] = Field(default_factory=list)
+    line_start: int
+    line_end: int
+    page: int | None = None
+
+    @property
+    def section(self) -> str:
+        return " > ".join(self.heading_path)
+
+
+class Program(BaseModel):
+    """One support program (事業) of the 総合振興パッケージ and its 関連事業マップ.
+
+    Every value comes from the source text (see ``sources``); ``null`` means the text does not say.
+    """
+
+    id: str
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    ministry: str | None = None
+    department: str | None = None
+    applicant_types: list[str] = Field(default_factory=list)
+    budget_thousand_yen: int | None = None
+    budget_note: str | None = None
+    new_calls: bool | None = None
+    tel: list[str] = Field(default_factory=list)
+    email: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    description: str | None = None
+    source: SourceSpan
+    # Further places the program is stated (other theme tables, budget lines, ◆ lists).
+    mentions: list[SourceSpan] = Field(default_factory=list)
+
+
+class UseCase(BaseModel):
+    """A university goal mapped to a program on the page 「具体的にどのような支援策が使えるのか？」."""
+
+    category: str  # e.g. 人材育成, 研究基盤の強化, 社会実装
+    goal: str  # 「…したい」, joined into one line
+    program_name: str  # as printed after ⇒
+    program_id: str | None  # catalog id when the program is catalogued
+    note: str | None = None  # e.g. （自治体が申請主体）
+    source: SourceSpan
+
+
+class BudgetLine(BaseModel):
+    """A budget figure printed outside the program tables (関連事業マップ lines, ◆ lists)."""
+
+    program_name: str
+    program_id: str | None
+    ministry: str | None
+    amount_text: str  # verbatim, e.g. 「138億円」, 「6,100百万円」, 「5.0億円（内数）」
+    source: SourceSpan
+
+
+class Catalog(BaseModel):
+    programs: list[Program]
+    use_cases: list[UseCase] = Field(default_factory=list)
+    budget_lines: list[BudgetLine] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Turns the documents in corpus/ into an index (chunks + program catalog in Chroma)."""
