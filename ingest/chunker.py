@@ -59,7 +59,6 @@ class Unit:
     atomic: bool = False  # table rows: never split across chunks
     new_block: bool = False  # first unit after a slide number or a table header: starts a new chunk
     heading_path: tuple[str, ...] = ()
-    page: int | None = None
 
     def add(self, piece: str, line_no: int, sep: str = "") -> None:
         if not piece:
@@ -85,7 +84,6 @@ class Unit:
             self.atomic,
             self.new_block and start == 0,
             self.heading_path,
-            self.page,
         )
 
 
@@ -174,8 +172,7 @@ def build_units(source: SourceText) -> list[Unit]:
     """Join the document's lines into units (see module docstring)."""
     raw = source.lines
     lines = [clean_line(line) for line in raw]
-    markers = page_markers(raw)
-    pages = source.pages or assign_pages(len(lines), markers)
+    markers = {} if source.pages else page_markers(raw)
     typical = _typical_line_length(lines)
     footnotes = _footnote_lines(raw)
 
@@ -200,7 +197,6 @@ def build_units(source: SourceText) -> list[Unit]:
             atomic=atomic,
             new_block=block_start,
             heading_path=tuple(h for _, h in headings),
-            page=pages[line_no - 1],
         )
         block_start = False
         return current
@@ -210,6 +206,10 @@ def build_units(source: SourceText) -> list[Unit]:
     while i < n:
         line_no = i + 1
         line = lines[i]
+        if source.pages and i and source.pages[i] != source.pages[i - 1]:
+            flush()  # a new PDF page starts a new chunk
+            in_table = False
+            block_start = True
         if not line:
             # A blank line ends a paragraph unless the previous line was cut mid-sentence at full width.
             if current is not None and not current.atomic and not _continues_after_blank(lines, i, typical):
@@ -360,13 +360,14 @@ def chunk_document(source: SourceText, min_chars: int, max_chars: int, overlap_c
     """Chunks of one document, in reading order, each within one heading section."""
     chunks: list[Chunk] = []
     pending: list[Unit] = []
+    pages = source.pages or assign_pages(len(source.lines), page_markers(source.lines))
 
     def emit() -> None:
         if not pending:
             return
         text = "".join(_join(pending))
         first, last = pending[0], pending[-1]
-        pages = [u.page for u in pending if u.page is not None]
+        line_start = min(u.line_start for u in pending)
         chunks.append(
             Chunk(
                 chunk_id=_chunk_id(source.info.doc_id, first.line_start, last.line_end, text),
@@ -374,9 +375,9 @@ def chunk_document(source: SourceText, min_chars: int, max_chars: int, overlap_c
                 title=source.info.title,
                 text=text,
                 heading_path=list(first.heading_path),
-                line_start=min(u.line_start for u in pending),
+                line_start=line_start,
                 line_end=max(u.line_end for u in pending),
-                page=pages[-1] if pages else None,
+                page=pages[line_start - 1],  # where the passage starts, as a citation reads
             )
         )
 
