@@ -25,7 +25,7 @@ index: model
 	$(BIN)/assistant ingest
 
 run: index
-	@echo "Index ready. (The answer API arrives with the API issue; until then \`make run\` stops after ingest.)"
+	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
 test: model
 	$(BIN)/python -m pytest -q

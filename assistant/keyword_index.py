@@ -20,15 +20,17 @@ IDS_FILE = "ids.json"
 class KeywordIndex:
     """Okapi BM25 over :func:`assistant.jp_text.tokenize` tokens; the same tokenizer at index and query time."""
 
-    def __init__(self, retriever: bm25s.BM25, ids: list[str]) -> None:
-        self._retriever = retriever
+    def __init__(self, retriever: bm25s.BM25 | None, ids: list[str]) -> None:
+        self._retriever = retriever  # None for an empty index (bm25s cannot index zero documents)
         self._ids = ids
-        self._vocab: dict[str, int] = retriever.vocab_dict or {}
+        self._vocab: dict[str, int] = (retriever.vocab_dict or {}) if retriever else {}
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> KeywordIndex:
         if len(ids) != len(texts):
             raise ValueError("ids and texts differ in length")
+        if not ids:
+            return cls(None, [])
         retriever = bm25s.BM25()
         # An empty document would get no tokens; bm25s copes via its empty-token placeholder.
         retriever.index([tokenize(text) for text in texts], show_progress=False)
@@ -36,13 +38,14 @@ class KeywordIndex:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self._retriever.save(str(folder), show_progress=False)
+        if self._retriever is not None:
+            self._retriever.save(str(folder), show_progress=False)
         (folder / IDS_FILE).write_text(json.dumps(self._ids, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
-        retriever = bm25s.BM25.load(str(folder), show_progress=False)
         ids = json.loads((folder / IDS_FILE).read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
         return cls(retriever, ids)
 
     def __len__(self) -> int:
@@ -55,7 +58,7 @@ class KeywordIndex:
     def search(self, text: str, k: int = 10) -> list[tuple[str, float]]:
         """Best ``k`` (id, BM25 score) pairs with a positive score, best first."""
         tokens = self.query_tokens(text)
-        if not tokens or not self._ids:
+        if not tokens or self._retriever is None:
             return []
         scores = np.asarray(self._retriever.get_scores(tokens), dtype=np.float64)
         k = min(k, len(scores))

@@ -98,3 +98,9 @@ def test_bm25_returns_nothing_for_unknown_words(corpus_index):
         s > 0 for _, s in index.search("ｘｙｚｚｙ", k=5)
     )
     assert index.search("", k=5) == []
+
+
+def test_an_empty_index_saves_loads_and_finds_nothing(tmp_path):
+    KeywordIndex.build([], []).save(tmp_path / "empty")
+    index = KeywordIndex.load(tmp_path / "empty")
+    assert len(index) == 0 and index.search("地域", k=3) == []

@@ -1,0 +1,122 @@
+"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``.
+
+Errors the user can fix (no index, bad manifest, model mismatch) are printed as one readable line
+with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from assistant.config import get_settings
+
+
+class UserError(Exception):
+    """An error whose message tells the user what to do; printed without a traceback."""
+
+
+def _cmd_prepare_model(args: argparse.Namespace) -> int:
+    from assistant.embeddings import get_embedder
+
+    settings = get_settings()
+    started = time.perf_counter()
+    embedder = get_embedder(settings)
+    print(
+        f"Embedding model ready: {embedder.model_id} (dimension {embedder.dimension}, "
+        f"{time.perf_counter() - started:.1f} s)"
+    )
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.pipeline import run_ingest
+
+    report = run_ingest(get_settings(), rebuild=args.rebuild, show_progress=not args.quiet)
+    state = "already up to date" if report.up_to_date else "built"
+    print(
+        f"Index {report.build_id} {state}: {report.documents} documents, {report.chunks} chunks, "
+        f"{report.programs} programs, {report.use_cases} use cases, {report.budget_lines} budget lines; "
+        f"{report.seconds:.1f} s; {report.index_bytes / 1e6:.1f} MB in {report.build_dir}"
+    )
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from assistant.api import create_app
+
+    print(f"Serving on http://{args.host}:{args.port}/ (API docs at /docs)")
+    uvicorn.run(create_app(get_settings()), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.answering import AnswerService
+
+    question = args.question.strip()
+    if not question:
+        raise UserError("the question is empty")
+    result = AnswerService(get_settings()).answer(question)
+    if args.json:
+        print(json.dumps(result.model_dump(), ensure_ascii=False, indent=2))
+        return 0
+    print(result.answer)
+    if result.citations:
+        print("\n出典:")
+        for c in result.citations:
+            page = f" p.{c.page}" if c.page else ""
+            print(
+                f"[{c.id}] {c.title}{page} ({c.doc_id} L{c.line_start}-{c.line_end}) 「{' '.join(c.quote.split())[:80]}」"
+            )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="政策アシスタント (Japanese policy assistant)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="build the index from corpus/ (kept when nothing changed)")
+    ingest.add_argument("--rebuild", action="store_true", help="force a fresh build")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bars")
+    ingest.set_defaults(func=_cmd_ingest)
+
+    prepare = sub.add_parser("prepare-model", help="convert/load the embedding model once (cached)")
+    prepare.set_defaults(func=_cmd_prepare_model)
+
+    serve = sub.add_parser("serve", help="serve the answer API (and the chat UI)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.set_defaults(func=_cmd_serve)
+
+    ask = sub.add_parser("ask", help="answer one question from the command line")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the API's JSON")
+    ask.set_defaults(func=_cmd_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.embeddings import EmbeddingModelError
+    from assistant.index_store import IndexStateError
+    from ingest.documents import CorpusError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, CorpusError, IndexStateError, EmbeddingModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

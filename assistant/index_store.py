@@ -1,0 +1,220 @@
+"""The on-disk index: one folder per build, a pointer to the current one, Chroma collections inside.
+
+Layout under ``<data_dir>/index``::
+
+    CURRENT                  the build id in use (replaced atomically with os.replace)
+    builds/<build_id>/
+        manifest.json        which model and corpus built it, counts, collection names
+        chroma/              Chroma PersistentClient folder (collections chunks + programs)
+        keyword/             the BM25 index of the same chunks
+        chunks.jsonl         every chunk (the keyword leg and citations read these)
+        catalog.json         the program catalog (programs, use cases, budget lines)
+
+Ingest writes a new build beside the old one and only then moves CURRENT, so a crash mid-way
+leaves the previous index in use. Collection names carry the build id, so the same scheme works
+when the collections live in a shared Chroma server instead of the build folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+from pydantic import BaseModel
+
+from assistant.config import Settings
+from assistant.records import Catalog, Chunk
+
+INDEX_FORMAT = 2
+CURRENT_POINTER = "CURRENT"
+
+
+class IndexStateError(RuntimeError):
+    """Base for index problems whose message tells the user what to do."""
+
+
+class IndexMissingError(IndexStateError):
+    pass
+
+
+class IndexModelMismatchError(IndexStateError):
+    pass
+
+
+class IndexManifest(BaseModel):
+    build_id: str
+    index_format: int = INDEX_FORMAT
+    created_at: str
+    embedding_model: str  # E5Embeddings.model_id of the model that embedded the chunks
+    embedding_dimension: int
+    corpus_fingerprint: str
+    settings_fingerprint: str
+    documents: int
+    chunks: int
+    programs: int
+    use_cases: int
+    budget_lines: int
+    seconds: float
+    chunk_collection: str
+    program_collection: str
+
+
+@register_embedding_function
+class ChromaE5Function(EmbeddingFunction[Documents]):
+    """Our e5 model as a Chroma embedding function, so Chroma never falls back to its default model
+    (which would try to download weights). Documents get the passage prompt, queries the query prompt."""
+
+    def __init__(self, embedder: Any) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self._embedder.embed_documents_array(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        return list(self._embedder.embed_queries_array(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "seisaku-e5"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model_id": self._embedder.model_id}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> ChromaE5Function:
+        from assistant.embeddings import get_embedder
+
+        return ChromaE5Function(get_embedder())
+
+
+def new_build_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def builds_dir(settings: Settings) -> Path:
+    return settings.index_dir / "builds"
+
+
+def current_build_id(settings: Settings) -> str | None:
+    pointer = settings.index_dir / CURRENT_POINTER
+    if not pointer.exists():
+        return None
+    build_id = pointer.read_text(encoding="utf-8").strip()
+    return build_id if (builds_dir(settings) / build_id / "manifest.json").exists() else None
+
+
+def set_current_build(settings: Settings, build_id: str) -> None:
+    """Point CURRENT at a finished build, atomically (write a temp file, fsync, rename)."""
+    pointer = settings.index_dir / CURRENT_POINTER
+    tmp = pointer.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(build_id)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, pointer)
+
+
+def prune_builds(settings: Settings) -> list[str]:
+    """Delete old and unfinished builds, keeping the current one and ``keep_previous_builds`` before it."""
+    current = current_build_id(settings)
+    root = builds_dir(settings)
+    if not root.exists():
+        return []
+    finished = sorted(p.name for p in root.iterdir() if (p / "manifest.json").exists() and p.name != current)
+    keep = set(finished[-settings.keep_previous_builds :] if settings.keep_previous_builds else [])
+    if current:
+        keep.add(current)
+    removed = []
+    for path in root.iterdir():
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
+def chroma_client(build_dir: Path) -> chromadb.ClientAPI:
+    """The Chroma client of a build (embedded PersistentClient in the build folder)."""
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(build_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+def write_jsonl(path: Path, records: list[BaseModel]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(record.model_dump_json() + "\n")
+
+
+def read_chunks(build_dir: Path) -> list[Chunk]:
+    with open(build_dir / "chunks.jsonl", encoding="utf-8") as fh:
+        return [Chunk.model_validate_json(line) for line in fh if line.strip()]
+
+
+def read_catalog(build_dir: Path) -> Catalog:
+    return Catalog.model_validate_json((build_dir / "catalog.json").read_text(encoding="utf-8"))
+
+
+def read_manifest(build_dir: Path) -> IndexManifest:
+    return IndexManifest.model_validate(json.loads((build_dir / "manifest.json").read_text(encoding="utf-8")))
+
+
+def current_build_dir(settings: Settings) -> Path:
+    """The folder of the index in use, or a clear error telling the user to run ingest."""
+    build_id = current_build_id(settings)
+    if build_id is None:
+        raise IndexMissingError(
+            f"No index in {settings.index_dir}. Build it with `assistant ingest` (or `make run`)."
+        )
+    return builds_dir(settings) / build_id
+
+
+def check_model(manifest: IndexManifest, model_id: str) -> None:
+    """Refuse an index whose vectors came from another embedding model than the configured one."""
+    if manifest.embedding_model != model_id:
+        raise IndexModelMismatchError(
+            f"The index {manifest.build_id} was built with embedding model {manifest.embedding_model!r}, "
+            f"but the configured model is {model_id!r}. Rebuild it with `assistant ingest --rebuild` "
+            "or set ASSISTANT_EMBEDDING_MODEL back to the model that built it."
+        )
+
+
+class LoadedIndex(BaseModel):
+    """The current build, opened: its manifest, records and Chroma collections."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    build_dir: Path
+    manifest: IndexManifest
+    chunks: list[Chunk]
+    catalog: Catalog
+    chunk_collection: Any
+    program_collection: Any
+
+
+def load_index(settings: Settings, embedder: Any) -> LoadedIndex:
+    """Open the current build for queries; refuses a build made with another embedding model."""
+    build_dir = current_build_dir(settings)
+    manifest = read_manifest(build_dir)
+    check_model(manifest, embedder.model_id)
+    client = chroma_client(build_dir)
+    function = ChromaE5Function(embedder)
+    return LoadedIndex(
+        build_dir=build_dir,
+        manifest=manifest,
+        chunks=read_chunks(build_dir),
+        catalog=read_catalog(build_dir),
+        chunk_collection=client.get_collection(manifest.chunk_collection, embedding_function=function),
+        program_collection=client.get_collection(manifest.program_collection, embedding_function=function),
+    )
