@@ -18,6 +18,14 @@ from pathlib import Path
 from assistant.records import DocumentInfo
 
 _SPACE = re.compile(r"\s")
+#: Bullet marks that open a line; a quote starts after them (the chunker prints the slides' private-use
+#: Wingdings glyphs as ・, so a chunk's bullet is not the document's character).
+_LEADING_BULLETS = "・•◆➢✓-－○●■□◇▶►"
+
+
+def _squash_char(ch: str) -> str:
+    """Private-use glyphs (Wingdings bullets) compare as ・, as the chunker prints them."""
+    return "・" if "\ue000" <= ch <= "\uf8ff" else ch
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class StoredDocument:
             offsets.append(position)
             position += len(line) + 1
         raw_positions = [i for i, ch in enumerate(text) if not _SPACE.match(ch)]
-        squashed = "".join(text[i] for i in raw_positions)
+        squashed = "".join(_squash_char(text[i]) for i in raw_positions)
         return cls(info, text, lines, offsets, squashed, raw_positions)
 
     def line_of_offset(self, offset: int) -> int:
@@ -66,7 +74,7 @@ class StoredDocument:
 
         With ``near``, the occurrence closest to that line span wins (a table repeats under many themes).
         """
-        target = _SPACE.sub("", snippet)
+        target = "".join(_squash_char(ch) for ch in _SPACE.sub("", snippet)).lstrip(_LEADING_BULLETS)
         if not target:
             return None
         starts = []

@@ -255,7 +255,9 @@ def build_units(source: SourceText) -> list[Unit]:
             i += 1
             continue
 
-        if in_table and (_TABLE_FOOTER.search(line) or (current is not None and len(current.text) > _MAX_ROW_CHARS)):
+        if in_table and (
+            _TABLE_FOOTER.search(line) or (current is not None and len(current.text) > _MAX_ROW_CHARS)
+        ):
             flush()
             in_table = False
 
@@ -382,10 +384,14 @@ def chunk_document(source: SourceText, min_chars: int, max_chars: int, overlap_c
         )
 
     for unit in build_units(source):
-        pieces = [p for s in split_sentences(unit) for p in (_hard_split(s, max_chars) if not s.atomic else [s])]
+        pieces = [
+            p for s in split_sentences(unit) for p in (_hard_split(s, max_chars) if not s.atomic else [s])
+        ]
         for piece in pieces:
             size = sum(len(u.text) for u in pending)
-            section_changed = bool(pending) and (piece.heading_path != pending[0].heading_path or piece.new_block)
+            section_changed = bool(pending) and (
+                piece.heading_path != pending[0].heading_path or piece.new_block
+            )
             too_big = size + len(piece.text) > max_chars and size >= min_chars // 2
             if pending and (section_changed or too_big):
                 emit()

@@ -36,7 +36,9 @@ def load_manifest(corpus_dir: Path) -> list[DocumentInfo]:
     """Read ``manifest.json`` and match each entry to exactly one document file."""
     manifest_path = corpus_dir / MANIFEST_NAME
     if not manifest_path.exists():
-        raise CorpusError(f"{manifest_path} is missing: list each document there (doc_id, title, publisher, date, kind).")
+        raise CorpusError(
+            f"{manifest_path} is missing: list each document there (doc_id, title, publisher, date, kind)."
+        )
     try:
         raw = json.loads(manifest_path.read_text(encoding="utf-8"))
         entries = [DocumentInfo.model_validate(item) for item in raw["documents"]]
@@ -57,7 +59,9 @@ def load_manifest(corpus_dir: Path) -> list[DocumentInfo]:
         entry.path = path.name
     unlisted = sorted(set(files) - seen)
     if unlisted:
-        raise CorpusError(f"{corpus_dir}: files without a manifest entry: {', '.join(unlisted)}. Add them to {MANIFEST_NAME}.")
+        raise CorpusError(
+            f"{corpus_dir}: files without a manifest entry: {', '.join(unlisted)}. Add them to {MANIFEST_NAME}."
+        )
     return entries
 
 

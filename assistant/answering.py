@@ -1,0 +1,201 @@
+"""Where a question flows: conditions → follow-up resolution → hybrid retrieval → intent → composer.
+
+``AnswerService`` loads the model, the index and everything derived from it once per process and is
+then shared by all request threads (it keeps no per-request state).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel
+
+from assistant.citations import ChunkLocator, Citation
+from assistant.composer import AnswerDraft, ComposeInput, DeterministicComposer, SentenceScorer
+from assistant.config import Settings
+from assistant.embeddings import get_embedder
+from assistant.index_store import LoadedIndex, load_index
+from assistant.intents import Intent, Turn, detect_intent, is_follow_up, programs_from_history
+from assistant.jp_text import tokenize
+from assistant.keyword_index import KeywordIndex
+from assistant.query_parser import ProgramMatcher, load_extra_aliases
+from assistant.records import Program, UseCase
+from assistant.retrieval import HybridSearcher, Mode, RetrievalResult
+from assistant.sources import DocumentStore
+
+ALIASES_FILE = "program_aliases.json"
+
+
+class AnswerThresholds(BaseModel):
+    """When the corpus is taken to support an answer (calibrated on the eval set, see evals/)."""
+
+    min_coverage: float = 0.34  # IDF share of the question's words found in one sentence
+    min_dense: float = 0.86  # cosine of the best chunk (e5 similarities of unrelated text sit near 0.75–0.8)
+    use_case_similarity: float = 0.85  # a goal ⇒ program line counts as matching the question
+    fit_relative_score: float = 0.5  # further programs must score at least this share of the best one
+
+
+class ProgramCard(BaseModel):
+    id: str
+    name: str
+    ministry: str | None
+    department: str | None
+    applicant_types: list[str]
+    budget_thousand_yen: int | None
+    budget_note: str | None
+    new_calls: bool | None
+    tel: list[str]
+    email: list[str]
+    themes: list[str]
+
+    @classmethod
+    def of(cls, program: Program) -> ProgramCard:
+        return cls.model_validate(program.model_dump(include=set(cls.model_fields)))
+
+
+class Timings(BaseModel):
+    retrieve: float
+    compose: float
+    total: float
+
+
+class AnswerResponse(BaseModel):
+    answer: str
+    abstained: bool
+    intent: Intent
+    citations: list[Citation]
+    programs: list[ProgramCard]
+    timings_ms: Timings
+
+
+@dataclass
+class Support:
+    coverage: float
+    dense: float
+
+
+class AnswerService:
+    def __init__(self, settings: Settings, thresholds: AnswerThresholds | None = None) -> None:
+        self.settings = settings
+        self.thresholds = thresholds or AnswerThresholds()
+        self.embedder = get_embedder(settings)
+        self.index: LoadedIndex = load_index(settings, self.embedder)
+        build = self.index.build_dir
+        catalog = self.index.catalog
+        self.programs: dict[str, Program] = {p.id: p for p in catalog.programs}
+        self.matcher = ProgramMatcher.from_programs(
+            catalog.programs, load_extra_aliases(settings.corpus_dir / ALIASES_FILE)
+        )
+        program_keywords = (
+            KeywordIndex.load(build / "keyword_programs") if (build / "keyword_programs").exists() else None
+        )
+        self.searcher = HybridSearcher(
+            self.index, self.embedder, KeywordIndex.load(build / "keyword"), program_keywords, self.matcher
+        )
+        self.store = DocumentStore.load(build)
+        self.locator = ChunkLocator.from_chunks(self.index.chunks)
+        self.scorer = SentenceScorer.from_texts([c.text for c in self.index.chunks])
+        self.composer = DeterministicComposer(self.store, self.locator, catalog, self.scorer)
+        self.chain = self.composer.as_runnable()
+        self.use_cases: list[UseCase] = [u for u in catalog.use_cases if u.program_id in self.programs]
+        self.use_case_vectors = (
+            self.embedder.embed_documents_array([u.goal for u in self.use_cases])
+            if self.use_cases
+            else np.zeros((0, 1))
+        )
+
+    # -- the flow ---------------------------------------------------------------------------------
+    def answer(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        filters: dict[str, str | None] | None = None,
+        mode: Mode = "hybrid",
+    ) -> AnswerResponse:
+        started = time.perf_counter()
+        history = history or []
+        conditions = self.searcher.conditions(question, filters)
+        query = question
+        if history and is_follow_up(question, conditions):
+            referred = programs_from_history(history, self.matcher)[:1]
+            if referred:
+                conditions = conditions.model_copy(update={"program_ids": referred})
+                query = f"{self.programs[referred[0]].name} {question}"
+        retrieval = self.searcher.search(query, k=8, mode=mode, conditions=conditions)
+        retrieved = time.perf_counter()
+
+        intent = detect_intent(question, conditions)
+        focus = [self.programs[pid] for pid in conditions.program_ids if pid in self.programs]
+        fit = self._fit_candidates(retrieval) if intent in ("program_fit", "contact") and not focus else []
+        support = self._support(question, retrieval)
+        grounded_by_catalog = (
+            bool(focus) or (intent == "list" and conditions.has_filters) or bool(fit and fit[0][1])
+        )
+        abstain = not grounded_by_catalog and not self._supported(support)
+
+        draft: AnswerDraft = self.chain.invoke(
+            ComposeInput(
+                question=question,
+                intent=intent,
+                retrieval=retrieval,
+                focus_programs=focus,
+                fit_candidates=fit,
+                abstain=abstain,
+            )
+        )
+        done = time.perf_counter()
+        return AnswerResponse(
+            answer=draft.answer,
+            abstained=draft.abstained,
+            intent=draft.intent,
+            citations=draft.citations,
+            programs=[ProgramCard.of(p) for p in draft.programs],
+            timings_ms=Timings(
+                retrieve=round((retrieved - started) * 1000, 1),
+                compose=round((done - retrieved) * 1000, 1),
+                total=round((done - started) * 1000, 1),
+            ),
+        )
+
+    def search(self, question: str, k: int = 8, mode: Mode = "hybrid") -> RetrievalResult:
+        return self.searcher.search(question, k=k, mode=mode)
+
+    # -- decisions --------------------------------------------------------------------------------
+    def _support(self, question: str, retrieval: RetrievalResult) -> Support:
+        tokens = set(tokenize(question))
+        coverage = 0.0
+        for hit in retrieval.chunk_hits[:5]:
+            for sentence in hit.text.replace("\n", "。").split("。"):
+                coverage = max(coverage, self.scorer.coverage(tokens, sentence))
+        dense = max((h.scores.dense or 0.0 for h in retrieval.chunk_hits), default=0.0)
+        return Support(coverage=coverage, dense=dense)
+
+    def _supported(self, support: Support) -> bool:
+        return support.coverage >= self.thresholds.min_coverage or support.dense >= self.thresholds.min_dense
+
+    def _fit_candidates(self, retrieval: RetrievalResult) -> list[tuple[Program, UseCase | None]]:
+        """Programs for a goal: the package's own goal ⇒ program lines first, then program and chunk hits."""
+        scores: dict[str, float] = {}
+        matched_use_case: dict[str, UseCase] = {}
+        if retrieval.query_vector is not None and len(self.use_cases):
+            sims = self.use_case_vectors @ np.asarray(retrieval.query_vector, dtype=np.float32)
+            for rank, idx in enumerate(np.argsort(-sims), start=1):
+                if sims[idx] < self.thresholds.use_case_similarity:
+                    break
+                use_case = self.use_cases[idx]
+                pid = use_case.program_id or ""
+                scores[pid] = scores.get(pid, 0.0) + 2.0 / (60 + rank)
+                matched_use_case.setdefault(pid, use_case)
+        for hit in retrieval.program_hits:
+            scores[hit.id] = scores.get(hit.id, 0.0) + hit.score
+        for rank, hit in enumerate(retrieval.chunk_hits[:5], start=1):
+            for pid in self.matcher.find(hit.text)[:2]:
+                scores[pid] = scores.get(pid, 0.0) + 0.5 / (60 + rank)
+        ranked = sorted((pid for pid in scores if pid in self.programs), key=lambda pid: -scores[pid])
+        if not ranked:
+            return []
+        best = scores[ranked[0]]
+        chosen = [pid for pid in ranked[:3] if scores[pid] >= self.thresholds.fit_relative_score * best]
+        return [(self.programs[pid], matched_use_case.get(pid)) for pid in chosen]

@@ -1,0 +1,434 @@
+"""The deterministic answer composer: Japanese answers assembled from templates and verbatim sources.
+
+Nothing here generates free text. Program facts (申請主体, 予算額, 新規課題採択, 担当部署, TEL, e-mail) are
+copied from catalog records, prose facts are sentences quoted from the documents, and every line that
+states a fact carries the citation of the passage it was copied from. Templates live in
+``prompts/answer_ja.toml``. The composer is a LangChain runnable (``as_runnable``), so a generative
+composer can replace it later behind the same input and output types.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.citations import ChunkLocator, Citation, CitationBuilder
+from assistant.config import PROJECT_ROOT
+from assistant.intents import Intent
+from assistant.jp_text import tokenize
+from assistant.records import BudgetLine, Catalog, Program, UseCase
+from assistant.retrieval import Hit, RetrievalResult
+from assistant.sources import DocumentStore
+
+TEMPLATES_PATH = PROJECT_ROOT / "prompts" / "answer_ja.toml"
+_SENTENCE = re.compile(r"[^。！？]+[。！？]?")
+
+
+def load_templates(path: Path = TEMPLATES_PATH) -> dict[str, dict[str, str]]:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+class ComposeInput(BaseModel):
+    """Everything the composer may use: the question, its intent, retrieval, and resolved programs."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    question: str
+    intent: Intent
+    retrieval: RetrievalResult
+    focus_programs: list[Program] = Field(default_factory=list)  # named or resolved from history
+    fit_candidates: list[tuple[Program, UseCase | None]] = Field(default_factory=list)
+    abstain: bool = False
+
+
+class AnswerDraft(BaseModel):
+    answer: str
+    abstained: bool
+    intent: Intent
+    citations: list[Citation]
+    programs: list[Program]
+
+
+@dataclass
+class Line:
+    """One line of an answer; lines with ``end='。'`` are sentences and carry their citations."""
+
+    text: str
+    cites: list[int] = field(default_factory=list)
+    end: str = "。"
+
+    def render(self) -> str:
+        marks = "".join(f"[{c}]" for c in dict.fromkeys(self.cites))
+        return f"{self.text}{marks}{self.end}"
+
+
+@dataclass
+class SentenceScorer:
+    """IDF-weighted overlap of content words: which sentence of a passage answers the question."""
+
+    idf: dict[str, float]
+    unseen_idf: float = 1.0  # weight of a word the corpus never uses: rarer than any word it does
+
+    @classmethod
+    def from_texts(cls, texts: list[str]) -> SentenceScorer:
+        df: dict[str, int] = {}
+        for text in texts:
+            for token in set(tokenize(text)):
+                df[token] = df.get(token, 0) + 1
+        n = max(1, len(texts))
+        # A question word absent from the corpus is the strongest sign the corpus cannot answer it,
+        # so it weighs like a word seen in half a passage (more than any word that occurs).
+        return cls({t: math.log(1 + n / d) for t, d in df.items()}, unseen_idf=math.log(1 + n / 0.5))
+
+    def weight(self, token: str) -> float:
+        return self.idf.get(token, self.unseen_idf)
+
+    def coverage(self, question_tokens: set[str], text: str) -> float:
+        """Share of the question's content (by IDF weight) that ``text`` contains."""
+        if not question_tokens:
+            return 0.0
+        tokens = set(tokenize(text))
+        total = sum(self.weight(t) for t in question_tokens)
+        return sum(self.weight(t) for t in question_tokens & tokens) / total
+
+
+class DeterministicComposer:
+    def __init__(
+        self,
+        store: DocumentStore,
+        locator: ChunkLocator,
+        catalog: Catalog,
+        scorer: SentenceScorer,
+        templates: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.store = store
+        self.locator = locator
+        self.catalog = catalog
+        self.scorer = scorer
+        self.t = templates or load_templates()
+        self.budget_lines: dict[str, list[BudgetLine]] = {}
+        for line in catalog.budget_lines:
+            if line.program_id:
+                self.budget_lines.setdefault(line.program_id, []).append(line)
+
+    def as_runnable(self) -> Runnable[ComposeInput, AnswerDraft]:
+        return RunnableLambda(self.compose, name="deterministic_composer")
+
+    # -- entry point ----------------------------------------------------------------------------
+    def compose(self, data: ComposeInput) -> AnswerDraft:
+        cites = CitationBuilder(self.store, self.locator)
+        if data.abstain:
+            return self._abstain(data, cites)
+        lines: list[Line]
+        programs: list[Program] = []
+        if data.intent == "contact" and data.focus_programs:
+            programs = data.focus_programs[:3]
+            lines = self._contact(programs, cites)
+        elif data.intent == "figure" and data.focus_programs:
+            programs = data.focus_programs[:3]
+            lines = self._figure(programs, cites)
+        elif data.intent == "list":
+            programs = data.retrieval.programs
+            lines = self._list(data, programs, cites)
+        elif data.intent in ("program_fit", "contact") and data.fit_candidates:
+            programs = [p for p, _ in data.fit_candidates]
+            lines = self._fit(data, cites)
+        elif data.focus_programs:
+            programs = data.focus_programs[:3]
+            lines = self._program_facts(data, programs, cites)
+        else:
+            lines = self._fact(data, cites)
+        if not any(line.cites for line in lines):
+            return self._abstain(data, cites)
+        return AnswerDraft(
+            answer=_render(lines),
+            abstained=False,
+            intent=data.intent,
+            citations=cites.citations,
+            programs=programs,
+        )
+
+    # -- kinds of answers -----------------------------------------------------------------------
+    def _abstain(self, data: ComposeInput, cites: CitationBuilder) -> AnswerDraft:
+        t = self.t["abstain"]
+        text = t["no_support"]
+        topics = _nearest_topics(data.retrieval.hits)
+        if topics:
+            text += "\n" + t["nearest_topics"] + "\n" + "\n".join(f"・{topic}" for topic in topics)
+        return AnswerDraft(answer=text, abstained=True, intent=data.intent, citations=[], programs=[])
+
+    def _program_block(
+        self, index: int, program: Program, cites: CitationBuilder, *, why: list[Line]
+    ) -> list[Line]:
+        t = self.t["program"]
+        row = cites.span(program.source)
+        row_cites = [row] if row else []
+        lines = [
+            Line(
+                t["heading"].format(index=index, name=program.name, ministry=program.ministry or "所管不明"),
+                end="\n",
+            )
+        ]
+        lines.extend(why)
+        if program.applicant_types:
+            lines.append(
+                Line(
+                    t["applicants"].format(applicants="、".join(program.applicant_types))
+                    + self._applicant_note(program),
+                    row_cites,
+                )
+            )
+        lines.extend(self._budget_lines(program, row_cites, cites))
+        if program.new_calls is not None:
+            lines.append(Line(t["new_calls_yes"] if program.new_calls else t["new_calls_no"], row_cites))
+        lines.extend(self._contact_lines(program, row_cites))
+        return lines
+
+    def _applicant_note(self, program: Program) -> str:
+        t = self.t["program"]
+        kinds = " ".join(program.applicant_types)
+        if "大学等研究機関" in kinds:
+            return t["applicants_university"]
+        if "官民コンソーシアム" in kinds:
+            return t["applicants_consortium"]
+        if "研究者" in kinds:
+            return t["applicants_researcher"]
+        if "自治体" in kinds:
+            return t["applicants_municipality"]
+        if "民間事業者" in kinds:
+            return t["applicants_company"]
+        return ""
+
+    def _budget_lines(self, program: Program, row_cites: list[int], cites: CitationBuilder) -> list[Line]:
+        t = self.t["program"]
+        lines = []
+        if program.budget_thousand_yen is not None:
+            budget = f"{program.budget_thousand_yen:,}千円" + (
+                f"（{program.budget_note}）" if program.budget_note else ""
+            )
+            lines.append(Line(t["budget"].format(budget=budget), row_cites))
+        for budget_line in self.budget_lines.get(program.id, [])[:2]:
+            cid = cites.span(budget_line.source)
+            if cid:
+                quote = _squash(cites.citations[cid - 1].quote)
+                lines.append(Line(t["budget_line"].format(quote=quote), [cid]))
+        return lines
+
+    def _contact_lines(self, program: Program, row_cites: list[int]) -> list[Line]:
+        t = self.t["program"]
+        lines = []
+        if program.department or program.ministry:
+            lines.append(
+                Line(
+                    t["department"]
+                    .format(ministry=program.ministry or "", department=program.department or "")
+                    .strip(),
+                    row_cites,
+                )
+            )
+        contacts = [f"TEL：{tel}" for tel in program.tel] + [f"mail：{mail}" for mail in program.email]
+        lines.append(
+            Line(
+                t["contact"].format(contacts="／".join(contacts)) if contacts else t["no_contact"], row_cites
+            )
+        )
+        return lines
+
+    def _contact(self, programs: list[Program], cites: CitationBuilder) -> list[Line]:
+        lines: list[Line] = []
+        for program in programs:
+            row = cites.span(program.source)
+            row_cites = [row] if row else []
+            lines.append(Line(self.t["contact"]["intro"].format(name=program.name), end="\n"))
+            lines.extend(self._contact_lines(program, row_cites))
+        return lines
+
+    def _figure(self, programs: list[Program], cites: CitationBuilder) -> list[Line]:
+        lines: list[Line] = []
+        for program in programs:
+            row = cites.span(program.source)
+            lines.append(Line(self.t["figure"]["intro"].format(name=program.name), end="\n"))
+            lines.extend(self._budget_lines(program, [row] if row else [], cites))
+        return lines
+
+    def _list(self, data: ComposeInput, programs: list[Program], cites: CitationBuilder) -> list[Line]:
+        t = self.t["list"]
+        conditions = _describe_conditions(data.retrieval)
+        if not programs:
+            # Saying that the catalog has no such program is itself grounded in the catalog's tables.
+            return [Line(t["none"].format(conditions=conditions), end="")]
+        lines = [Line(t["intro"].format(conditions=conditions, count=len(programs)) + "：", end="\n")]
+        for program in programs:
+            row = cites.span(program.source)
+            budget = (
+                f"{program.budget_thousand_yen:,}千円"
+                if program.budget_thousand_yen is not None
+                else "記載なし"
+            )
+            if program.budget_note and program.budget_thousand_yen is not None:
+                budget += f"（{program.budget_note}）"
+            new_calls = {True: "有", False: "無", None: "記載なし"}[program.new_calls]
+            lines.append(
+                Line(
+                    t["item"].format(
+                        name=program.name,
+                        ministry=program.ministry or "所管不明",
+                        applicants="、".join(program.applicant_types) or "記載なし",
+                        budget=budget,
+                        new_calls=new_calls,
+                    ),
+                    [row] if row else [],
+                )
+            )
+        return lines
+
+    def _fit(self, data: ComposeInput, cites: CitationBuilder) -> list[Line]:
+        lines = [Line(self.t["fit"]["intro"], end="：\n")]
+        for index, (program, use_case) in enumerate(data.fit_candidates[:3], start=1):
+            lines.extend(
+                self._program_block(index, program, cites, why=self._why(program, use_case, data, cites))
+            )
+        return lines
+
+    def _program_facts(
+        self, data: ComposeInput, programs: list[Program], cites: CitationBuilder
+    ) -> list[Line]:
+        lines: list[Line] = []
+        for index, program in enumerate(programs, start=1):
+            lines.extend(
+                self._program_block(index, program, cites, why=self._why(program, None, data, cites))
+            )
+        return lines
+
+    def _why(
+        self, program: Program, use_case: UseCase | None, data: ComposeInput, cites: CitationBuilder
+    ) -> list[Line]:
+        t = self.t["program"]
+        lines = []
+        if use_case is not None:
+            cid = cites.span(use_case.source)
+            if cid:
+                lines.append(
+                    Line(
+                        t["fit_use_case"].format(
+                            goal=use_case.goal.removesuffix("したい").rstrip("、") + "したい"
+                        ),
+                        [cid],
+                    )
+                )
+        if program.description:
+            cid = cites.snippet(program.source.doc_id, program.description)
+            if cid:
+                lines.append(Line(t["fit_description"].format(description=program.description), [cid]))
+        if not lines:
+            evidence = self._best_sentence_about(program, data)
+            if evidence is not None:
+                hit, sentence = evidence
+                cid = cites.snippet(hit.doc_id, sentence, near=(hit.line_start, hit.line_end))
+                if cid:
+                    lines.append(Line(t["fit_evidence"].format(quote=_display(sentence)), [cid]))
+        return lines
+
+    def _best_sentence_about(self, program: Program, data: ComposeInput) -> tuple[Hit, str] | None:
+        question_tokens = set(tokenize(data.question))
+        best: tuple[float, Hit, str] | None = None
+        for hit in data.retrieval.chunk_hits[:8]:
+            for sentence in _sentences(hit.text):
+                if program.name not in sentence or len(sentence) < 15:
+                    continue
+                score = self.scorer.coverage(question_tokens, sentence)
+                if best is None or score > best[0]:
+                    best = (score, hit, sentence)
+        return (best[1], best[2]) if best else None
+
+    def _fact(self, data: ComposeInput, cites: CitationBuilder) -> list[Line]:
+        t = self.t["fact"]
+        picked = self.best_sentences(data.question, data.retrieval.chunk_hits[:5], limit=3)
+        lines = [Line(t["intro"], end="：\n")] if picked else []
+        for hit, sentence in picked:
+            cid = cites.snippet(hit.doc_id, sentence, near=(hit.line_start, hit.line_end))
+            if cid:
+                title = self.store.get(hit.doc_id).info.title  # type: ignore[union-attr]
+                lines.append(Line(t["item"].format(quote=_display(sentence), title=title), [cid]))
+        return lines
+
+    def best_sentences(self, question: str, hits: list[Hit], limit: int = 3) -> list[tuple[Hit, str]]:
+        """The sentences of the top passages that cover most of the question, best first."""
+        question_tokens = set(tokenize(question))
+        scored: list[tuple[float, int, Hit, str]] = []
+        for rank, hit in enumerate(hits):
+            for sentence in _sentences(hit.text):
+                if len(sentence) < 12:
+                    continue
+                coverage = self.scorer.coverage(question_tokens, sentence)
+                scored.append((coverage - 0.02 * rank, rank, hit, sentence))
+        scored.sort(key=lambda item: item[0], reverse=True)
+        picked: list[tuple[Hit, str]] = []
+        for score, _, hit, sentence in scored:
+            if len(picked) >= limit or score < 0.25:
+                break
+            if all(sentence != s for _, s in picked):
+                picked.append((hit, sentence))
+        return picked
+
+
+def _sentences(text: str) -> list[str]:
+    pieces = []
+    for line in text.split("\n"):
+        pieces.extend(s.strip() for s in _SENTENCE.findall(line) if s.strip())
+    return pieces
+
+
+def _display(sentence: str) -> str:
+    """A sentence as shown inside 「」: no leading bullet mark, no closing 。."""
+    return sentence.lstrip("・•◆➢✓-－○●■□◇▶► \u3000").rstrip("。")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _render(lines: list[Line]) -> str:
+    return "".join(line.render() for line in lines).strip()
+
+
+def _nearest_topics(hits: list[Hit]) -> list[str]:
+    topics: list[str] = []
+    for hit in hits:
+        topic = hit.name if hit.kind == "program" else (hit.section.split(" > ")[-1] if hit.section else "")
+        if topic and topic not in topics:
+            topics.append(topic)
+        if len(topics) >= 3:
+            break
+    return topics
+
+
+def _describe_conditions(retrieval: RetrievalResult) -> str:
+    c = retrieval.conditions
+    parts = []
+    if c.ministry:
+        parts.append(f"所管：{c.ministry}")
+    if c.applicant_type:
+        parts.append(f"申請主体：{c.applicant_type}")
+    if c.theme:
+        parts.append(f"テーマ：{c.theme}")
+    if c.min_budget is not None:
+        parts.append(f"予算額{c.min_budget:,}千円{'以上' if c.min_inclusive else '超'}")
+    if c.max_budget is not None:
+        parts.append(f"予算額{c.max_budget:,}千円{'以下' if c.max_inclusive else '未満'}")
+    if c.new_calls is not None:
+        parts.append("新規課題採択：" + ("有" if c.new_calls else "無"))
+    return "、".join(parts) or "指定なし"
+
+
+def as_runnable(composer: Any) -> Runnable[ComposeInput, AnswerDraft]:
+    """Any object with ``compose(ComposeInput) -> AnswerDraft`` as a LangChain runnable."""
+    return RunnableLambda(composer.compose)

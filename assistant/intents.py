@@ -1,0 +1,70 @@
+"""What kind of answer a question wants, and which programs a follow-up refers back to.
+
+Intent is decided by rules on the normalised question (deterministic and explainable); the answer
+engine then composes the matching kind of answer. Follow-ups (「その事業の問い合わせ先は？」,
+「それの予算は？」) are resolved by looking for program names in the conversation, newest turn first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel
+
+from assistant.jp_text import normalize
+from assistant.query_parser import ProgramMatcher, QueryConditions
+
+Intent = Literal["program_fit", "contact", "list", "figure", "fact"]
+
+_CONTACT = re.compile(
+    r"問い?合わ?せ|連絡先|電話|TEL|tel|メール|mail|アドレス|担当(?:部署|課|室|窓口|者)|窓口|どこに(?:聞|相談|連絡)"
+)
+_FIGURE = re.compile(r"予算|金額|いくら|何円|億円|百万円|千円|規模|額は|費用")
+_LIST = re.compile(
+    r"一覧|リスト|すべて|全て|全部|どんな事業|どの事業|どういう事業|何がある|ありますか|挙げて|教えて.*事業|事業.*(?:は|を)(?:教えて|知りたい)|いくつ|何件"
+)
+_FIT = re.compile(
+    r"したい|たいの|たい。|たい$|たいが|たいと|使える|活用できる|利用できる|合う|適した|向いて|おすすめ|お勧め|勧め|"
+    r"支援策|支援を受け|補助|助成|応募でき|申請でき|何を使え|どの(?:事業|制度|支援)"
+)
+_ANAPHORA = re.compile(
+    r"(?:その|この|それ|あの|同|上記|前述|先ほど|さっき|前の|今の|そちら|こちら)(?:の)?(?:事業|プログラム|交付金|制度|支援|もの)?|それ"
+)
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+def detect_intent(question: str, conditions: QueryConditions) -> Intent:
+    """The answer kind: contact and figure win when asked for; lists need conditions; goals → program_fit."""
+    text = normalize(question)
+    wants_fit = bool(_FIT.search(text))
+    if _CONTACT.search(text) and (conditions.program_ids or not wants_fit):
+        return "contact"
+    if _FIGURE.search(text) and (conditions.program_ids or not wants_fit) and not conditions.has_filters:
+        return "figure"
+    if conditions.has_filters and (_LIST.search(text) or not conditions.program_ids):
+        return "list"
+    if wants_fit and not conditions.program_ids:
+        return "program_fit"
+    return "fact"
+
+
+def is_follow_up(question: str, conditions: QueryConditions) -> bool:
+    """A question that names no program but refers back to one (or is too short to stand alone)."""
+    if conditions.program_ids:
+        return False
+    text = normalize(question)
+    return bool(_ANAPHORA.search(text)) or len(text) <= 12
+
+
+def programs_from_history(history: list[Turn], matcher: ProgramMatcher) -> list[str]:
+    """Programs named in the most recent turn that names any (the assistant's answer first)."""
+    for turn in reversed(history):
+        found = matcher.find(turn.content)
+        if found:
+            return found
+    return []

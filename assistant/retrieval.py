@@ -1,0 +1,306 @@
+"""Hybrid retrieval: dense (Chroma, e5 ``query:``) + Sudachi BM25 + exact program look-up, fused by RRF.
+
+Three legs see the question differently: dense finds paraphrases (「教育課程を作り直したい」 →
+「教育プログラムを再構築」), BM25 finds exact words the embedding blurs (KCみやぎ, 03-5253-…), and the
+exact leg finds programs by name or alias and by structured conditions (所管, 申請主体, テーマ, 予算,
+新規採択). Reciprocal rank fusion merges them; a program the question names is pinned first. Every hit
+keeps its per-leg ranks and scores, so the UI and the evaluation can see why it was found.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.index_store import LoadedIndex
+from assistant.keyword_index import KeywordIndex
+from assistant.query_parser import (
+    ProgramMatcher,
+    QueryConditions,
+    apply_filters,
+    filter_programs,
+    parse_conditions,
+)
+from assistant.records import Chunk, Program
+
+Mode = Literal["dense", "bm25", "hybrid"]
+MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
+RRF_K = 60
+LEG_DEPTH = 20  # how many results each leg contributes to the fusion
+
+
+class LegRanks(BaseModel):
+    dense: int | None = None
+    bm25: int | None = None
+    exact: int | None = None
+
+
+class LegScores(BaseModel):
+    dense: float | None = None  # cosine similarity
+    bm25: float | None = None
+
+
+class Hit(BaseModel):
+    """One fused result: a chunk of a document or a program record."""
+
+    kind: Literal["chunk", "program"]
+    id: str
+    text: str
+    name: str | None = None  # program name for program hits
+    doc_id: str
+    line_start: int
+    line_end: int
+    page: int | None = None
+    section: str = ""
+    score: float = 0.0
+    ranks: LegRanks = Field(default_factory=LegRanks)
+    scores: LegScores = Field(default_factory=LegScores)
+    merged_ids: list[str] = Field(default_factory=list)  # identical chunks folded into this hit
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "doc_id": self.doc_id,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "page": self.page,
+            "section": self.section,
+            "score": self.score,
+            "ranks": self.ranks.model_dump(),
+            "scores": self.scores.model_dump(),
+        }
+
+
+class RetrievalResult(BaseModel):
+    question: str
+    mode: Mode
+    conditions: QueryConditions
+    hits: list[Hit]  # fused, best first (chunks and programs)
+    programs: list[Program]  # structured program matches: named first, then condition matches
+    seconds: float = 0.0
+    query_vector: list[float] | None = Field(
+        default=None, exclude=True, repr=False
+    )  # reused by the answer engine
+
+    @property
+    def chunk_hits(self) -> list[Hit]:
+        return [h for h in self.hits if h.kind == "chunk"]
+
+    @property
+    def program_hits(self) -> list[Hit]:
+        return [h for h in self.hits if h.kind == "program"]
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    fused: float = 0.0
+
+
+class HybridSearcher:
+    """Holds the index, the model and the keyword indexes; one instance per process, thread-safe to call."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Any,
+        chunk_keywords: KeywordIndex,
+        program_keywords: KeywordIndex | None,
+        matcher: ProgramMatcher,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.chunk_keywords = chunk_keywords
+        self.program_keywords = program_keywords
+        self.matcher = matcher
+        self.chunks: dict[str, Chunk] = {c.chunk_id: c for c in index.chunks}
+        self.programs: dict[str, Program] = {p.id: p for p in index.catalog.programs}
+
+    # -- conditions ---------------------------------------------------------------------------
+    def conditions(self, question: str, filters: dict[str, str | None] | None = None) -> QueryConditions:
+        """Conditions from the question, overridden by explicit filters (InvalidFilterError on bad values)."""
+        programs = list(self.programs.values())
+        parsed = parse_conditions(question, programs, self.matcher)
+        return apply_filters(parsed, filters or {}, programs)
+
+    # -- legs ---------------------------------------------------------------------------------
+    def _dense(self, vector: list[float]) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        chunks = self.index.chunk_collection.query(
+            query_embeddings=[vector], n_results=LEG_DEPTH, include=["distances"]
+        )
+        programs = self.index.program_collection.query(
+            query_embeddings=[vector],
+            n_results=min(LEG_DEPTH, len(self.programs)) or 1,
+            include=["distances"],
+        )
+        return _similarities(chunks), _similarities(programs)
+
+    def _bm25(self, question: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        chunks = self.chunk_keywords.search(question, LEG_DEPTH)
+        programs = self.program_keywords.search(question, LEG_DEPTH) if self.program_keywords else []
+        return chunks, programs
+
+    def _exact(self, conditions: QueryConditions) -> list[Program]:
+        named = [self.programs[pid] for pid in conditions.program_ids if pid in self.programs]
+        if not conditions.has_filters:
+            return named
+        matching = filter_programs(conditions, list(self.programs.values()))
+        matching.sort(key=lambda p: -(p.budget_thousand_yen or 0))
+        return named + [p for p in matching if p not in named]
+
+    # -- fusion -------------------------------------------------------------------------------
+    def search(
+        self,
+        question: str,
+        k: int = 8,
+        mode: Mode = "hybrid",
+        filters: dict[str, str | None] | None = None,
+        conditions: QueryConditions | None = None,
+    ) -> RetrievalResult:
+        started = time.perf_counter()
+        conditions = conditions or self.conditions(question, filters)
+        candidates: dict[str, _Candidate] = {}
+        vector: list[float] | None = None
+
+        if mode in ("dense", "hybrid"):
+            vector = list(self.embedder.embed_query(question))
+            dense_chunks, dense_programs = self._dense(vector)
+            self._add_leg(candidates, dense_chunks, "chunk", "dense")
+            self._add_leg(candidates, dense_programs, "program", "dense")
+        if mode in ("bm25", "hybrid"):
+            bm25_chunks, bm25_programs = self._bm25(question)
+            self._add_leg(candidates, bm25_chunks, "chunk", "bm25")
+            self._add_leg(candidates, bm25_programs, "program", "bm25")
+        exact = self._exact(conditions) if mode == "hybrid" else []
+        self._add_leg(candidates, [(p.id, 1.0) for p in exact], "program", "exact")
+
+        named = set(conditions.program_ids)
+        ordered = sorted(
+            candidates.values(),
+            key=lambda c: (c.hit.kind == "program" and c.hit.id in named, c.fused),
+            reverse=True,
+        )
+        hits = _merge_duplicates([c.hit for c in ordered])
+        return RetrievalResult(
+            question=question,
+            mode=mode,
+            conditions=conditions,
+            hits=hits[:k],
+            programs=exact,
+            seconds=time.perf_counter() - started,
+            query_vector=vector,
+        )
+
+    def _add_leg(
+        self,
+        candidates: dict[str, _Candidate],
+        ranked: Iterable[tuple[str, float]],
+        kind: Literal["chunk", "program"],
+        leg: Literal["dense", "bm25", "exact"],
+    ) -> None:
+        for rank, (item_id, score) in enumerate(ranked, start=1):
+            key = f"{kind}:{item_id}"
+            candidate = candidates.get(key)
+            if candidate is None:
+                hit = self._make_hit(kind, item_id)
+                if hit is None:
+                    continue
+                candidate = candidates[key] = _Candidate(hit)
+            setattr(candidate.hit.ranks, leg, rank)
+            if leg != "exact":
+                setattr(candidate.hit.scores, leg, round(float(score), 4))
+            candidate.fused += 1.0 / (RRF_K + rank)
+            candidate.hit.score = round(candidate.fused, 6)
+
+    def _make_hit(self, kind: Literal["chunk", "program"], item_id: str) -> Hit | None:
+        if kind == "chunk":
+            chunk = self.chunks.get(item_id)
+            if chunk is None:
+                return None
+            return Hit(
+                kind="chunk",
+                id=chunk.chunk_id,
+                text=chunk.text,
+                doc_id=chunk.doc_id,
+                line_start=chunk.line_start,
+                line_end=chunk.line_end,
+                page=chunk.page,
+                section=chunk.section,
+            )
+        program = self.programs.get(item_id)
+        if program is None:
+            return None
+        return Hit(
+            kind="program",
+            id=program.id,
+            text=program_summary(program),
+            name=program.name,
+            doc_id=program.source.doc_id,
+            line_start=program.source.line_start,
+            line_end=program.source.line_end,
+        )
+
+
+def program_summary(program: Program) -> str:
+    """One line that shows a program hit in search results."""
+    parts = [program.name]
+    if program.ministry:
+        parts.append(program.ministry)
+    if program.applicant_types:
+        parts.append("申請主体: " + "、".join(program.applicant_types))
+    if program.budget_thousand_yen is not None:
+        parts.append(
+            f"予算額: {program.budget_thousand_yen:,}千円"
+            + (f"（{program.budget_note}）" if program.budget_note else "")
+        )
+    return " / ".join(parts)
+
+
+def _similarities(result: dict[str, Any]) -> list[tuple[str, float]]:
+    ids = result["ids"][0] if result["ids"] else []
+    distances = result["distances"][0] if result.get("distances") else [0.0] * len(ids)
+    return [(item_id, 1.0 - distance) for item_id, distance in zip(ids, distances, strict=True)]
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _merge_duplicates(hits: list[Hit]) -> list[Hit]:
+    """The same program table is repeated under several themes: keep the best of identical chunks."""
+    seen: dict[str, Hit] = {}
+    merged: list[Hit] = []
+    for hit in hits:
+        key = hit.kind + ":" + (_SPACE.sub("", hit.text) if hit.kind == "chunk" else hit.id)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = hit
+            merged.append(hit)
+        else:
+            first.merged_ids.append(hit.id)
+    return merged
+
+
+class HybridRetriever(BaseRetriever):
+    """The hybrid search as a LangChain retriever: documents with kind, ids, spans and per-leg ranks."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    searcher: Any
+    k: int = 8
+    mode: Mode = "hybrid"
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        result = self.searcher.search(query, k=self.k, mode=self.mode)
+        return [Document(page_content=hit.text, metadata=hit.metadata()) for hit in result.hits]
