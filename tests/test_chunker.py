@@ -16,7 +16,10 @@ CORPUS = PROJECT_ROOT / "corpus"
 
 
 def _chunks(min_chars: int = 200, max_chars: int = 500, overlap: int = 60):
-    return {src.info.doc_id: (src, chunk_document(src, min_chars, max_chars, overlap)) for src in load_corpus(CORPUS)}
+    return {
+        src.info.doc_id: (src, chunk_document(src, min_chars, max_chars, overlap))
+        for src in load_corpus(CORPUS)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,11 @@ def test_every_chunk_text_comes_from_its_line_span(corpus_chunks):
         assert chunks, doc_id
         for chunk in chunks:
             span = "".join(clean_line(line) for line in src.lines[chunk.line_start - 1 : chunk.line_end])
-            assert _is_subsequence(_squash(chunk.text), _squash(span)), (doc_id, chunk.line_start, chunk.line_end)
+            assert _is_subsequence(_squash(chunk.text), _squash(span)), (
+                doc_id,
+                chunk.line_start,
+                chunk.line_end,
+            )
             first_line = clean_line(src.lines[chunk.line_start - 1])
             last_line = clean_line(src.lines[chunk.line_end - 1])
             assert first_line and last_line, "a span starts and ends on a line with text"
@@ -131,19 +138,38 @@ def test_overlap_carries_a_short_sentence_between_chunks():
     lines = [("地域の大学と自治体が連携する。" * 3) + "短い文です。" for _ in range(12)]
     chunks = chunk_document(_source(lines), 100, 200, 60)
     assert len(chunks) > 3
+
     def last_sentence(text: str) -> str:
         return text.replace("\n", "").split("。")[-2] + "。"
 
-    overlapping = [b for a, b in zip(chunks, chunks[1:], strict=False) if b.text.startswith(last_sentence(a.text))]
+    overlapping = [
+        b for a, b in zip(chunks, chunks[1:], strict=False) if b.text.startswith(last_sentence(a.text))
+    ]
     assert overlapping, "the next chunk repeats the previous chunk's short last sentence"
-    assert all(b.line_start <= a.line_end for a, b in zip(chunks, chunks[1:], strict=False) if b in overlapping)
+    assert all(
+        b.line_start <= a.line_end for a, b in zip(chunks, chunks[1:], strict=False) if b in overlapping
+    )
 
 
 def test_units_keep_exact_lines_for_a_small_document():
-    lines = ["【人材育成】", "地域社会と連携して既存の教育プログラムを再構築し、地域を", "牽引する人材を育成したい ⇒ 地域活性化人材育成事業", "", "縦", "書", "き", "", "文", "字"]
+    lines = [
+        "【人材育成】",
+        "地域社会と連携して既存の教育プログラムを再構築し、地域を",
+        "牽引する人材を育成したい ⇒ 地域活性化人材育成事業",
+        "",
+        "縦",
+        "書",
+        "き",
+        "",
+        "文",
+        "字",
+    ]
     units = build_units(_source(lines))
     texts = [u.text for u in units]
-    assert "地域社会と連携して既存の教育プログラムを再構築し、地域を牽引する人材を育成したい ⇒ 地域活性化人材育成事業" in texts
+    assert (
+        "地域社会と連携して既存の教育プログラムを再構築し、地域を牽引する人材を育成したい ⇒ 地域活性化人材育成事業"
+        in texts
+    )
     assert "縦書き文字" in texts
     first = units[0]
     assert (first.line_start, first.line_end, first.heading_path) == (2, 3, ("【人材育成】",))

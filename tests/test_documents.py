@@ -80,11 +80,15 @@ def test_a_broken_manifest_is_a_clear_error(tmp_path):
 def test_markdown_and_pdf_documents_are_read_and_chunked(tmp_path):
     corpus = _corpus_copy(tmp_path, ["004_19e9f67b15260a83"])
     (corpus / "100_memo.md").write_text(
-        "# 海洋産業の振興\n\n静岡県立大学と静岡県が連携協定を締結し、海洋環境の保全に取り組む。\n", encoding="utf-8"
+        "# 海洋産業の振興\n\n静岡県立大学と静岡県が連携協定を締結し、海洋環境の保全に取り組む。\n",
+        encoding="utf-8",
     )
     write_japanese_pdf(
         corpus / "101_scan.pdf",
-        [["地域連携プラットフォームについて", "大学と自治体が恒常的に議論する場を構築する。"], ["二頁目：人材育成の取組を進める。"]],
+        [
+            ["地域連携プラットフォームについて", "大学と自治体が恒常的に議論する場を構築する。"],
+            ["二頁目：人材育成の取組を進める。"],
+        ],
     )
     _add_entry(corpus, "100_memo", "メモ")
     _add_entry(corpus, "101_scan", "スキャン")
@@ -92,7 +96,10 @@ def test_markdown_and_pdf_documents_are_read_and_chunked(tmp_path):
     md = chunk_document(sources["100_memo"], 200, 500, 60)
     assert md[0].heading_path == ["海洋産業の振興"] and md[0].line_start == 3
     pdf = sources["101_scan"]
-    assert pdf.lines[:2] == ["地域連携プラットフォームについて", "大学と自治体が恒常的に議論する場を構築する。"]
+    assert pdf.lines[:2] == [
+        "地域連携プラットフォームについて",
+        "大学と自治体が恒常的に議論する場を構築する。",
+    ]
     chunks = chunk_document(pdf, 200, 500, 60)
     assert chunks and chunks[-1].page == 2, "a PDF's pages come from the PDF itself"
 
