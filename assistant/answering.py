@@ -33,8 +33,9 @@ class AnswerThresholds(BaseModel):
 
     min_coverage: float = 0.34  # IDF share of the question's words found in one sentence
     min_dense: float = 0.86  # cosine of the best chunk (e5 similarities of unrelated text sit near 0.75–0.8)
-    use_case_similarity: float = 0.85  # a goal ⇒ program line counts as matching the question
-    fit_relative_score: float = 0.5  # further programs must score at least this share of the best one
+    use_case_similarity: float = 0.88  # a goal ⇒ program line counts as matching the question
+    use_case_margin: float = 0.01  # …and is within this cosine of the closest goal line
+    fit_relative_score: float = 0.8  # further programs must score at least this share of the best one
 
 
 class ProgramCard(BaseModel):
@@ -114,6 +115,16 @@ class AnswerService:
         filters: dict[str, str | None] | None = None,
         mode: Mode = "hybrid",
     ) -> AnswerResponse:
+        return self.answer_with_retrieval(question, history, filters, mode)[0]
+
+    def answer_with_retrieval(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        filters: dict[str, str | None] | None = None,
+        mode: Mode = "hybrid",
+    ) -> tuple[AnswerResponse, RetrievalResult]:
+        """The answer plus the retrieval it was composed from (the evaluation scores both)."""
         started = time.perf_counter()
         history = history or []
         conditions = self.searcher.conditions(question, filters)
@@ -146,7 +157,7 @@ class AnswerService:
             )
         )
         done = time.perf_counter()
-        return AnswerResponse(
+        response = AnswerResponse(
             answer=draft.answer,
             abstained=draft.abstained,
             intent=draft.intent,
@@ -158,6 +169,7 @@ class AnswerService:
                 total=round((done - started) * 1000, 1),
             ),
         )
+        return response, retrieval
 
     def search(self, question: str, k: int = 8, mode: Mode = "hybrid") -> RetrievalResult:
         return self.searcher.search(question, k=k, mode=mode)
@@ -176,26 +188,33 @@ class AnswerService:
         return support.coverage >= self.thresholds.min_coverage or support.dense >= self.thresholds.min_dense
 
     def _fit_candidates(self, retrieval: RetrievalResult) -> list[tuple[Program, UseCase | None]]:
-        """Programs for a goal: the package's own goal ⇒ program lines first, then program and chunk hits."""
+        """Programs for a goal, fused like the retrieval legs: the package's own goal ⇒ program lines
+        (closest goals only), the program hits, and programs named in the top passages.
+
+        Only close runners-up are added: every extra program is one more place a reader may be misled.
+        """
+        t = self.thresholds
         scores: dict[str, float] = {}
         matched_use_case: dict[str, UseCase] = {}
         if retrieval.query_vector is not None and len(self.use_cases):
             sims = self.use_case_vectors @ np.asarray(retrieval.query_vector, dtype=np.float32)
-            for rank, idx in enumerate(np.argsort(-sims), start=1):
-                if sims[idx] < self.thresholds.use_case_similarity:
+            order = np.argsort(-sims)
+            best = float(sims[order[0]])
+            for rank, idx in enumerate(order, start=1):
+                if sims[idx] < t.use_case_similarity or sims[idx] < best - t.use_case_margin:
                     break
                 use_case = self.use_cases[idx]
                 pid = use_case.program_id or ""
-                scores[pid] = scores.get(pid, 0.0) + 2.0 / (60 + rank)
+                scores[pid] = scores.get(pid, 0.0) + 3.0 / (60 + rank)
                 matched_use_case.setdefault(pid, use_case)
-        for hit in retrieval.program_hits:
-            scores[hit.id] = scores.get(hit.id, 0.0) + hit.score
+        for rank, hit in enumerate(retrieval.program_hits, start=1):
+            scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (60 + rank)
         for rank, hit in enumerate(retrieval.chunk_hits[:5], start=1):
             for pid in self.matcher.find(hit.text)[:2]:
                 scores[pid] = scores.get(pid, 0.0) + 0.5 / (60 + rank)
         ranked = sorted((pid for pid in scores if pid in self.programs), key=lambda pid: -scores[pid])
         if not ranked:
             return []
-        best = scores[ranked[0]]
-        chosen = [pid for pid in ranked[:3] if scores[pid] >= self.thresholds.fit_relative_score * best]
+        best_score = scores[ranked[0]]
+        chosen = [pid for pid in ranked[:3] if scores[pid] >= t.fit_relative_score * best_score]
         return [(self.programs[pid], matched_use_case.get(pid)) for pid in chosen]

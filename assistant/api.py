@@ -99,6 +99,19 @@ class ProgramDetail(ProgramCard):
     source: dict[str, Any]
 
 
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    publisher: str
+    date: str
+    kind: str
+    lines: int
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
 class DocumentPassage(BaseModel):
     doc_id: str
     title: str
@@ -293,6 +306,15 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
             raise ApiError(404, "not_found", f"No program with id {program_id!r}. List them at /v1/programs.")
         data = found.model_dump()
         return ProgramDetail.model_validate({**data, "source": found.source.model_dump()})
+
+    @app.get("/v1/documents", response_model=DocumentList, tags=["documents"])
+    def documents(svc: Service) -> DocumentList:
+        return DocumentList(
+            documents=[
+                DocumentSummary(**doc.info.model_dump(exclude={"path"}), lines=len(doc.lines))
+                for doc in svc.store.documents.values()
+            ]
+        )
 
     @app.get("/v1/documents/{doc_id}", response_model=DocumentPassage, tags=["documents"])
     def document(

@@ -1,4 +1,4 @@
-"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``.
+"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``, ``eval``.
 
 Errors the user can fix (no index, bad manifest, model mismatch) are printed as one readable line
 with exit code 2, never as a traceback.
@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from assistant.config import get_settings
 
@@ -76,6 +77,23 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from evals.dataset import CaseFileError
+    from evals.runner import main as run_eval_main
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes:
+        raise UserError("--modes is empty; use e.g. dense,bm25,hybrid")
+    if not args.dataset.exists():
+        raise UserError(f"no eval set at {args.dataset}")
+    try:
+        return run_eval_main(
+            args.dataset, modes, args.report, args.url, args.api_key, get_settings(), not args.quiet
+        )
+    except (CaseFileError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant", description="政策アシスタント (Japanese policy assistant)"
@@ -99,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the API's JSON")
     ask.set_defaults(func=_cmd_ask)
+    from evals.runner import DEFAULT_DATASET
+
+    evaluate = sub.add_parser("eval", help="run the eval set; exit 1 when a release threshold fails")
+    evaluate.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, help="JSONL eval cases")
+    evaluate.add_argument("--modes", default="hybrid", help="comma-separated: dense,bm25,hybrid")
+    evaluate.add_argument("--report", type=Path, help="write the JSON report here (and a .md beside it)")
+    evaluate.add_argument("--url", help="evaluate a deployed API instead of the local index")
+    evaluate.add_argument("--api-key", default=os.environ.get("ASSISTANT_EVAL_API_KEY"), help="for --url")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(func=_cmd_eval)
     return parser
 
 

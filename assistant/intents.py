@@ -39,17 +39,18 @@ class Turn(BaseModel):
 
 
 def detect_intent(question: str, conditions: QueryConditions) -> Intent:
-    """The answer kind: contact and figure win when asked for; lists need conditions; goals → program_fit."""
+    """The answer kind: a named program's contact or figure; lists need conditions; goals → program_fit."""
     text = normalize(question)
     wants_fit = bool(_FIT.search(text))
-    if _CONTACT.search(text) and (conditions.program_ids or not wants_fit):
+    if _CONTACT.search(text) and conditions.program_ids:
         return "contact"
     if _FIGURE.search(text) and (conditions.program_ids or not wants_fit) and not conditions.has_filters:
         return "figure"
     if conditions.has_filters and (_LIST.search(text) or not conditions.program_ids):
         return "list"
     if wants_fit and not conditions.program_ids:
-        return "program_fit"
+        return "program_fit"  # the recommended programs' cards carry their contacts
+    # A desk asked about without a program (「KCみやぎの相談窓口は？」) is a question about the prose.
     return "fact"
 
 

@@ -234,10 +234,11 @@ def _name_variants(name: str) -> set[str]:
 
 
 def _is_whole_word(key: str, start: int, end: int, variant: str) -> bool:
-    """ASCII aliases (SIP, START, WPI) must not match inside another word (e.g. 'start' in 'startup')."""
-    if not variant.isascii():
-        return True
+    """ASCII aliases (SIP, START, WPI) must not match inside another word (e.g. 'start' in 'startup');
+    a short Japanese alias must not be the tail of a longer compound (共創の場 inside 地域共創の場)."""
     before = key[start - 1] if start > 0 else ""
+    if not variant.isascii():
+        return len(variant) > 6 or not re.match(r"[\u4e00-\u9fff\u30a0-\u30ff]", before)
     after = key[end] if end < len(key) else ""
     return not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum())
 

@@ -35,6 +35,10 @@ Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 RRF_K = 60
 LEG_DEPTH = 20  # how many results each leg contributes to the fusion
+#: Weight of the dense/BM25 program legs when the question names no program:
+#: a program record matches many questions loosely (it lists themes and ministries), and at full
+#: weight its two legs pushed the passage that answers a prose question out of the top 5.
+OPEN_QUESTION_PROGRAM_WEIGHT = 0.5
 
 
 class LegRanks(BaseModel):
@@ -171,18 +175,30 @@ class HybridSearcher:
         conditions = conditions or self.conditions(question, filters)
         candidates: dict[str, _Candidate] = {}
         vector: list[float] | None = None
+        program_weight = 1.0 if conditions.program_ids else OPEN_QUESTION_PROGRAM_WEIGHT
 
         if mode in ("dense", "hybrid"):
             vector = list(self.embedder.embed_query(question))
             dense_chunks, dense_programs = self._dense(vector)
             self._add_leg(candidates, dense_chunks, "chunk", "dense")
-            self._add_leg(candidates, dense_programs, "program", "dense")
+            self._add_leg(candidates, dense_programs, "program", "dense", program_weight)
         if mode in ("bm25", "hybrid"):
             bm25_chunks, bm25_programs = self._bm25(question)
             self._add_leg(candidates, bm25_chunks, "chunk", "bm25")
-            self._add_leg(candidates, bm25_programs, "program", "bm25")
+            self._add_leg(candidates, bm25_programs, "program", "bm25", program_weight)
         exact = self._exact(conditions) if mode == "hybrid" else []
-        self._add_leg(candidates, [(p.id, 1.0) for p in exact], "program", "exact")
+        named_ids = set(conditions.program_ids)
+        self._add_leg(candidates, [(p.id, 1.0) for p in exact if p.id in named_ids], "program", "exact")
+        # Programs that only meet a condition (a theme word, a ministry) are many and loosely related
+        # to a prose question; they rank after the named ones and weigh like an open-question leg.
+        self._add_leg(
+            candidates,
+            [(p.id, 1.0) for p in exact if p.id not in named_ids],
+            "program",
+            "exact",
+            OPEN_QUESTION_PROGRAM_WEIGHT,
+            first_rank=len(named_ids) + 1,
+        )
 
         named = set(conditions.program_ids)
         ordered = sorted(
@@ -207,8 +223,10 @@ class HybridSearcher:
         ranked: Iterable[tuple[str, float]],
         kind: Literal["chunk", "program"],
         leg: Literal["dense", "bm25", "exact"],
+        weight: float = 1.0,
+        first_rank: int = 1,
     ) -> None:
-        for rank, (item_id, score) in enumerate(ranked, start=1):
+        for rank, (item_id, score) in enumerate(ranked, start=first_rank):
             key = f"{kind}:{item_id}"
             candidate = candidates.get(key)
             if candidate is None:
@@ -219,7 +237,7 @@ class HybridSearcher:
             setattr(candidate.hit.ranks, leg, rank)
             if leg != "exact":
                 setattr(candidate.hit.scores, leg, round(float(score), 4))
-            candidate.fused += 1.0 / (RRF_K + rank)
+            candidate.fused += weight / (RRF_K + rank)
             candidate.hit.score = round(candidate.fused, 6)
 
     def _make_hit(self, kind: Literal["chunk", "program"], item_id: str) -> Hit | None:

@@ -133,3 +133,10 @@ def test_budget_filter_selects_by_amount(catalog, matcher):
     found = filter_programs(conditions, catalog.programs)
     assert found and all(p.budget_thousand_yen >= 10_000_000 for p in found)
     assert "共創の場形成支援プログラム" in {p.name for p in found}
+
+
+def test_short_aliases_do_not_match_the_tail_of_a_longer_compound(catalog, matcher):
+    kyoso = _id(catalog, "共創の場形成支援プログラム")
+    assert kyoso not in matcher.find("委員会報告でいう「地域共創の場」とは何ですか")
+    assert kyoso in matcher.find("共創の場の予算はいくら？")
+    assert kyoso in matcher.find("大学で共創の場に応募したい")

@@ -1,0 +1,220 @@
+"""Schema, loader and validator of the evaluation set (``evals/cases.jsonl``).
+
+Releases are gated on this set, so its gold must be checkable against the corpus: every expected
+string and program name has to stand in the documents, next to the evidence lines the case cites.
+Text is compared after NFKC and with all white space removed, because the PDF extraction broke table
+cells, program names and e-mail addresses over several lines (``s-sangi-`` / ``daigakurenkeisuishin@…``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+Category = Literal["program_fit", "contact", "list", "figure", "fact", "refusal", "follow_up"]
+CATEGORIES: tuple[str, ...] = get_args(Category)
+
+#: How many lines around an evidence span an expected string may stand (a cell broken over lines).
+EVIDENCE_SLACK = 3
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Turn(_Strict):
+    """One earlier turn of a multi-turn conversation."""
+
+    role: Literal["user", "assistant"]
+    content: NonEmpty
+
+
+class Evidence(_Strict):
+    """Where the answer stands: a document and a 1-based inclusive line span (``str.splitlines()``)."""
+
+    doc_id: NonEmpty
+    line_start: int
+    line_end: int
+
+
+class Filters(_Strict):
+    """Explicit filters sent with the question, as the API accepts them."""
+
+    ministry: str | None = None
+    applicant_type: str | None = None
+    theme: str | None = None
+
+
+class EvalCase(_Strict):
+    """One question with its gold: what a correct answer names, contains and cites, or that it abstains."""
+
+    id: NonEmpty
+    category: Category
+    question: NonEmpty
+    history: list[Turn] = Field(default_factory=list)
+    filters: Filters | None = None
+    expected_programs: list[NonEmpty] = Field(default_factory=list)
+    expected_strings: list[NonEmpty] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    abstain: bool = False
+    note: str = ""
+
+
+class CaseFileError(ValueError):
+    """A line of the case file that is not valid JSON or does not fit the schema."""
+
+
+# -- loading ------------------------------------------------------------------------------------------
+def load_cases(path: Path | str) -> list[EvalCase]:
+    """Parse a JSONL case file; blank lines are skipped, a bad line raises naming its line number."""
+    path = Path(path)
+    cases: list[EvalCase] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            cases.append(_parse_line(path, lineno, line))
+    return cases
+
+
+def _parse_line(path: Path, lineno: int, line: str) -> EvalCase:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CaseFileError(f"{path}:{lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from exc
+    try:
+        return EvalCase.model_validate(data)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<case>'}: {err['msg']}" for err in exc.errors()
+        )
+        raise CaseFileError(f"{path}:{lineno}: schema error: {details}") from exc
+
+
+# -- corpus -------------------------------------------------------------------------------------------
+def normalize(text: str) -> str:
+    """NFKC without any white space: the form in which gold and corpus are compared."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def load_corpus(corpus_dir: Path | str) -> dict[str, list[str]]:
+    """doc_id (file stem) → lines, numbered as citations number them (``str.splitlines()``)."""
+    return {
+        path.stem: path.read_text(encoding="utf-8").splitlines()
+        for path in sorted(Path(corpus_dir).glob("*.txt"))
+    }
+
+
+def _window(lines: list[str], ev: Evidence, slack: int = EVIDENCE_SLACK) -> str:
+    """The normalised text of a span widened by ``slack`` lines (a table cell may start before the span)."""
+    start = max(ev.line_start - 1 - slack, 0)
+    return normalize("\n".join(lines[start : ev.line_end + slack]))
+
+
+# -- validation ---------------------------------------------------------------------------------------
+def validate_cases(cases: list[EvalCase], corpus_dir: Path | str) -> list[str]:
+    """Every problem of the set, one human-readable line each; an empty list means the gold is usable."""
+    corpus = load_corpus(corpus_dir)
+    full_texts = {doc_id: normalize("\n".join(lines)) for doc_id, lines in corpus.items()}
+    problems = _duplicates(cases)
+    for case in cases:
+        problems += [f"{case.id}: {msg}" for msg in _case_problems(case, corpus, full_texts)]
+    return problems
+
+
+def _question_key(case: EvalCase) -> str:
+    """What makes two questions the same: the text, plus the history and filters it is asked with."""
+    filters = case.filters.model_dump_json(exclude_none=True) if case.filters else ""
+    return normalize("\n".join([t.content for t in case.history] + [case.question, filters]))
+
+
+def _duplicates(cases: list[EvalCase]) -> list[str]:
+    """Duplicate ids, and the same question asked twice (a follow-up counts together with its history)."""
+    problems: list[str] = []
+    seen_ids: set[str] = set()
+    seen_questions: dict[str, str] = {}
+    for case in cases:
+        if case.id in seen_ids:
+            problems.append(f"{case.id}: duplicate id")
+        seen_ids.add(case.id)
+        key = _question_key(case)
+        if key in seen_questions:
+            problems.append(f"{case.id}: duplicate question (same as {seen_questions[key]})")
+        seen_questions.setdefault(key, case.id)
+    return problems
+
+
+def _case_problems(case: EvalCase, corpus: dict[str, list[str]], full_texts: dict[str, str]) -> list[str]:
+    """All checks of one case; gold is checked against the spans that exist, so one bad span is one problem."""
+    problems = _gold_shape_problems(case)
+    problems += _evidence_problems(case.evidence, corpus)
+    valid_evidence = [ev for ev in case.evidence if not _evidence_problems([ev], corpus)]
+    for kind, values in (
+        ("expected string", case.expected_strings),
+        ("expected program", case.expected_programs),
+    ):
+        problems += _text_problems(kind, values, full_texts, corpus, valid_evidence, case.abstain)
+    return problems
+
+
+def _gold_shape_problems(case: EvalCase) -> list[str]:
+    """Refusals carry no gold; answers carry evidence; follow-ups carry the conversation they follow."""
+    problems: list[str] = []
+    if case.category == "refusal":
+        if not case.abstain:
+            problems.append("refusal case must have abstain: true")
+        if case.expected_programs or case.expected_strings or case.evidence:
+            problems.append("refusal case has gold (expected programs/strings or evidence must be empty)")
+        return problems
+    if case.abstain:
+        problems.append(f"{case.category} case has abstain: true (only refusal cases abstain)")
+    if not case.evidence:
+        problems.append("non-refusal case without evidence")
+    if not (case.expected_programs or case.expected_strings):
+        problems.append("non-refusal case without expected programs or strings")
+    if case.category == "follow_up" and {t.role for t in case.history} != {"user", "assistant"}:
+        problems.append("follow_up case needs a history with a user and an assistant turn")
+    return problems
+
+
+def _evidence_problems(evidence: Iterable[Evidence], corpus: dict[str, list[str]]) -> list[str]:
+    """A citation must point at lines that exist, or a reader cannot check the answer."""
+    problems: list[str] = []
+    for ev in evidence:
+        where = f"{ev.doc_id}:{ev.line_start}-{ev.line_end}"
+        if ev.doc_id not in corpus:
+            problems.append(f"evidence {where}: unknown doc_id")
+        elif ev.line_start > ev.line_end:
+            problems.append(f"evidence {where}: line_start > line_end")
+        elif ev.line_start < 1 or ev.line_end > len(corpus[ev.doc_id]):
+            problems.append(f"evidence {where}: span outside the document (1-{len(corpus[ev.doc_id])})")
+    return problems
+
+
+def _text_problems(
+    kind: str,
+    values: list[str],
+    full_texts: dict[str, str],
+    corpus: dict[str, list[str]],
+    evidence: list[Evidence],
+    abstain: bool,
+) -> list[str]:
+    """A gold value must be verbatim corpus text and, for an answer, stand at (±3 lines) its evidence."""
+    problems: list[str] = []
+    for value in values:
+        needle = normalize(value)
+        if not needle:
+            problems.append(f"{kind} {value!r} is blank")
+        elif not any(needle in text for text in full_texts.values()):
+            problems.append(f"{kind} {value!r} not found in the corpus")
+        elif (
+            not abstain and evidence and not any(needle in _window(corpus[ev.doc_id], ev) for ev in evidence)
+        ):
+            problems.append(f"{kind} {value!r} not found within ±{EVIDENCE_SLACK} lines of its evidence")
+    return problems

@@ -1,0 +1,163 @@
+"""The evaluation set gates releases: its gold must stand in the corpus, and the validator must catch bad gold."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from evals.dataset import CaseFileError, EvalCase, load_cases, validate_cases
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "evals" / "cases.jsonl"
+CORPUS = ROOT / "corpus"
+DOC_IDS = [
+    "000_bc52401283c58933",
+    "001_9b2f57644b0d39be",
+    "002_1934195e547acf2e",
+    "003_158fb85f1dc44ded",
+    "004_19e9f67b15260a83",
+]
+MINIMUM_PER_CATEGORY = {
+    "program_fit": 15,
+    "contact": 12,
+    "list": 8,
+    "figure": 10,
+    "fact": 20,
+    "refusal": 10,
+    "follow_up": 8,
+}
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[EvalCase]:
+    return load_cases(CASES)
+
+
+def test_the_set_validates_clean(cases):
+    assert validate_cases(cases, CORPUS) == []
+
+
+def test_the_set_is_large_enough_in_every_category(cases):
+    assert len(cases) >= 80
+    counts = Counter(case.category for case in cases)
+    for category, minimum in MINIMUM_PER_CATEGORY.items():
+        assert counts[category] >= minimum, (category, counts[category])
+
+
+def test_fact_cases_cover_every_document(cases):
+    # Each fact case counts once per document it cites; the brief asks for at least three per document.
+    per_doc = Counter(
+        doc_id for case in cases if case.category == "fact" for doc_id in {ev.doc_id for ev in case.evidence}
+    )
+    for doc_id in DOC_IDS:
+        assert per_doc[doc_id] >= 3, (doc_id, per_doc[doc_id])
+
+
+def test_refusals_include_attempts_to_override_the_rules(cases):
+    refusals = [case.question for case in cases if case.category == "refusal"]
+    assert any("システムプロンプト" in q for q in refusals)
+    assert any("ルールを変えて" in q for q in refusals)
+
+
+def test_follow_ups_end_their_history_with_an_answer(cases):
+    for case in cases:
+        if case.category == "follow_up":
+            assert case.history[-1].role == "assistant", case.id
+
+
+# -- the validator catches bad gold -------------------------------------------------------------------
+GOOD = {
+    "id": "fit-900",
+    "category": "program_fit",
+    "question": "地域のリーダーを育てる教育プログラムを作り直したい。使える事業は？",
+    "history": [],
+    "filters": None,
+    "expected_programs": ["地域活性化人材育成事業"],
+    "expected_strings": ["daikaika@mext.go.jp", "s-sangi-daigakurenkeisuishin@meti.go.jp"],
+    "evidence": [{"doc_id": "001_9b2f57644b0d39be", "line_start": 1655, "line_end": 1690}],
+    "abstain": False,
+    "note": "test case",
+}
+
+
+def _problems(tmp_path: Path, *records: dict) -> list[str]:
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return validate_cases(load_cases(path), CORPUS)
+
+
+def _variant(**changes) -> dict:
+    return {**GOOD, **changes}
+
+
+def test_a_good_case_passes_even_with_an_email_broken_over_lines(tmp_path):
+    assert _problems(tmp_path, GOOD) == []
+
+
+def test_string_not_in_corpus_is_reported(tmp_path):
+    problems = _problems(tmp_path, _variant(expected_strings=["03-1234-5678"]))
+    assert any("'03-1234-5678' not found in the corpus" in p for p in problems), problems
+
+
+def test_string_far_from_its_evidence_is_reported(tmp_path):
+    far = {"doc_id": "001_9b2f57644b0d39be", "line_start": 451, "line_end": 453}
+    problems = _problems(tmp_path, _variant(evidence=[far], expected_strings=["daikaika@mext.go.jp"]))
+    assert any("within ±3 lines of its evidence" in p for p in problems), problems
+
+
+def test_program_not_in_corpus_is_reported(tmp_path):
+    problems = _problems(tmp_path, _variant(expected_programs=["地域DX大学支援事業"]))
+    assert any("'地域DX大学支援事業' not found in the corpus" in p for p in problems), problems
+
+
+def test_span_outside_the_document_is_reported(tmp_path):
+    outside = {"doc_id": "004_19e9f67b15260a83", "line_start": 140, "line_end": 9999}
+    problems = _problems(tmp_path, _variant(evidence=[outside]))
+    assert any("span outside the document" in p for p in problems), problems
+
+
+def test_reversed_span_and_unknown_doc_are_reported(tmp_path):
+    bad = [
+        {"doc_id": "001_9b2f57644b0d39be", "line_start": 1690, "line_end": 1655},
+        {"doc_id": "999_missing", "line_start": 1, "line_end": 2},
+    ]
+    problems = _problems(tmp_path, _variant(evidence=bad))
+    assert any("line_start > line_end" in p for p in problems), problems
+    assert any("unknown doc_id" in p for p in problems), problems
+
+
+def test_refusal_with_gold_is_reported(tmp_path):
+    refusal = _variant(id="refusal-900", category="refusal", question="明日の天気は？", abstain=True)
+    problems = _problems(tmp_path, refusal)
+    assert any("refusal case has gold" in p for p in problems), problems
+
+
+def test_answer_without_evidence_is_reported(tmp_path):
+    problems = _problems(tmp_path, _variant(evidence=[]))
+    assert any("without evidence" in p for p in problems), problems
+
+
+def test_duplicate_id_and_question_are_reported(tmp_path):
+    problems = _problems(
+        tmp_path, GOOD, _variant(question="別の質問です。使える事業は？"), _variant(id="fit-901")
+    )
+    assert any("fit-900: duplicate id" in p for p in problems), problems
+    assert any("fit-901: duplicate question (same as fit-900)" in p for p in problems), problems
+
+
+def test_bad_json_names_the_line(tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(GOOD, ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(CaseFileError, match=r"cases\.jsonl:2: invalid JSON"):
+        load_cases(path)
+
+
+def test_schema_error_names_the_line_and_field(tmp_path):
+    path = tmp_path / "cases.jsonl"
+    bad = _variant(category="trivia")
+    path.write_text("\n" + json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(CaseFileError, match=r"cases\.jsonl:2: schema error: category"):
+        load_cases(path)
