@@ -228,9 +228,7 @@ class DeterministicComposer:
         if program.department or program.ministry:
             lines.append(
                 Line(
-                    t["department"]
-                    .format(ministry=program.ministry or "", department=program.department or "")
-                    .strip(),
+                    t["department"].format(department=_department(program)).strip(),
                     row_cites,
                 )
             )
@@ -396,8 +394,18 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def _department(program: Program) -> str:
+    """The department as printed; the ministry is prefixed only when the printed name lacks it."""
+    department, ministry = program.department or "", program.ministry or ""
+    return (
+        department if not ministry or department.startswith(ministry) else f"{ministry} {department}".strip()
+    )
+
+
 def _render(lines: list[Line]) -> str:
-    return "".join(line.render() for line in lines).strip()
+    """Lines joined; each ・ item and 【n】 block starts on its own line for a human reader."""
+    text = "".join(line.render() for line in lines).strip()
+    return re.sub(r"。(?=[・【])", "。\n", text)
 
 
 def _nearest_topics(hits: list[Hit]) -> list[str]:

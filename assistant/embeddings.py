@@ -50,6 +50,17 @@ class _LoadedModel:
         self.lock = threading.Lock()
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
+        self.mean_pooled = _is_plain_mean_pooling(model)
+
+
+def _is_plain_mean_pooling(model: Any) -> bool:
+    """True for Transformer → mean Pooling → Normalize, the layout the fast single-text path reproduces."""
+    try:
+        names = [type(m).__name__ for m in model]
+        pooling = model[1]
+        return names == ["Transformer", "Pooling", "Normalize"] and pooling.get_pooling_mode_str() == "mean"
+    except Exception:  # any other layout: always use encode()
+        return False
 
 
 class E5Embeddings(Embeddings):
@@ -67,9 +78,26 @@ class E5Embeddings(Embeddings):
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
 
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text straight through tokenizer + transformer + mean pooling: the same vector as encode()
+        (cosine 1.0) without its batching machinery, which costs ~7 ms of a ~35 ms question embedding."""
+        import torch
+
+        model = self._loaded.model
+        with self._loaded.lock, torch.inference_mode():
+            batch = model.tokenizer(
+                [text], return_tensors="pt", truncation=True, max_length=model.max_seq_length
+            )
+            hidden = model[0].auto_model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            vector = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+        return np.ascontiguousarray(vector.numpy(), dtype=np.float32)
+
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1 and self._loaded.mean_pooled:
+            return self._encode_one(prompt + texts[0])
         with self._loaded.lock:
             vectors = self._loaded.model.encode(
                 list(texts),

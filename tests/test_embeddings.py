@@ -258,3 +258,12 @@ def test_paraphrase_ranks_right(embedder):
     )
     education, disaster = passages @ query
     assert education > disaster + 0.02, (education, disaster)
+
+
+def test_single_text_fast_path_equals_batched_encode():
+    embedder = get_embedder()
+    texts = ["地域活性化人材育成事業の問い合わせ先は？", "COI-NEXTの予算", "ＭａａＳ１００億円"]
+    batched = embedder.embed_queries_array(texts)
+    for text, row in zip(texts, batched, strict=True):
+        single = np.asarray(embedder.embed_query(text))
+        assert float(single @ row) > 0.99999
