@@ -359,14 +359,21 @@ class DeterministicComposer:
         return lines
 
     def best_sentences(self, question: str, hits: list[Hit], limit: int = 3) -> list[tuple[Hit, str]]:
-        """The sentences of the top passages that cover most of the question, best first."""
+        """The sentences of the top passages that cover most of the question, best first.
+
+        A question that asks when / how many is answered by a sentence that holds a date / a number,
+        which the question itself cannot contain, so such sentences get a bonus on top of coverage.
+        """
         question_tokens = set(tokenize(question))
+        wanted = _answer_shape(question)
         scored: list[tuple[float, int, Hit, str]] = []
         for rank, hit in enumerate(hits):
             for sentence in _sentences(hit.text):
                 if len(sentence) < 12:
                     continue
                 coverage = self.scorer.coverage(question_tokens, sentence)
+                if wanted is not None and coverage >= ANSWER_SHAPE_MIN_COVERAGE and wanted.search(sentence):
+                    coverage += ANSWER_SHAPE_BONUS
                 scored.append((coverage - 0.02 * rank, rank, hit, sentence))
         scored.sort(key=lambda item: item[0], reverse=True)
         picked: list[tuple[Hit, str]] = []
@@ -376,6 +383,25 @@ class DeterministicComposer:
             if all(sentence != s for _, s in picked):
                 picked.append((hit, sentence))
         return picked
+
+
+#: Question words → what the answering sentence must hold.
+_ASKS_WHEN = re.compile(r"いつ|何年|何月|何日|時期|年度は|創設され|始まっ")
+_ASKS_COUNT = re.compile(
+    r"いくつ|何件|何人|何名|何地域|何団体|何か所|何カ所|何拠点|どのくらい|どれくらい|何割|割合|何%|何％|数は"
+)
+_DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
+_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
+ANSWER_SHAPE_BONUS = 0.25
+ANSWER_SHAPE_MIN_COVERAGE = 0.2
+
+
+def _answer_shape(question: str) -> re.Pattern[str] | None:
+    if _ASKS_WHEN.search(question):
+        return _DATE
+    if _ASKS_COUNT.search(question):
+        return _NUMBER
+    return None
 
 
 def _sentences(text: str) -> list[str]:

@@ -28,6 +28,7 @@ _FIT = re.compile(
     r"したい|たいの|たい。|たい$|たいが|たいと|使える|活用できる|利用できる|合う|適した|向いて|おすすめ|お勧め|勧め|"
     r"支援策|支援を受け|補助|助成|応募でき|申請でき|何を使え|どの(?:事業|制度|支援)"
 )
+_PROGRAM_WORD = re.compile(r"事業|プログラム|制度|支援策|支援メニュー|交付金|補助金|助成|公募")
 _ANAPHORA = re.compile(
     r"(?:その|この|それ|あの|同|上記|前述|先ほど|さっき|前の|今の|そちら|こちら)(?:の)?(?:事業|プログラム|交付金|制度|支援|もの)?|それ"
 )
@@ -46,7 +47,11 @@ def detect_intent(question: str, conditions: QueryConditions) -> Intent:
         return "contact"
     if _FIGURE.search(text) and (conditions.program_ids or not wants_fit) and not conditions.has_filters:
         return "figure"
-    if conditions.has_filters and (_LIST.search(text) or not conditions.program_ids):
+    # A condition alone is not a list request: 「総務省の実態調査はいつ公表？」 names a ministry but asks
+    # about prose. A list asks for one, or asks about programs without naming one.
+    if conditions.has_filters and (
+        _LIST.search(text) or (not conditions.program_ids and _PROGRAM_WORD.search(text))
+    ):
         return "list"
     if wants_fit and not conditions.program_ids:
         return "program_fit"  # the recommended programs' cards carry their contacts
