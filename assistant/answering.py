@@ -6,6 +6,7 @@ then shared by all request threads (it keeps no per-request state).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -17,8 +18,8 @@ from assistant.composer import AnswerDraft, ComposeInput, DeterministicComposer,
 from assistant.config import Settings
 from assistant.embeddings import get_embedder
 from assistant.index_store import LoadedIndex, load_index
-from assistant.intents import Intent, Turn, detect_intent, is_follow_up, programs_from_history
-from assistant.jp_text import tokenize
+from assistant.intents import Intent, Turn, detect_intent, is_follow_up, pick_referred, programs_from_history
+from assistant.jp_text import normalize, tokenize
 from assistant.keyword_index import KeywordIndex
 from assistant.query_parser import ProgramMatcher, load_extra_aliases
 from assistant.records import Program, UseCase
@@ -36,6 +37,20 @@ class AnswerThresholds(BaseModel):
     use_case_similarity: float = 0.88  # a goal ⇒ program line counts as matching the question
     use_case_margin: float = 0.01  # …and is within this cosine of the closest goal line
     fit_relative_score: float = 0.8  # further programs must score at least this share of the best one
+
+
+_ERA_YEAR = re.compile(r"(令和|平成)\s*(元|\d{1,2})\s*年")
+_WESTERN_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+_ERA_START = {"令和": 2018, "平成": 1988}
+
+
+def mentioned_years(text: str) -> set[int]:
+    """Western years of the 令和/平成 and 19xx/20xx 年 mentions in a text (令和2年 = 2020)."""
+    text = normalize(text)
+    years = {int(m.group(1)) for m in _WESTERN_YEAR.finditer(text)}
+    for era, number in _ERA_YEAR.findall(text):
+        years.add(_ERA_START[era] + (1 if number == "元" else int(number)))
+    return years
 
 
 class ProgramCard(BaseModel):
@@ -100,6 +115,7 @@ class AnswerService:
         self.scorer = SentenceScorer.from_texts([c.text for c in self.index.chunks])
         self.composer = DeterministicComposer(self.store, self.locator, catalog, self.scorer)
         self.chain = self.composer.as_runnable()
+        self.corpus_years = {y for doc in self.store.documents.values() for y in mentioned_years(doc.text)}
         self.use_cases: list[UseCase] = [u for u in catalog.use_cases if u.program_id in self.programs]
         self.use_case_vectors = (
             self.embedder.embed_documents_array([u.goal for u in self.use_cases])
@@ -130,7 +146,7 @@ class AnswerService:
         conditions = self.searcher.conditions(question, filters)
         query = question
         if history and is_follow_up(question, conditions):
-            referred = programs_from_history(history, self.matcher)[:1]
+            referred = pick_referred(question, programs_from_history(history, self.matcher))
             if referred:
                 conditions = conditions.model_copy(update={"program_ids": referred})
                 query = f"{self.programs[referred[0]].name} {question}"
@@ -144,7 +160,9 @@ class AnswerService:
         grounded_by_catalog = (
             bool(focus) or (intent == "list" and conditions.has_filters) or bool(fit and fit[0][1])
         )
-        abstain = not grounded_by_catalog and not self._supported(support)
+        abstain = (not grounded_by_catalog and not self._supported(support)) or self._asks_outside_period(
+            question
+        )
 
         draft: AnswerDraft = self.chain.invoke(
             ComposeInput(
@@ -183,6 +201,11 @@ class AnswerService:
                 coverage = max(coverage, self.scorer.coverage(tokens, sentence))
         dense = max((h.scores.dense or 0.0 for h in retrieval.chunk_hits), default=0.0)
         return Support(coverage=coverage, dense=dense)
+
+    def _asks_outside_period(self, question: str) -> bool:
+        """A year the documents never mention (「令和6年度の採択拠点」): they cannot speak for that time,
+        even about a program they do describe."""
+        return any(year not in self.corpus_years for year in mentioned_years(question))
 
     def _supported(self, support: Support) -> bool:
         return support.coverage >= self.thresholds.min_coverage or support.dense >= self.thresholds.min_dense

@@ -350,7 +350,9 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
             ],
         )
 
-    return app
+    from assistant.ui import mount_ui  # the chat page at "/", mounted last so the routes above win
+
+    return mount_ui(app, holder)
 
 
 def _sse(result: AnswerResponse) -> Iterator[str]:

@@ -1,4 +1,4 @@
-"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``, ``eval``.
+"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``, ``eval``, ``feedback export``.
 
 Errors the user can fix (no index, bad manifest, model mismatch) are printed as one readable line
 with exit code 2, never as a traceback.
@@ -94,6 +94,25 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
 
 
+def _cmd_feedback_export(args: argparse.Namespace) -> int:
+    from assistant.feedback import FEEDBACK_FILE, FeedbackStore
+
+    settings = get_settings()
+    path = settings.data_dir / FEEDBACK_FILE
+    if not path.exists():
+        raise UserError(f"no feedback yet ({path} does not exist); rate answers with 👍/👎 in the chat UI")
+    store = FeedbackStore(path)
+    if args.out is None:
+        count = store.export(sys.stdout, args.rating)
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("w", encoding="utf-8") as out:
+            count = store.export(out, args.rating)
+    where = "stdout" if args.out is None else str(args.out)
+    print(f"Exported {count} feedback case(s) to {where}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant", description="政策アシスタント (Japanese policy assistant)"
@@ -127,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--api-key", default=os.environ.get("ASSISTANT_EVAL_API_KEY"), help="for --url")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=_cmd_eval)
+
+    feedback = sub.add_parser("feedback", help="👍/👎 feedback collected by the chat UI")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    export = feedback_sub.add_parser("export", help="write the feedback as eval cases (JSONL)")
+    export.add_argument("--out", type=Path, help="JSONL file to write (default: stdout)")
+    export.add_argument("--rating", choices=["up", "down"], help="only 👍 (up) or only 👎 (down)")
+    export.set_defaults(func=_cmd_feedback_export)
     return parser
 
 

@@ -215,9 +215,14 @@ class DeterministicComposer:
                 f"（{program.budget_note}）" if program.budget_note else ""
             )
             lines.append(Line(t["budget"].format(budget=budget), row_cites))
-        for budget_line in self.budget_lines.get(program.id, [])[:2]:
+        shown: set[tuple[str, str]] = set()
+        for budget_line in self.budget_lines.get(program.id, []):
+            key = (_squash(budget_line.program_name), _squash(budget_line.amount_text))
+            if len(shown) >= 2 or key in shown:  # the maps repeat the same line under every theme
+                continue
             cid = cites.span(budget_line.source)
             if cid:
+                shown.add(key)
                 quote = _squash(cites.citations[cid - 1].quote)
                 lines.append(Line(t["budget_line"].format(quote=quote), [cid]))
         return lines
@@ -245,7 +250,7 @@ class DeterministicComposer:
         for program in programs:
             row = cites.span(program.source)
             row_cites = [row] if row else []
-            lines.append(Line(self.t["contact"]["intro"].format(name=program.name), end="\n"))
+            lines.append(Line(self.t["contact"]["intro"].format(name=program.name), end="：\n"))
             lines.extend(self._contact_lines(program, row_cites))
         return lines
 
@@ -253,7 +258,7 @@ class DeterministicComposer:
         lines: list[Line] = []
         for program in programs:
             row = cites.span(program.source)
-            lines.append(Line(self.t["figure"]["intro"].format(name=program.name), end="\n"))
+            lines.append(Line(self.t["figure"]["intro"].format(name=program.name), end="：\n"))
             lines.extend(self._budget_lines(program, [row] if row else [], cites))
         return lines
 

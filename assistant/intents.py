@@ -29,8 +29,9 @@ _FIT = re.compile(
     r"支援策|支援を受け|補助|助成|応募でき|申請でき|何を使え|どの(?:事業|制度|支援)"
 )
 _PROGRAM_WORD = re.compile(r"事業|プログラム|制度|支援策|支援メニュー|交付金|補助金|助成|公募")
+_ORDINAL = re.compile(r"前者|後者|最後|[12１２一二]つ目|[12１２一二]番目")
 _ANAPHORA = re.compile(
-    r"(?:その|この|それ|あの|同|上記|前述|先ほど|さっき|前の|今の|そちら|こちら)(?:の)?(?:事業|プログラム|交付金|制度|支援|もの)?|それ"
+    r"(?:そこ|その|この|それ|あの|同|上記|前述|先ほど|さっき|前の|今の|そちら|こちら)(?:の)?(?:事業|プログラム|交付金|制度|支援|もの)?|それ"
 )
 
 
@@ -59,12 +60,30 @@ def detect_intent(question: str, conditions: QueryConditions) -> Intent:
     return "fact"
 
 
+#: Attributes of a program; asked without naming one, right after a program was discussed.
+_ATTRIBUTE = re.compile(r"申請(?:でき|主体|者)|応募でき|対象|誰が|所管|どこの省|何省|担当|締切|新規|採択")
+
+
 def is_follow_up(question: str, conditions: QueryConditions) -> bool:
-    """A question that names no program but refers back to one (or is too short to stand alone)."""
+    """A question that names no program but refers back to one: anaphora (その事業, 後者), a bare
+    attribute (「問い合わせ用のメールアドレスは？」, 「申請できるのは誰？」) or too short to stand alone."""
     if conditions.program_ids:
         return False
     text = normalize(question)
-    return bool(_ANAPHORA.search(text)) or len(text) <= 12
+    if _ANAPHORA.search(text) or _ORDINAL.search(text) or len(text) <= 12:
+        return True
+    asks_attribute = bool(_CONTACT.search(text) or _FIGURE.search(text) or _ATTRIBUTE.search(text))
+    return asks_attribute and not _FIT.search(text) and len(text) <= 30
+
+
+def pick_referred(question: str, programs: list[str]) -> list[str]:
+    """Which of the programs named before the question means: 前者 → the first, 後者 → the last."""
+    if not programs:
+        return []
+    text = normalize(question)
+    if re.search(r"後者|最後|2つ目|二つ目|2番目|二番目", text):
+        return [programs[-1]] if "後者" in text or "最後" in text else programs[1:2] or [programs[-1]]
+    return [programs[0]]
 
 
 def programs_from_history(history: list[Turn], matcher: ProgramMatcher) -> list[str]:
