@@ -174,6 +174,7 @@ class DeterministicComposer:
         lines = [
             Line(
                 t["heading"].format(index=index, name=program.name, ministry=program.ministry or "所管不明"),
+                row_cites,  # the ministry is a fact too: its table row says so
                 end="\n",
             )
         ]

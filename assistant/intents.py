@@ -24,6 +24,12 @@ _FIGURE = re.compile(r"予算|金額|いくら|何円|億円|百万円|千円|�
 _LIST = re.compile(
     r"一覧|リスト|すべて|全て|全部|どんな事業|どの事業|どういう事業|何がある|ありますか|挙げて|教えて.*事業|事業.*(?:は|を)(?:教えて|知りたい)|いくつ|何件"
 )
+#: A list asked for in so many words (vs. 「どの事業が使えますか」, which a goal question also says).
+_LIST_STRONG = re.compile(r"一覧|リスト|すべて|全て|全部|挙げて|いくつ|何件|列挙")
+#: A wish: the question states a goal (「…したい」), so a theme word in it is context, not a filter.
+_GOAL = re.compile(
+    r"(?:し|り|き|ち|み|び|い|け|せ|て|べ|め|れ|え|げ|ね|ぜ|で|へ)たい(?:[。、．，!！?？]|$|が|と|の|ので|んです|です|けど|けれど)"
+)
 _FIT = re.compile(
     r"したい|たいの|たい。|たい$|たいが|たいと|使える|活用できる|利用できる|合う|適した|向いて|おすすめ|お勧め|勧め|"
     r"支援策|支援を受け|補助|助成|応募でき|申請でき|何を使え|どの(?:事業|制度|支援)"
@@ -50,9 +56,8 @@ def detect_intent(question: str, conditions: QueryConditions) -> Intent:
         return "figure"
     # A condition alone is not a list request: 「総務省の実態調査はいつ公表？」 names a ministry but asks
     # about prose. A list asks for one, or asks about programs without naming one.
-    if conditions.has_filters and (
-        _LIST.search(text) or (not conditions.program_ids and _PROGRAM_WORD.search(text))
-    ):
+    asks_list = bool(_LIST.search(text)) or (not conditions.program_ids and bool(_PROGRAM_WORD.search(text)))
+    if conditions.has_filters and (_LIST_STRONG.search(text) or (asks_list and not _GOAL.search(text))):
         return "list"
     if wants_fit and not conditions.program_ids:
         return "program_fit"  # the recommended programs' cards carry their contacts

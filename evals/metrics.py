@@ -20,7 +20,6 @@ from evals.dataset import EvalCase, Evidence
 SPAN_SLACK = 3
 
 _CITE = re.compile(r"\[(\d+)\]")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|\n")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"(?<!\d)0\d{1,4}[-‐－―ー−]\d{1,4}[-‐－―ー−]\d{3,4}(?!\d)")
 _HYPHENS = re.compile(r"[‐‑‒–—―−－ｰ]")
@@ -63,10 +62,28 @@ def first_relevant_rank(ranked: list[list[Span]], evidence: list[Evidence]) -> i
 
 
 # -- answer text -----------------------------------------------------------------------------------
+def _split_sentences(text: str) -> list[str]:
+    """Split after 。！？ and at line breaks, but not inside 「…」: a quoted passage is one statement."""
+    pieces, current, depth = [], "", 0
+    for ch in text:
+        if ch == "\n" and depth == 0:
+            pieces.append(current)
+            current = ""
+            continue
+        current += ch
+        depth += ch == "「"
+        depth -= ch == "」" and depth > 0
+        if ch in "。！？!?" and depth == 0:
+            pieces.append(current)
+            current = ""
+    pieces.append(current)
+    return pieces
+
+
 def fact_sentences(answer: str) -> list[str]:
     """Sentences that state something: not empty, not a heading or lead-in ending with ：."""
     sentences = []
-    for piece in _SENTENCE_END.split(answer):
+    for piece in _split_sentences(answer):
         text = piece.strip()
         bare = _CITE.sub("", text).strip()
         if not bare or bare.endswith(("：", ":")) or not re.search(r"\w", bare):

@@ -131,3 +131,11 @@ def test_thresholds_fail_when_a_metric_is_low_or_hybrid_does_not_win():
     assert any("answer_accuracy" in f for f in failures)
     assert any("dangling" in f for f in failures)
     assert any("mrr" in f and "dense" in f for f in failures)
+
+
+def test_a_quoted_passage_with_its_own_full_stops_is_one_sentence():
+    answer = "・事業の概要：「地域の課題を解決する。実証を推進。」[1]。\n・予算額：100千円[2]。"
+    assert fact_sentences(answer) == [
+        "・事業の概要：「地域の課題を解決する。実証を推進。」[1]。",
+        "・予算額：100千円[2]。",
+    ]
