@@ -305,7 +305,14 @@ class DeterministicComposer:
     def _program_facts(
         self, data: ComposeInput, programs: list[Program], cites: CitationBuilder
     ) -> list[Line]:
+        """A named program: what the prose says about the question first (「いつから…」, 「どの地域で…」),
+        then the program's card from the catalog."""
         lines: list[Line] = []
+        name_tokens = {
+            tok for program in programs for tok in tokenize(" ".join([program.name, *program.aliases]))
+        }
+        if set(tokenize(data.question)) - name_tokens:
+            lines = self._fact(data, cites, exclude=name_tokens, min_score=PROSE_ABOUT_PROGRAM_MIN_COVERAGE)
         for index, program in enumerate(programs, start=1):
             lines.extend(
                 self._program_block(index, program, cites, why=self._why(program, None, data, cites))
@@ -353,9 +360,17 @@ class DeterministicComposer:
                     best = (score, hit, sentence)
         return (best[1], best[2]) if best else None
 
-    def _fact(self, data: ComposeInput, cites: CitationBuilder) -> list[Line]:
+    def _fact(
+        self,
+        data: ComposeInput,
+        cites: CitationBuilder,
+        exclude: set[str] | None = None,
+        min_score: float | None = None,
+    ) -> list[Line]:
         t = self.t["fact"]
-        picked = self.best_sentences(data.question, data.retrieval.chunk_hits[:5], limit=3)
+        picked = self.best_sentences(
+            data.question, data.retrieval.chunk_hits[:5], limit=3, exclude=exclude, min_score=min_score
+        )
         lines = [Line(t["intro"], end="：\n")] if picked else []
         for hit, sentence in picked:
             cid = cites.snippet(hit.doc_id, sentence, near=(hit.line_start, hit.line_end))
@@ -364,13 +379,23 @@ class DeterministicComposer:
                 lines.append(Line(t["item"].format(quote=_display(sentence), title=title), [cid]))
         return lines
 
-    def best_sentences(self, question: str, hits: list[Hit], limit: int = 3) -> list[tuple[Hit, str]]:
+    def best_sentences(
+        self,
+        question: str,
+        hits: list[Hit],
+        limit: int = 3,
+        exclude: set[str] | None = None,
+        min_score: float | None = None,
+    ) -> list[tuple[Hit, str]]:
         """The sentences of the top passages that cover most of the question, best first.
 
         A question that asks when / how many is answered by a sentence that holds a date / a number,
         which the question itself cannot contain, so such sentences get a bonus on top of coverage.
         """
-        question_tokens = set(tokenize(question))
+        # Unknown words keep their weight: a question whose key word the corpus never uses finds no
+        # sentence, and the answer abstains. ``exclude``: words already answered (a named program's name).
+        question_tokens = set(tokenize(question)) - (exclude or set())
+        threshold = MIN_SENTENCE_COVERAGE if min_score is None else min_score
         wanted = _answer_shape(question)
         scored: list[tuple[float, int, Hit, str]] = []
         for rank, hit in enumerate(hits):
@@ -384,7 +409,7 @@ class DeterministicComposer:
         scored.sort(key=lambda item: item[0], reverse=True)
         picked: list[tuple[Hit, str]] = []
         for score, _, hit, sentence in scored:
-            if len(picked) >= limit or score < 0.25:
+            if len(picked) >= limit or score < threshold:
                 break
             if all(sentence != s for _, s in picked):
                 picked.append((hit, sentence))
@@ -399,6 +424,10 @@ _ASKS_COUNT = re.compile(
 _DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
 ANSWER_SHAPE_BONUS = 0.25
+#: A sentence is quoted as an answer when it covers this share of the question's (known) words…
+MIN_SENTENCE_COVERAGE = 0.25
+#: …and, about a named program, this share of the words besides the program's name.
+PROSE_ABOUT_PROGRAM_MIN_COVERAGE = 0.5
 ANSWER_SHAPE_MIN_COVERAGE = 0.2
 
 

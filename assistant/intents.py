@@ -25,6 +25,7 @@ _LIST = re.compile(
     r"一覧|リスト|すべて|全て|全部|どんな事業|どの事業|どういう事業|何がある|ありますか|挙げて|教えて.*事業|事業.*(?:は|を)(?:教えて|知りたい)|いくつ|何件"
 )
 #: A list asked for in so many words (vs. 「どの事業が使えますか」, which a goal question also says).
+_ASKS_QUANTITY = re.compile(r"どのくらい|どれくらい|割合|何割|何%|何％|いつ|何年")
 _LIST_STRONG = re.compile(r"一覧|リスト|すべて|全て|全部|挙げて|いくつ|何件|列挙")
 #: A wish: the question states a goal (「…したい」), so a theme word in it is context, not a filter.
 _GOAL = re.compile(
@@ -57,7 +58,10 @@ def detect_intent(question: str, conditions: QueryConditions) -> Intent:
     # A condition alone is not a list request: 「総務省の実態調査はいつ公表？」 names a ministry but asks
     # about prose. A list asks for one, or asks about programs without naming one.
     asks_list = bool(_LIST.search(text)) or (not conditions.program_ids and bool(_PROGRAM_WORD.search(text)))
-    if conditions.has_filters and (_LIST_STRONG.search(text) or (asks_list and not _GOAL.search(text))):
+    asks_quantity = bool(_ASKS_QUANTITY.search(text))  # 「どのくらいの割合が…」 is about prose
+    if conditions.has_filters and (
+        _LIST_STRONG.search(text) or (asks_list and not _GOAL.search(text) and not asks_quantity)
+    ):
         return "list"
     if wants_fit and not conditions.program_ids:
         return "program_fit"  # the recommended programs' cards carry their contacts
