@@ -409,7 +409,7 @@ class DeterministicComposer:
         scored.sort(key=lambda item: item[0], reverse=True)
         picked: list[tuple[Hit, str]] = []
         for score, _, hit, sentence in scored:
-            if len(picked) >= limit or score < threshold:
+            if len(picked) >= limit or score < threshold or score < RELATIVE_SENTENCE_SCORE * scored[0][0]:
                 break
             if all(sentence != s for _, s in picked):
                 picked.append((hit, sentence))
@@ -426,6 +426,9 @@ _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|
 ANSWER_SHAPE_BONUS = 0.25
 #: A sentence is quoted as an answer when it covers this share of the question's (known) words…
 MIN_SENTENCE_COVERAGE = 0.25
+#: Further sentences are quoted only when nearly as good as the best: each one more is a citation
+#: the reader has to check.
+RELATIVE_SENTENCE_SCORE = 0.8
 #: …and, about a named program, this share of the words besides the program's name.
 PROSE_ABOUT_PROGRAM_MIN_COVERAGE = 0.5
 ANSWER_SHAPE_MIN_COVERAGE = 0.2
