@@ -81,10 +81,7 @@ def question_html(text: str) -> str:
 
 
 def format_budget(thousand_yen: int | None, note: str | None) -> str:
-    if thousand_yen is None:
-        amount = "記載なし"
-    else:
-        amount = f"{thousand_yen:,}千円"
+    amount = "記載なし" if thousand_yen is None else f"{thousand_yen:,}千円"
     return f"{amount} {note.strip()}" if note and note.strip() else amount
 
 
@@ -133,6 +130,8 @@ def _passage_html(lines: list[str], line_start: int, line_end: int, quote: str) 
     line_start, line_end = max(1, line_start), min(total, line_end)
     lo, hi = max(1, line_start - SOURCE_CONTEXT_LINES), min(total, line_end + SOURCE_CONTEXT_LINES)
     window = lines[lo - 1 : hi]
+    if not window or line_start > line_end:
+        return f'<div class="pa-line pa-cited"><span><mark>{esc(quote)}</mark></span></div>'
     offsets, position = [], 0
     for line in window:
         offsets.append(position)
@@ -157,7 +156,9 @@ def _passage_html(lines: list[str], line_start: int, line_end: int, quote: str) 
         else:
             body = esc(line)
         css = "pa-line pa-cited" if cited else "pa-line"
-        rows.append(f'<div class="{css}"><span class="pa-ln">{number}</span><span>{body or "&nbsp;"}</span></div>')
+        rows.append(
+            f'<div class="{css}"><span class="pa-ln">{number}</span><span>{body or "&nbsp;"}</span></div>'
+        )
     return "".join(rows)
 
 
@@ -172,7 +173,9 @@ def source_cards_html(citations: list[dict[str, Any]], service: AnswerService | 
         if stored is not None:
             passage = _passage_html(stored.lines, c["line_start"], c["line_end"], c.get("quote", ""))
         else:
-            passage = f'<div class="pa-line pa-cited"><span><mark>{esc(c.get("quote", ""))}</mark></span></div>'
+            passage = (
+                f'<div class="pa-line pa-cited"><span><mark>{esc(c.get("quote", ""))}</mark></span></div>'
+            )
         cards.append(
             '<div class="pa-card pa-source">'
             f'<div class="pa-card-title"><span class="pa-num">[{int(c["id"])}]</span> {esc(c.get("title", ""))}</div>'
@@ -190,7 +193,9 @@ def panel_html(title: str, body: str, count: int | None = None) -> str:
 
 def programs_panel(answer: dict[str, Any] | None) -> str:
     if answer is None:
-        return panel_html("関連する事業", '<div class="pa-empty">回答に挙がった事業がここに表示されます。</div>')
+        return panel_html(
+            "関連する事業", '<div class="pa-empty">回答に挙がった事業がここに表示されます。</div>'
+        )
     programs = answer.get("programs", [])
     return panel_html("関連する事業", program_cards_html(programs), len(programs))
 
@@ -275,7 +280,14 @@ CSS = """
 
 THEME = gr.themes.Soft(
     primary_hue="blue",
-    font=["Noto Sans CJK JP", "Noto Sans JP", "Hiragino Kaku Gothic ProN", "Meiryo", "system-ui", "sans-serif"],
+    font=[
+        "Noto Sans CJK JP",
+        "Noto Sans JP",
+        "Hiragino Kaku Gothic ProN",
+        "Meiryo",
+        "system-ui",
+        "sans-serif",
+    ],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
 )
 
@@ -348,7 +360,9 @@ class ChatUI:
 
         svc = self._service()
         if svc is None:  # shown, but kept out of the history sent with the next question
-            messages[-1]["content"] = "準備中です。索引と言語モデルの読み込みが終わるまで、少し待ってからもう一度お試しください。"
+            messages[-1]["content"] = (
+                "準備中です。索引と言語モデルの読み込みが終わるまで、少し待ってからもう一度お試しください。"
+            )
             yield list(messages), conv, question, gr.skip(), gr.skip()
             return
 
@@ -358,7 +372,9 @@ class ChatUI:
             result = svc.answer(question, history, filters or None)
         except Exception:
             log.exception("answering failed in the chat UI")
-            messages[-1]["content"] = "申し訳ありません。回答の作成中にエラーが発生しました。言い換えてもう一度お試しください。"
+            messages[-1]["content"] = (
+                "申し訳ありません。回答の作成中にエラーが発生しました。言い換えてもう一度お試しください。"
+            )
             yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
             return
 
@@ -423,9 +439,8 @@ class ChatUI:
                 conv["last_rated"] = None
                 status = '<div class="pa-status">評価を取り消しました。</div>'
                 return conv, status, gr.Column(visible=False)
-            if record["feedback_id"] is not None and self.feedback.update(record["feedback_id"], rating=rating):
-                pass
-            else:
+            fid = record["feedback_id"]
+            if fid is None or not self.feedback.update(fid, rating=rating):
                 record["feedback_id"] = self.feedback.add(
                     question=record["question"],
                     answer=record["answer"],
@@ -477,24 +492,29 @@ def build_ui(holder: Holder) -> gr.Blocks:
         status = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-status")
         with gr.Accordion("絞り込み条件（次の質問から適用されます）", open=True):
             with gr.Row(equal_height=True):
-                ministry = gr.Dropdown([NO_FILTER], value=NO_FILTER, label="所管府省", elem_id="pa-f-ministry")
-                applicant = gr.Dropdown([NO_FILTER], value=NO_FILTER, label="申請主体", elem_id="pa-f-applicant")
+                ministry = gr.Dropdown(
+                    [NO_FILTER], value=NO_FILTER, label="所管府省", elem_id="pa-f-ministry"
+                )
+                applicant = gr.Dropdown(
+                    [NO_FILTER], value=NO_FILTER, label="申請主体", elem_id="pa-f-applicant"
+                )
                 theme = gr.Dropdown([NO_FILTER], value=NO_FILTER, label="テーマ", elem_id="pa-f-theme")
-                reset = gr.Button("絞り込みを解除", size="sm", scale=0, min_width=140)
-            active = gr.HTML(active_filters_html({}), elem_id="pa-active-filters")
+            with gr.Row(equal_height=True):
+                active = gr.HTML(active_filters_html({}), elem_id="pa-active-filters")
+                reset = gr.Button("絞り込みを解除", size="sm", scale=0, min_width=140, elem_id="pa-reset")
 
         with gr.Row():
             with gr.Column(scale=6):
                 chatbot = gr.Chatbot(
                     label="会話",
                     elem_id="pa-chat",
-                    height=560,
+                    height=520,
                     render_markdown=False,
                     sanitize_html=True,
                     allow_tags=False,
                     latex_delimiters=[],
                     feedback_options=("Like", "Dislike"),
-                    buttons=["copy"],
+                    buttons=[],  # a copy button would copy the HTML source; text stays selectable
                     placeholder=(
                         "**ご質問をどうぞ。** 下の「質問の例」を押すと、そのまま質問できます。"
                         "「その事業の問い合わせ先は？」のような続けての質問もできます。"
@@ -504,25 +524,24 @@ def build_ui(holder: Holder) -> gr.Blocks:
                     question = gr.Textbox(
                         label="質問",
                         placeholder="例：地域の人材育成に使える事業は？（Enter で送信、Shift+Enter で改行）",
-                        lines=2,
+                        lines=1,
                         max_lines=6,
                         scale=5,
                         elem_id="pa-question",
                     )
-                    with gr.Column(scale=1, min_width=120):
+                    with gr.Column(scale=1, min_width=150):
                         send = gr.Button("送信", variant="primary", elem_id="pa-send")
                         clear = gr.Button("会話をクリア", elem_id="pa-clear")
                 feedback_status = gr.HTML("", elem_id="pa-feedback-status")
-                with gr.Column(visible=False) as comment_box:
-                    with gr.Row(equal_height=True):
-                        comment = gr.Textbox(
-                            label="コメント（任意）",
-                            placeholder="例：問い合わせ先が古い／〇〇事業も挙げてほしい",
-                            lines=1,
-                            scale=5,
-                            elem_id="pa-comment",
-                        )
-                        comment_send = gr.Button("コメントを送信", scale=1, elem_id="pa-comment-send")
+                with gr.Column(visible=False) as comment_box, gr.Row(equal_height=True):
+                    comment = gr.Textbox(
+                        label="コメント（任意）",
+                        placeholder="例：問い合わせ先が古い／〇〇事業も挙げてほしい",
+                        lines=1,
+                        scale=5,
+                        elem_id="pa-comment",
+                    )
+                    comment_send = gr.Button("コメントを送信", scale=1, elem_id="pa-comment-send")
                 with gr.Column(elem_id="pa-examples"):
                     gr.Markdown("**質問の例**（押すと質問します）")
                     example_buttons = [
@@ -555,10 +574,9 @@ def build_ui(holder: Holder) -> gr.Blocks:
                 yield from ui.ask(_text, m, a, t, c)
 
             button.click(ask_example, [*filter_inputs, conv], ask_outputs)
-        clear.click(
-            ui.clear,
-            outputs=[chatbot, conv, question, programs, sources, comment_box, feedback_status, comment],
-        )
+        clear_outputs = [chatbot, conv, question, programs, sources, comment_box, feedback_status, comment]
+        clear.click(ui.clear, outputs=clear_outputs)
+        chatbot.clear(ui.clear, outputs=clear_outputs)  # the chatbot's own 🗑 button
         chatbot.select(ui.show_record, [conv], [programs, sources])
         chatbot.like(ui.rate, [conv], [conv, feedback_status, comment_box])
         comment_send.click(ui.comment, [comment, conv], [conv, feedback_status, comment])
@@ -571,7 +589,9 @@ async def _not_found_as_api_error(request: Request, exc: StarletteHTTPException)
     """Unknown paths under the mount answer like the API (``{"error": …}``); Gradio's own errors stay."""
     if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed"):
         code = "not_found" if exc.status_code == 404 else "method_not_allowed"
-        return JSONResponse(status_code=exc.status_code, content={"error": {"code": code, "message": exc.detail}})
+        return JSONResponse(
+            status_code=exc.status_code, content={"error": {"code": code, "message": exc.detail}}
+        )
     return await http_exception_handler(request, exc)
 
 

@@ -46,6 +46,7 @@ def _id(catalog, name: str) -> str:
         ),
         ("100億円を超える事業", {"min_budget": 10_000_000, "min_inclusive": False}),
         ("新規採択がない事業は？", {"new_calls": False}),
+        ("今年度は新規の課題採択をしない事業を教えて", {"new_calls": False}),
         (
             "経産省の事業で企業が応募できるものを教えて",
             {"ministry": "経済産業省", "applicant_type": "民間事業者等"},
