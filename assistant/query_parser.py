@@ -124,6 +124,7 @@ class QueryConditions(BaseModel):
     max_budget: int | None = None
     max_inclusive: bool = True
     new_calls: bool | None = None
+    explicit: bool = False  # a filter was set by the caller (API/UI), not read from the question
 
     @property
     def has_filters(self) -> bool:
@@ -341,7 +342,7 @@ def apply_filters(
         if resolved not in valid[key]:
             raise InvalidFilterError(f"Unknown {key} {value!r}. Valid values: {', '.join(valid[key])}.")
         update[key] = resolved
-    return conditions.model_copy(update=update)
+    return conditions.model_copy(update={**update, "explicit": bool(update) or conditions.explicit})
 
 
 def filter_programs(conditions: QueryConditions, programs: list[Program]) -> list[Program]:

@@ -21,6 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.index_store import LoadedIndex
+from assistant.intents import detect_intent
 from assistant.keyword_index import KeywordIndex
 from assistant.query_parser import (
     ProgramMatcher,
@@ -35,7 +36,7 @@ Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 RRF_K = 60
 LEG_DEPTH = 20  # how many results each leg contributes to the fusion
-#: Weight of the dense/BM25 program legs when the question names no program:
+#: Weight of the dense/BM25 program legs (a named program is pinned by the exact leg instead):
 #: a program record matches many questions loosely (it lists themes and ministries), and at full
 #: weight its two legs pushed the passage that answers a prose question out of the top 5.
 OPEN_QUESTION_PROGRAM_WEIGHT = 0.5
@@ -175,7 +176,12 @@ class HybridSearcher:
         conditions = conditions or self.conditions(question, filters)
         candidates: dict[str, _Candidate] = {}
         vector: list[float] | None = None
-        program_weight = 1.0 if conditions.program_ids else OPEN_QUESTION_PROGRAM_WEIGHT
+        # Named programs are pinned by the exact leg; the others the program legs bring are loose matches.
+        program_weight = OPEN_QUESTION_PROGRAM_WEIGHT
+        # Filters the caller set, or a question that asks for a list, are deliberate: the programs meeting
+        # the conditions rank like named ones.
+        wants_list = conditions.explicit or detect_intent(question, conditions) == "list"
+        condition_weight = 1.0 if wants_list else OPEN_QUESTION_PROGRAM_WEIGHT
 
         if mode in ("dense", "hybrid"):
             vector = list(self.embedder.embed_query(question))
@@ -196,7 +202,7 @@ class HybridSearcher:
             [(p.id, 1.0) for p in exact if p.id not in named_ids],
             "program",
             "exact",
-            OPEN_QUESTION_PROGRAM_WEIGHT,
+            condition_weight,
             first_rank=len(named_ids) + 1,
         )
 
