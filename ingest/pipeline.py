@@ -55,6 +55,21 @@ class IngestReport:
     index_bytes: int
     build_dir: Path
 
+    @classmethod
+    def of(cls, manifest: IndexManifest, build_dir: Path, up_to_date: bool, seconds: float) -> IngestReport:
+        return cls(
+            build_id=manifest.build_id,
+            up_to_date=up_to_date,
+            documents=manifest.documents,
+            chunks=manifest.chunks,
+            programs=manifest.programs,
+            use_cases=manifest.use_cases,
+            budget_lines=manifest.budget_lines,
+            seconds=seconds,
+            index_bytes=_folder_bytes(build_dir),
+            build_dir=build_dir,
+        )
+
 
 def settings_fingerprint(settings: Settings, model_id: str) -> str:
     """What, besides the corpus, changes the index: format, chunking, prompts, model."""
@@ -236,18 +251,8 @@ def _run_ingest_locked(
             and manifest.settings_fingerprint == settings_fp
             and manifest.embedding_model == embedder.model_id
         ):
-            build_dir = builds_dir(settings) / current
-            return IngestReport(
-                build_id=current,
-                up_to_date=True,
-                documents=manifest.documents,
-                chunks=manifest.chunks,
-                programs=manifest.programs,
-                use_cases=manifest.use_cases,
-                budget_lines=manifest.budget_lines,
-                seconds=time.perf_counter() - started,
-                index_bytes=_folder_bytes(build_dir),
-                build_dir=build_dir,
+            return IngestReport.of(
+                manifest, builds_dir(settings) / current, True, time.perf_counter() - started
             )
 
     build_id = new_build_id()
@@ -291,15 +296,4 @@ def _run_ingest_locked(
     (build_dir / "manifest.json").write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
     set_current_build(settings, build_id)
     prune_builds(settings)
-    return IngestReport(
-        build_id=build_id,
-        up_to_date=False,
-        documents=manifest.documents,
-        chunks=manifest.chunks,
-        programs=manifest.programs,
-        use_cases=manifest.use_cases,
-        budget_lines=manifest.budget_lines,
-        seconds=seconds,
-        index_bytes=_folder_bytes(build_dir),
-        build_dir=build_dir,
-    )
+    return IngestReport.of(manifest, build_dir, False, seconds)
