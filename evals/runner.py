@@ -337,10 +337,12 @@ def main(
     problems = validate_cases(cases, settings.corpus_dir)
     if problems:
         raise ValueError("the eval set has problems:\n" + "\n".join(problems))
+    unknown = [m for m in modes if m not in InProcessTarget.modes]
+    if unknown:  # checked before the model loads
+        raise ValueError(
+            f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(InProcessTarget.modes)}"
+        )
     target: EvalTarget = HttpTarget(url, api_key) if url else InProcessTarget(settings)
-    unknown = [m for m in modes if m not in target.modes]
-    if unknown:
-        raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(target.modes)}")
     report = run_eval(target, cases, modes, load_thresholds(), dataset.name, show_progress)
     markdown = render_markdown(report)
     print(markdown)
