@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
@@ -29,7 +30,46 @@ from assistant.retrieval import MODES, Mode
 
 log = logging.getLogger("assistant.api")
 
-MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_CHARS = get_settings().max_question_chars  # also the /v1/search q limit
+
+#: Control characters (not tab or line breaks) and zero-width/bidi controls: never meaningful in a question.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over the limit with 413, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _error(413, "payload_too_large", self._message())(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise StarletteHTTPException(413, self._message())
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _message(self) -> str:
+        return f"The request body is larger than {self.max_bytes} bytes."
 
 
 class ApiError(Exception):
@@ -61,11 +101,24 @@ class AnswerRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question_is_usable(cls, value: str) -> str:
+        value = _clean(value)
+        limit = get_settings().max_question_chars
         if not value.strip():
             raise ValueError("question must not be empty")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(f"question is longer than {MAX_QUESTION_CHARS} characters")
+        if len(value) > limit:
+            raise ValueError(f"question is longer than {limit} characters")
         return value
+
+    @field_validator("history")
+    @classmethod
+    def _history_is_bounded(cls, turns: list[Turn]) -> list[Turn]:
+        settings = get_settings()
+        if len(turns) > settings.max_history_turns:
+            raise ValueError(f"history has more than {settings.max_history_turns} turns")
+        cleaned = [Turn(role=t.role, content=_clean(t.content)) for t in turns]
+        if sum(len(t.content) for t in cleaned) > settings.max_history_chars:
+            raise ValueError(f"history is longer than {settings.max_history_chars} characters in all")
+        return cleaned
 
 
 class Ranks(BaseModel):
@@ -181,6 +234,7 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
         lifespan=lifespan,
     )
     app.state.holder = holder
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     # -- errors -----------------------------------------------------------------------------------
     @app.exception_handler(ApiError)

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     chunk_max_chars: int = 500
     chunk_overlap_chars: int = 60
 
+    # Request limits of the API (help desks call it from their own tools).
+    max_question_chars: int = 2000
+    max_history_turns: int = 20
+    max_history_chars: int = 20_000
+    max_body_bytes: int = 64 * 1024
+
     # Index builds kept on disk besides the current one (for rollback and crash safety).
     keep_previous_builds: int = 1
 

@@ -219,6 +219,13 @@ def test_documents_endpoint_shows_the_cited_passage_in_context(client):
         ({"question": "質問", "filters": {"ministry": "宇宙省"}}, 400, "invalid_filter"),
         ({"question": "質問", "filters": {"color": "red"}}, 422, "invalid_request"),
         ({}, 422, "invalid_request"),
+        ({"question": "質問", "history": [{"role": "user", "content": "a"}] * 21}, 422, "invalid_request"),
+        (
+            {"question": "質問", "history": [{"role": "user", "content": "あ" * 5001}] * 4},
+            422,
+            "invalid_request",
+        ),
+        ({"question": "\u0000\u0007\u200b"}, 422, "invalid_request"),
     ],
 )
 def test_bad_answer_requests_get_json_errors(client, payload, status, code):
@@ -231,6 +238,35 @@ def test_bad_answer_requests_get_json_errors(client, payload, status, code):
 def test_unknown_filter_value_lists_the_valid_ones(client):
     body = client.post("/v1/answer", json={"question": "質問", "filters": {"ministry": "宇宙省"}}).json()
     assert "文部科学省" in body["error"]["message"]
+
+
+def test_a_body_over_64_kb_is_refused_with_413(client):
+    big = {"question": "質問", "history": [{"role": "user", "content": "あ" * 15000}] * 2}
+    response = client.post("/v1/answer", json=big)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+
+    def chunks():  # no Content-Length: the limit holds for streamed bodies too
+        yield b'{"question": "'
+        for _ in range(80):
+            yield b"a" * 1024
+        yield b'"}'
+
+    streamed = client.post("/v1/answer", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and streamed.json()["error"]["code"] == "payload_too_large"
+
+
+def test_control_characters_are_stripped_not_refused(client):
+    response = client.post(
+        "/v1/answer", json={"question": "共創の場形成支援プログラムの\u0000問い合わせ先は？\u200b"}
+    )
+    assert response.status_code == 200 and "coi-next@mext.go.jp" in response.json()["answer"]
+
+
+def test_invalid_utf8_is_a_json_error(client):
+    response = client.post(
+        "/v1/answer", content=b'{"question": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500 and set(response.json()["error"]) == {"code", "message"}
 
 
 def test_malformed_json_is_a_json_error(client):
