@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
@@ -25,19 +24,13 @@ from assistant.answering import AnswerResponse, AnswerService, ProgramCard
 from assistant.config import Settings, get_settings
 from assistant.index_store import IndexStateError
 from assistant.intents import Turn
+from assistant.jp_text import strip_controls
 from assistant.query_parser import InvalidFilterError, QueryConditions, apply_filters, filter_programs
 from assistant.retrieval import MODES, Mode
 
 log = logging.getLogger("assistant.api")
 
 MAX_QUESTION_CHARS = get_settings().max_question_chars  # also the /v1/search q limit
-
-#: Control characters (not tab or line breaks) and zero-width/bidi controls: never meaningful in a question.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-
-
-def _clean(text: str) -> str:
-    return _CONTROL.sub("", text)
 
 
 class BodyLimitMiddleware:
@@ -101,7 +94,7 @@ class AnswerRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question_is_usable(cls, value: str) -> str:
-        value = _clean(value)
+        value = strip_controls(value)
         limit = get_settings().max_question_chars
         if not value.strip():
             raise ValueError("question must not be empty")
@@ -115,7 +108,7 @@ class AnswerRequest(BaseModel):
         settings = get_settings()
         if len(turns) > settings.max_history_turns:
             raise ValueError(f"history has more than {settings.max_history_turns} turns")
-        cleaned = [Turn(role=t.role, content=_clean(t.content)) for t in turns]
+        cleaned = [Turn(role=t.role, content=strip_controls(t.content)) for t in turns]
         if sum(len(t.content) for t in cleaned) > settings.max_history_chars:
             raise ValueError(f"history is longer than {settings.max_history_chars} characters in all")
         return cleaned
@@ -315,16 +308,7 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
         result = svc.search(q, k=k, mode=mode)
         return SearchResponse(
             hits=[
-                SearchHit(
-                    kind=h.kind,
-                    text=h.text,
-                    name=h.name,
-                    doc_id=h.doc_id,
-                    line_start=h.line_start,
-                    line_end=h.line_end,
-                    score=h.score,
-                    ranks=Ranks(**h.ranks.model_dump()),
-                )
+                SearchHit.model_validate(h.model_dump(include=set(SearchHit.model_fields)))
                 for h in result.hits
             ]
         )

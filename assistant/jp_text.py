@@ -95,11 +95,16 @@ _DIGIT_GROUPS = re.compile(r"\d{1,3}(?:,\d{3})+")
 _local = threading.local()
 
 
+def strip_controls(text: str) -> str:
+    """Control (not tab/line break), zero-width and bidi-override characters removed: never meaningful."""
+    return _CONTROL.sub("", text)
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width digits/Latin → ASCII, half-width kana → full), control and zero-width chars dropped,
     runs of spaces collapsed. Line breaks are kept: callers that need them gone remove them."""
     text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub("", text)
+    text = strip_controls(text)
     return _SPACES.sub(" ", text)
 
 

@@ -26,13 +26,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answering import AnswerService
-from assistant.config import Settings
+from assistant.config import Settings, get_settings
 from assistant.feedback import FeedbackStore
 from assistant.intents import Turn
 
 log = logging.getLogger("assistant.ui")
 
-MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_CHARS = get_settings().max_question_chars  # the API's limit, from the one config
 NO_FILTER = "指定なし"
 #: Lines shown before and after a cited span in a source card.
 SOURCE_CONTEXT_LINES = 3
