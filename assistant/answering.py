@@ -10,20 +10,30 @@ import re
 import time
 from dataclasses import dataclass
 
-import numpy as np
 from pydantic import BaseModel
 
 from assistant.citations import ChunkLocator, Citation
-from assistant.composer import AnswerDraft, ComposeInput, DeterministicComposer, SentenceScorer
+from assistant.composer import AnswerDraft, ComposeInput, DeterministicComposer
 from assistant.config import Settings
 from assistant.embeddings import get_embedder
 from assistant.index_store import LoadedIndex, load_index
-from assistant.intents import Intent, Turn, detect_intent, is_follow_up, pick_referred, programs_from_history
+from assistant.intents import (
+    Intent,
+    Turn,
+    asks_list_explicitly,
+    detect_intent,
+    is_follow_up,
+    pick_referred,
+    programs_from_history,
+    theme_only,
+)
 from assistant.jp_text import normalize, tokenize
 from assistant.keyword_index import KeywordIndex
-from assistant.query_parser import ProgramMatcher, QueryConditions, load_extra_aliases
-from assistant.records import Program, UseCase
+from assistant.query_parser import ProgramMatcher, load_extra_aliases
+from assistant.recommend import ProgramRecommender
+from assistant.records import Program
 from assistant.retrieval import HybridSearcher, Mode, RetrievalResult
+from assistant.scoring import SentenceScorer
 from assistant.sources import DocumentStore
 
 ALIASES_FILE = "program_aliases.json"
@@ -34,10 +44,6 @@ class AnswerThresholds(BaseModel):
 
     min_coverage: float = 0.34  # IDF share of the question's words found in one sentence
     min_dense: float = 0.86  # cosine of the best chunk (e5 similarities of unrelated text sit near 0.75–0.8)
-    use_case_similarity: float = 0.90  # a goal ⇒ program line counts as matching the question…
-    use_case_margin: float = 0.01  # …when it is this much closer than the next goal line
-    use_case_weight: float = 1.5  # its vote, in RRF units of a first-ranked hit
-    fit_relative_score: float = 0.8  # further programs must score at least this share of the best one
 
 
 _ERA_YEAR = re.compile(r"(令和|平成)\s*(元|\d{1,2})\s*年")
@@ -117,12 +123,7 @@ class AnswerService:
         self.composer = DeterministicComposer(self.store, self.locator, catalog, self.scorer)
         self.chain = self.composer.as_runnable()
         self.corpus_years = {y for doc in self.store.documents.values() for y in mentioned_years(doc.text)}
-        self.use_cases: list[UseCase] = [u for u in catalog.use_cases if u.program_id in self.programs]
-        self.use_case_vectors = (
-            self.embedder.embed_documents_array([u.goal for u in self.use_cases])
-            if self.use_cases
-            else np.zeros((0, 1))
-        )
+        self.recommender = ProgramRecommender(catalog, self.embedder, self.scorer)
 
     # -- the flow ---------------------------------------------------------------------------------
     def answer(
@@ -157,14 +158,20 @@ class AnswerService:
         intent = detect_intent(question, conditions)
         focus = [self.programs[pid] for pid in conditions.program_ids if pid in self.programs]
         fit = (
-            self._fit_candidates(retrieval, conditions)
-            if intent in ("program_fit", "contact") and not focus
+            self.recommender.recommend(query, conditions, retrieval.query_vector)
+            if (intent in ("program_fit", "contact") or (intent == "list" and theme_only(conditions)))
+            and not focus
             else []
         )
+        if intent == "list":
+            # 「脱炭素先行地域の構想を支援してくれる事業はありますか」 names a theme, but a program whose
+            # purpose matches it closely answers it better than every program of the theme.
+            if fit and not asks_list_explicitly(question):
+                intent = "program_fit"
+            else:
+                fit = []
         support = self._support(question, retrieval)
-        grounded_by_catalog = (
-            bool(focus) or (intent == "list" and conditions.has_filters) or bool(fit and fit[0][1])
-        )
+        grounded_by_catalog = bool(focus) or (intent == "list" and conditions.has_filters) or bool(fit)
         abstain = (not grounded_by_catalog and not self._supported(support)) or self._asks_outside_period(
             question
         )
@@ -214,41 +221,3 @@ class AnswerService:
 
     def _supported(self, support: Support) -> bool:
         return support.coverage >= self.thresholds.min_coverage or support.dense >= self.thresholds.min_dense
-
-    def _fit_candidates(
-        self, retrieval: RetrievalResult, conditions: QueryConditions
-    ) -> list[tuple[Program, UseCase | None]]:
-        """Programs for a goal, fused like the retrieval legs: the package's own goal ⇒ program line
-        (when one goal stands out), the program hits, and programs named in the top passages.
-
-        Exact conditions in a goal question (a ministry, an applicant type) narrow the candidates when any
-        program meets them. Only close runners-up are added: every extra program is one more place a reader may be misled.
-        """
-        t = self.thresholds
-        scores: dict[str, float] = {}
-        matched_use_case: dict[str, UseCase] = {}
-        if retrieval.query_vector is not None and len(self.use_cases) > 1:
-            sims = self.use_case_vectors @ np.asarray(retrieval.query_vector, dtype=np.float32)
-            first, second = np.argsort(-sims)[:2]
-            if sims[first] >= t.use_case_similarity and sims[first] - sims[second] >= t.use_case_margin:
-                use_case = self.use_cases[first]
-                pid = use_case.program_id or ""
-                scores[pid] = t.use_case_weight / 61
-                matched_use_case[pid] = use_case
-        for rank, hit in enumerate(retrieval.program_hits, start=1):
-            scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (60 + rank)
-        for rank, hit in enumerate(retrieval.chunk_hits[:5], start=1):
-            for pid in self.matcher.find(hit.text)[:2]:
-                scores[pid] = scores.get(pid, 0.0) + 0.5 / (60 + rank)
-        ranked = sorted((pid for pid in scores if pid in self.programs), key=lambda pid: -scores[pid])
-        # A theme word in a goal (「ベンチャー」, 「農業」) is context, too fuzzy to exclude programs by;
-        # ministry, applicant, budget and new-call conditions are exact.
-        hard = conditions.model_copy(update={"theme": None})
-        if hard.has_filters:
-            meeting = [pid for pid in ranked if hard.matches(self.programs[pid])]
-            ranked = meeting or ranked
-        if not ranked:
-            return []
-        best_score = scores[ranked[0]]
-        chosen = [pid for pid in ranked[:3] if scores[pid] >= t.fit_relative_score * best_score]
-        return [(self.programs[pid], matched_use_case.get(pid)) for pid in chosen]

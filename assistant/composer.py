@@ -9,7 +9,6 @@ composer can replace it later behind the same input and output types.
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -21,10 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.citations import ChunkLocator, Citation, CitationBuilder
 from assistant.config import PROJECT_ROOT
-from assistant.intents import Intent
+from assistant.intents import Intent, asks_program_attribute
 from assistant.jp_text import tokenize
+from assistant.recommend import Recommendation
 from assistant.records import BudgetLine, Catalog, Program, UseCase
 from assistant.retrieval import Hit, RetrievalResult
+from assistant.scoring import SentenceScorer
 from assistant.sources import DocumentStore
 
 TEMPLATES_PATH = PROJECT_ROOT / "prompts" / "answer_ja.toml"
@@ -45,7 +46,7 @@ class ComposeInput(BaseModel):
     intent: Intent
     retrieval: RetrievalResult
     focus_programs: list[Program] = Field(default_factory=list)  # named or resolved from history
-    fit_candidates: list[tuple[Program, UseCase | None]] = Field(default_factory=list)
+    fit_candidates: list[Recommendation] = Field(default_factory=list)
     abstain: bool = False
 
 
@@ -68,36 +69,6 @@ class Line:
     def render(self) -> str:
         marks = "".join(f"[{c}]" for c in dict.fromkeys(self.cites))
         return f"{self.text}{marks}{self.end}"
-
-
-@dataclass
-class SentenceScorer:
-    """IDF-weighted overlap of content words: which sentence of a passage answers the question."""
-
-    idf: dict[str, float]
-    unseen_idf: float = 1.0  # weight of a word the corpus never uses: rarer than any word it does
-
-    @classmethod
-    def from_texts(cls, texts: list[str]) -> SentenceScorer:
-        df: dict[str, int] = {}
-        for text in texts:
-            for token in set(tokenize(text)):
-                df[token] = df.get(token, 0) + 1
-        n = max(1, len(texts))
-        # A question word absent from the corpus is the strongest sign the corpus cannot answer it,
-        # so it weighs like a word seen in half a passage (more than any word that occurs).
-        return cls({t: math.log(1 + n / d) for t, d in df.items()}, unseen_idf=math.log(1 + n / 0.5))
-
-    def weight(self, token: str) -> float:
-        return self.idf.get(token, self.unseen_idf)
-
-    def coverage(self, question_tokens: set[str], text: str) -> float:
-        """Share of the question's content (by IDF weight) that ``text`` contains."""
-        if not question_tokens:
-            return 0.0
-        tokens = set(tokenize(text))
-        total = sum(self.weight(t) for t in question_tokens)
-        return sum(self.weight(t) for t in question_tokens & tokens) / total
 
 
 class DeterministicComposer:
@@ -132,14 +103,14 @@ class DeterministicComposer:
         if data.intent == "contact" and data.focus_programs:
             programs = data.focus_programs[:3]
             lines = self._contact(programs, cites)
-        elif data.intent == "figure" and data.focus_programs:
+        elif data.intent == "figure" and data.focus_programs and not _asks_more_than_budget(data.question):
             programs = data.focus_programs[:3]
             lines = self._figure(programs, cites)
         elif data.intent == "list":
             programs = data.retrieval.programs
             lines = self._list(data, programs, cites)
         elif data.intent in ("program_fit", "contact") and data.fit_candidates:
-            programs = [p for p, _ in data.fit_candidates]
+            programs = [r.program for r in data.fit_candidates if r.program is not None]
             lines = self._fit(data, cites)
         elif data.focus_programs:
             programs = data.focus_programs[:3]
@@ -295,11 +266,36 @@ class DeterministicComposer:
         return lines
 
     def _fit(self, data: ComposeInput, cites: CitationBuilder) -> list[Line]:
-        lines = [Line(self.t["fit"]["intro"], end="：\n")]
-        for index, (program, use_case) in enumerate(data.fit_candidates[:3], start=1):
-            lines.extend(
-                self._program_block(index, program, cites, why=self._why(program, use_case, data, cites))
-            )
+        t = self.t["fit"]
+        lines = [Line(t["intro"], end="：\n")]
+        for index, rec in enumerate(data.fit_candidates, start=1):
+            if rec.program is not None:
+                why = self._why(rec.program, rec.use_case, data, cites)
+                lines.extend(self._program_block(index, rec.program, cites, why=why))
+            else:
+                lines.extend(self._target_block(index, rec, cites))
+        return lines
+
+    def _target_block(self, index: int, rec: Recommendation, cites: CitationBuilder) -> list[Line]:
+        """A measure the package names only on a goal ⇒ program line: what the corpus says, and that it
+        gives no applicant, department or contact for it (never filled in from elsewhere)."""
+        t = self.t["program"]
+        cid = cites.span(rec.use_case.source) if rec.use_case else None
+        if not cid or rec.use_case is None:
+            return []
+        goal = _as_wish(rec.use_case.goal)
+        lines = [
+            Line(self.t["fit"]["target_heading"].format(index=index, name=rec.name), [cid], end="\n"),
+            Line(t["fit_use_case"].format(goal=goal), [cid]),
+        ]
+        shown: set[str] = set()
+        for budget_line in rec.budget_lines:
+            bid = cites.span(budget_line.source)
+            quote = _squash(cites.citations[bid - 1].quote) if bid else ""
+            if bid and quote not in shown and len(shown) < 2:
+                shown.add(quote)
+                lines.append(Line(t["budget_line"].format(quote=quote), [bid]))
+        lines.append(Line(self.t["fit"]["target_no_row"], end="\n"))
         return lines
 
     def _program_facts(
@@ -311,8 +307,16 @@ class DeterministicComposer:
         name_tokens = {
             tok for program in programs for tok in tokenize(" ".join([program.name, *program.aliases]))
         }
-        if set(tokenize(data.question)) - name_tokens:
+        # An attribute (所管, 申請主体, 予算, 連絡先, 新規採択) is answered by the table row in the card below.
+        # When / how many (「いつから新規公募が…」「いくつの地域が採択」) is prose, even with an attribute word.
+        attribute_only = asks_program_attribute(data.question) and _answer_shape(data.question) is None
+        if set(tokenize(data.question)) - name_tokens and not attribute_only:
             lines = self._fact(data, cites, exclude=name_tokens, min_score=PROSE_ABOUT_PROGRAM_MIN_COVERAGE)
+        if lines:
+            # The prose answers the question; the programs' cards still go to the UI.
+            names = "、".join(program.name for program in programs)
+            lines[0] = Line(self.t["fact"]["intro_about"].format(names=names), end="：\n")
+            return lines
         for index, program in enumerate(programs, start=1):
             lines.extend(
                 self._program_block(index, program, cites, why=self._why(program, None, data, cites))
@@ -329,9 +333,7 @@ class DeterministicComposer:
             if cid:
                 lines.append(
                     Line(
-                        t["fit_use_case"].format(
-                            goal=use_case.goal.removesuffix("したい").rstrip("、") + "したい"
-                        ),
+                        t["fit_use_case"].format(goal=_as_wish(use_case.goal)),
                         [cid],
                     )
                 )
@@ -397,23 +399,69 @@ class DeterministicComposer:
         question_tokens = set(tokenize(question)) - (exclude or set())
         threshold = MIN_SENTENCE_COVERAGE if min_score is None else min_score
         wanted = _answer_shape(question)
+        asks_title = bool(_ASKS_TITLE.search(question))
         scored: list[tuple[float, int, Hit, str]] = []
         for rank, hit in enumerate(hits):
             for sentence in _sentences(hit.text):
-                if len(sentence) < 12:
+                if len(sentence) < 12 or _is_heading(sentence, hit):
                     continue
                 coverage = self.scorer.coverage(question_tokens, sentence)
+                if _looks_like_label(sentence, hit.text) or (
+                    self._is_title(sentence, hit) and not asks_title
+                ):
+                    coverage *= LABEL_WEIGHT
                 if wanted is not None and coverage >= ANSWER_SHAPE_MIN_COVERAGE and wanted.search(sentence):
                     coverage += ANSWER_SHAPE_BONUS
                 scored.append((coverage - 0.02 * rank, rank, hit, sentence))
         scored.sort(key=lambda item: item[0], reverse=True)
         picked: list[tuple[Hit, str]] = []
+        primary = 0
         for score, _, hit, sentence in scored:
-            if len(picked) >= limit or score < threshold or score < RELATIVE_SENTENCE_SCORE * scored[0][0]:
+            if primary >= limit or score < threshold or score < RELATIVE_SENTENCE_SCORE * scored[0][0]:
                 break
-            if all(sentence != s for _, s in picked):
-                picked.append((hit, sentence))
-        return picked
+            if any(sentence == s for _, s in picked):
+                continue
+            primary += 1
+            picked.append((hit, sentence))
+            follow = self._continuation(hit, sentence, question_tokens, wanted, lead_ins=primary == 1)
+            picked.extend((hit, s) for s in follow if all(s != p for _, p in picked))
+        return picked[: limit + MAX_CONTINUATION]
+
+    def _is_title(self, sentence: str, hit: Hit) -> bool:
+        """The document's own title (a cover line) restates the question's topic and answers nothing."""
+        document = self.store.get(hit.doc_id)
+        head = _squash(document.info.title)[:TITLE_PREFIX] if document else ""
+        return bool(head) and _squash(sentence).startswith(head)
+
+    def _continuation(
+        self,
+        hit: Hit,
+        sentence: str,
+        question_tokens: set[str],
+        wanted: re.Pattern[str] | None,
+        lead_ins: bool = True,
+    ) -> list[str]:
+        """Sentences right after the best one that complete it: the items a lead-in announces
+        (「以下の…からヒアリングを行った」), the next item of the same list or the rest of the same line
+        when it goes on about the question, or the date / number a when / how-many question wants."""
+        sentences = _sentences(hit.text)
+        if sentence not in sentences:
+            return []
+        position = sentences.index(sentence)
+        lead_in = lead_ins and bool(_LEAD_IN.search(sentence))
+        follow: list[str] = []
+        for candidate in sentences[position + 1 : position + 1 + CONTINUATION_LOOKAHEAD]:
+            if len(follow) >= MAX_CONTINUATION:
+                break
+            if len(candidate) < 12 or _is_heading(candidate, hit):
+                continue
+            related = self.scorer.coverage(question_tokens, candidate) > 0 and (
+                _same_line(hit.text, sentence, candidate) or _bullet(candidate) == _bullet(sentence) != ""
+            )
+            shaped = wanted is not None and bool(wanted.search(candidate))
+            if lead_in or related or shaped:
+                follow.append(candidate)
+        return follow
 
 
 #: Question words → what the answering sentence must hold.
@@ -424,6 +472,16 @@ _ASKS_COUNT = re.compile(
 _DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
 ANSWER_SHAPE_BONUS = 0.25
+#: A bold or bracketed label line without a sentence end (「**大学と地域を繋ぐ人材・組織への表彰」) names a
+#: topic; it still answers when nothing better does.
+LABEL_WEIGHT = 0.5
+_ASKS_TITLE = re.compile(r"副題|表題|題名|タイトル|標題")
+TITLE_PREFIX = 16
+#: How far after the best sentence a continuation is looked for, and how many are quoted at most.
+CONTINUATION_LOOKAHEAD = 3
+MAX_CONTINUATION = 3
+_LEAD_IN = re.compile(r"(?:以下|次)の|下記|とおり[。．]?$|[：:]$")
+_BULLET = re.compile(r"^\s*([-・•◆➢✓○●■□◇▶►]|[①-⑳]|\(?\d+\)|\d+[.．:：])")
 #: A sentence is quoted as an answer when it covers this share of the question's (known) words…
 MIN_SENTENCE_COVERAGE = 0.25
 #: Further sentences are quoted only when nearly as good as the best: each one more is a citation
@@ -432,6 +490,14 @@ RELATIVE_SENTENCE_SCORE = 0.8
 #: …and, about a named program, this share of the words besides the program's name.
 PROSE_ABOUT_PROGRAM_MIN_COVERAGE = 0.5
 ANSWER_SHAPE_MIN_COVERAGE = 0.2
+
+
+_NOT_BUDGET = re.compile(r"新規|採択|申請|応募|対象|所管|担当|連絡|問い?合わ?せ|電話|メール")
+
+
+def _asks_more_than_budget(question: str) -> bool:
+    """「新規の課題採択はありますか？予算額も」 wants the whole card, not only the budget lines."""
+    return bool(_NOT_BUDGET.search(question))
 
 
 def _answer_shape(question: str) -> re.Pattern[str] | None:
@@ -449,9 +515,41 @@ def _sentences(text: str) -> list[str]:
     return pieces
 
 
+def _is_heading(sentence: str, hit: Hit) -> bool:
+    """A heading or title line (「**大学と地域を繋ぐ人材・組織への表彰」) names a topic; it answers nothing."""
+    bare = _squash(sentence.strip("*#＃ 　"))
+    return bool(bare) and bare in _squash(hit.section.replace("*", ""))
+
+
+def _looks_like_label(sentence: str, text: str) -> bool:
+    stripped = sentence.strip()
+    if stripped.endswith(("。", "！", "？", "：", ":")) or re.search(r"\d", stripped):
+        return False
+    whole_line = any(line.strip() == stripped for line in text.split("\n"))
+    return whole_line and (stripped.startswith(("**", "#", "【", "■", "□", "＜", "<")) or len(stripped) <= 30)
+
+
+def _bullet(sentence: str) -> str:
+    match = _BULLET.match(sentence)
+    if match is None:
+        return ""
+    mark = match.group(1)
+    return "①" if mark in "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳" else ("1" if mark[-1:] in ".．:：)" else mark)
+
+
+def _same_line(text: str, first: str, second: str) -> bool:
+    return any(first in line and second in line for line in text.split("\n"))
+
+
 def _display(sentence: str) -> str:
     """A sentence as shown inside 「」: no leading bullet mark, no closing 。."""
     return sentence.lstrip("・•◆➢✓-－○●■□◇▶► \u3000").rstrip("。")
+
+
+def _as_wish(goal: str) -> str:
+    """A goal line as a wish for 「…したい」場合: 「…進めたい」 stays, 「…体制づくり」 becomes 「…体制づくりをしたい」."""
+    goal = goal.strip().rstrip("、。")
+    return goal if goal.endswith("たい") else f"{goal}をしたい"
 
 
 def _squash(text: str) -> str:

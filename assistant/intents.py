@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from assistant.jp_text import normalize
-from assistant.query_parser import ProgramMatcher, QueryConditions
+from assistant.jp_text import normalize, tokenize
+from assistant.query_parser import THEME_KEYWORDS, ProgramMatcher, QueryConditions
 
 Intent = Literal["program_fit", "contact", "list", "figure", "fact"]
 
@@ -27,15 +27,19 @@ _LIST = re.compile(
 #: A list asked for in so many words (vs. 「どの事業が使えますか」, which a goal question also says).
 _ASKS_QUANTITY = re.compile(r"どのくらい|どれくらい|割合|何割|何%|何％|いつ|何年")
 _LIST_STRONG = re.compile(r"一覧|リスト|すべて|全て|全部|挙げて|いくつ|何件|列挙")
+_LIST_WORDS = re.compile(r"一覧|リスト|すべて|全て|全部|挙げて|列挙")
+_COUNT = re.compile(r"いくつ|何件")
 #: A wish: the question states a goal (「…したい」), so a theme word in it is context, not a filter.
 _GOAL = re.compile(
     r"(?:し|り|き|ち|み|び|い|け|せ|て|べ|め|れ|え|げ|ね|ぜ|で|へ)たい(?:[。、．，!！?？]|$|が|と|の|ので|んです|です|けど|けれど)"
 )
 _FIT = re.compile(
     r"したい|たいの|たい。|たい$|たいが|たいと|使える|活用できる|利用できる|合う|適した|向いて|おすすめ|お勧め|勧め|"
-    r"支援策|支援を受け|補助|助成|応募でき|申請でき|何を使え|どの(?:事業|制度|支援)"
+    r"支援策|支援を受け|補助|助成|応募でき|申請でき|何を使え|どの(?:事業|制度|支援)|"
+    r"(?:でき|使え|受けられ|くれ|もらえ)る(?:国の)?(?:事業|制度|枠組み|仕組み|支援|プログラム|手段)(?:は|が)?"
+    r"(?:あり|ある|ない|どれ|何|教え)"
 )
-_PROGRAM_WORD = re.compile(r"事業|プログラム|制度|支援策|支援メニュー|交付金|補助金|助成|公募")
+_PROGRAM_WORD = re.compile(r"事業|プログラム|制度|支援策|支援メニュー|交付金|補助金|助成|公募|枠組み")
 _ORDINAL = re.compile(r"前者|後者|最後|[12１２一二]つ目|[12１２一二]番目")
 _ANAPHORA = re.compile(
     r"(?:そこ|その|この|それ|あの|同|上記|前述|先ほど|さっき|前の|今の|そちら|こちら)(?:の)?(?:事業|プログラム|交付金|制度|支援|もの)?|それ"
@@ -59,8 +63,22 @@ def detect_intent(question: str, conditions: QueryConditions) -> Intent:
     # about prose. A list asks for one, or asks about programs without naming one.
     asks_list = bool(_LIST.search(text)) or (not conditions.program_ids and bool(_PROGRAM_WORD.search(text)))
     asks_quantity = bool(_ASKS_QUANTITY.search(text))  # 「どのくらいの割合が…」 is about prose
-    if conditions.has_filters and (
-        _LIST_STRONG.search(text) or (asks_list and not _GOAL.search(text) and not asks_quantity)
+    # Not lists: a named program's attributes (「その事業は新規の課題採択がありますか」), and a theme word in a
+    # question that is not about programs (「地域バイオコミュニティはいくつの地域が認定された？」).
+    # 「総務省の実態調査ではいくつの事例を調べた？」 counts cases, not programs.
+    # 「浜松市がベンチャー企業への投資を呼び込むためにやっている事業は？」 names a theme word but asks about
+    # one city's measure: with several words besides the theme it is a question about the prose.
+    if theme_only(conditions) and not _LIST_WORDS.search(text):
+        about_programs = bool(_PROGRAM_WORD.search(text)) and len(_off_theme_words(text)) < 3
+    else:
+        about_programs = bool(_PROGRAM_WORD.search(text) or _LIST_WORDS.search(text)) or not _COUNT.search(
+            text
+        )
+    if (
+        conditions.has_filters
+        and about_programs
+        and (_LIST_STRONG.search(text) or not conditions.program_ids)
+        and (_LIST_STRONG.search(text) or (asks_list and not _GOAL.search(text) and not asks_quantity))
     ):
         return "list"
     if wants_fit and not conditions.program_ids:
@@ -70,7 +88,45 @@ def detect_intent(question: str, conditions: QueryConditions) -> Intent:
 
 
 #: Attributes of a program; asked without naming one, right after a program was discussed.
-_ATTRIBUTE = re.compile(r"申請(?:でき|主体|者)|応募でき|対象|誰が|所管|どこの省|何省|担当|締切|新規|採択")
+_ATTRIBUTE = re.compile(
+    r"申請(?:でき|主体|者)|応募でき|対象|誰が|所管|どこの(?:省|府省|官庁)|何省|どの省|担当|締切|新規|採択"
+)
+
+
+#: Words any question about programs uses; what remains besides them and the theme words is the topic.
+_GENERIC_PROGRAM_WORDS = frozenset(
+    tokenize(
+        "事業 プログラム 制度 支援 支援策 メニュー 交付金 補助金 助成 公募 枠組み 使える 大学 関連 対象 利用 活用 申請 応募 国 分野 テーマ"
+    )
+)
+
+
+def _off_theme_words(text: str) -> set[str]:
+    words = set(tokenize(text)) - _GENERIC_PROGRAM_WORDS
+    for keyword in THEME_KEYWORDS:
+        if keyword in text:
+            words -= set(tokenize(keyword))
+    return words
+
+
+def asks_list_explicitly(question: str) -> bool:
+    """「一覧」「すべて」「いくつ」: a list in so many words, not a question that merely names a theme."""
+    return bool(_LIST_STRONG.search(normalize(question)))
+
+
+def theme_only(conditions: QueryConditions) -> bool:
+    """The only condition is a theme read from the question (「脱炭素」), which a goal also mentions."""
+    return (
+        not conditions.explicit
+        and conditions.theme is not None
+        and conditions.model_copy(update={"theme": None}).has_filters is False
+    )
+
+
+def asks_program_attribute(question: str) -> bool:
+    """「どこの省の事業？」「自治体も申請できる？」「予算は？」: answered by the program's table row."""
+    text = normalize(question)
+    return bool(_ATTRIBUTE.search(text) or _CONTACT.search(text) or _FIGURE.search(text))
 
 
 def is_follow_up(question: str, conditions: QueryConditions) -> bool:
