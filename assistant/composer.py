@@ -311,16 +311,43 @@ class DeterministicComposer:
         # When / how many (「いつから新規公募が…」「いくつの地域が採択」) is prose, even with an attribute word.
         attribute_only = asks_program_attribute(data.question) and _answer_shape(data.question) is None
         if set(tokenize(data.question)) - name_tokens and not attribute_only:
-            lines = self._fact(data, cites, exclude=name_tokens, min_score=PROSE_ABOUT_PROGRAM_MIN_COVERAGE)
+            # A question about the prose (「両方に採択された地域はどこの県？」) is answered by it even when the
+            # passage covers less of the question: the cards would answer something that was not asked.
+            floor = PROSE_ABOUT_PROGRAM_MIN_COVERAGE if data.intent != "fact" else MIN_SENTENCE_COVERAGE
+            lines = self._fact(data, cites, exclude=name_tokens, min_score=floor)
+        names = "、".join(program.name for program in programs)
         if lines:
             # The prose answers the question; the programs' cards still go to the UI.
-            names = "、".join(program.name for program in programs)
             lines[0] = Line(self.t["fact"]["intro_about"].format(names=names), end="：\n")
+            return lines
+        if data.intent == "fact" and set(tokenize(data.question)) - name_tokens and not attribute_only:
+            # Asked about something the passages do not say: say so, and give only each program's table row.
+            lines = [Line(self.t["fact"]["no_prose_about"].format(names=names), end="：\n")]
+            for index, program in enumerate(programs, start=1):
+                lines.extend(self._row_summary(index, program, cites))
             return lines
         for index, program in enumerate(programs, start=1):
             lines.extend(
                 self._program_block(index, program, cites, why=self._why(program, None, data, cites))
             )
+        return lines
+
+    def _row_summary(self, index: int, program: Program, cites: CitationBuilder) -> list[Line]:
+        """A program's heading, applicants and contact, all from its one table row (one citation)."""
+        t = self.t["program"]
+        row = cites.span(program.source)
+        row_cites = [row] if row else []
+        lines = [
+            Line(
+                t["heading"].format(index=index, name=program.name, ministry=program.ministry or "所管不明"),
+                row_cites,
+                end="\n",
+            )
+        ]
+        if program.applicant_types:
+            applicants = t["applicants"].format(applicants="、".join(program.applicant_types))
+            lines.append(Line(applicants, row_cites))
+        lines.extend(self._contact_lines(program, row_cites))
         return lines
 
     def _why(
@@ -449,16 +476,20 @@ class DeterministicComposer:
             return []
         position = sentences.index(sentence)
         lead_in = lead_ins and bool(_LEAD_IN.search(sentence))
+        # The date / number a when / how-many question wants, when the best sentence lacks it.
+        still_wanted = wanted if wanted is not None and not wanted.search(sentence) else None
+        best = self.scorer.coverage(question_tokens, sentence)
         follow: list[str] = []
         for candidate in sentences[position + 1 : position + 1 + CONTINUATION_LOOKAHEAD]:
             if len(follow) >= MAX_CONTINUATION:
                 break
             if len(candidate) < 12 or _is_heading(candidate, hit):
                 continue
-            related = self.scorer.coverage(question_tokens, candidate) > 0 and (
+            coverage = self.scorer.coverage(question_tokens, candidate)
+            related = coverage >= CONTINUATION_MIN_SHARE * best and (
                 _same_line(hit.text, sentence, candidate) or _bullet(candidate) == _bullet(sentence) != ""
             )
-            shaped = wanted is not None and bool(wanted.search(candidate))
+            shaped = still_wanted is not None and bool(still_wanted.search(candidate))
             if lead_in or related or shaped:
                 follow.append(candidate)
         return follow
@@ -480,13 +511,15 @@ TITLE_PREFIX = 16
 #: How far after the best sentence a continuation is looked for, and how many are quoted at most.
 CONTINUATION_LOOKAHEAD = 3
 MAX_CONTINUATION = 3
+#: A next sentence of the same line or list continues the best one when it covers this share of its words.
+CONTINUATION_MIN_SHARE = 0.4
 _LEAD_IN = re.compile(r"(?:以下|次)の|下記|とおり[。．]?$|[：:]$")
 _BULLET = re.compile(r"^\s*([-・•◆➢✓○●■□◇▶►]|[①-⑳]|\(?\d+\)|\d+[.．:：])")
 #: A sentence is quoted as an answer when it covers this share of the question's (known) words…
 MIN_SENTENCE_COVERAGE = 0.25
 #: Further sentences are quoted only when nearly as good as the best: each one more is a citation
 #: the reader has to check.
-RELATIVE_SENTENCE_SCORE = 0.8
+RELATIVE_SENTENCE_SCORE = 0.9
 #: …and, about a named program, this share of the words besides the program's name.
 PROSE_ABOUT_PROGRAM_MIN_COVERAGE = 0.5
 ANSWER_SHAPE_MIN_COVERAGE = 0.2

@@ -89,7 +89,7 @@ def detect_intent(question: str, conditions: QueryConditions) -> Intent:
 
 #: Attributes of a program; asked without naming one, right after a program was discussed.
 _ATTRIBUTE = re.compile(
-    r"申請(?:でき|主体|者)|応募でき|対象|誰が|所管|どこの(?:省|府省|官庁)|何省|どの省|担当|締切|新規|採択"
+    r"申請(?:でき|主体|者)|応募でき|対象|誰が|所管|どこの(?:省|府省|官庁)|何省|どの省|担当|締切|新規|(?:課題|新たな)?採択(?:は|が|の有無)"
 )
 
 
