@@ -51,10 +51,11 @@ class InProcessTarget:
 
     modes = ("dense", "bm25", "hybrid")
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Any = None, service: Any = None) -> None:
+        """Either settings (a service is loaded) or an already loaded AnswerService (tests share theirs)."""
         from assistant.answering import AnswerService
 
-        self.service = AnswerService(settings)
+        self.service = service if service is not None else AnswerService(settings)
 
     def run(self, case: EvalCase, mode: str) -> tuple[dict[str, Any], list[list[Span]], float]:
         from assistant.intents import Turn

@@ -1,0 +1,34 @@
+"""The release gate: the eval set through the real pipeline, all three modes, against evals/thresholds.toml.
+
+This is what makes `make test` (and so CI) fail when answer accuracy, citation precision/recall, quote or
+contact fidelity, dangling citations or abstention fall below the committed thresholds, or when the hybrid
+mode stops beating both single retrieval legs. The full report is written to the pytest temp folder and
+printed on failure.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evals.dataset import load_cases, validate_cases
+from evals.runner import DEFAULT_DATASET, InProcessTarget, load_thresholds, render_markdown, run_eval
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_eval_set_passes_the_release_thresholds(answer_service, index_settings, tmp_path):
+    cases = load_cases(DEFAULT_DATASET)
+    assert validate_cases(cases, index_settings.corpus_dir) == []
+    target = InProcessTarget(service=answer_service)  # the session's: model and index load once
+    report = run_eval(
+        target,
+        cases,
+        ["dense", "bm25", "hybrid"],
+        load_thresholds(),
+        DEFAULT_DATASET.name,
+        show_progress=False,
+    )
+    (tmp_path / "eval.json").write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    assert report.passed, render_markdown(report) + "\n" + "\n".join(report.failures)
