@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
+import httpx
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -185,7 +186,8 @@ class ServiceHolder:
             try:
                 self.service = AnswerService(self.settings)
                 self.error = None
-            except IndexStateError as exc:
+            except IndexStateError as exc:  # no index, another model's index, Chroma server unreachable
+                log.error("not ready: %s", exc)
                 self.error = str(exc)
             except Exception as exc:  # reported by /readyz instead of killing the server
                 log.exception("could not load the answer service")
@@ -250,6 +252,12 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
     @app.exception_handler(InvalidFilterError)
     async def _filter_error(_request: Request, exc: InvalidFilterError) -> JSONResponse:
         return _error(400, "invalid_filter", str(exc))
+
+    @app.exception_handler(httpx.TransportError)
+    async def _vector_store_down(_request: Request, exc: httpx.TransportError) -> JSONResponse:
+        # Only the Chroma HttpClient makes outgoing calls while answering (ASSISTANT_CHROMA_MODE=http).
+        log.error("the Chroma server is unreachable: %s: %s", type(exc).__name__, exc)
+        return _error(503, "index_unavailable", "The index's Chroma server cannot be reached; retry shortly.")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,26 @@ class Settings(BaseSettings):
 
     # Index builds kept on disk besides the current one (for rollback and crash safety).
     keep_previous_builds: int = 1
+
+    # Where the vector collections live: "embedded" keeps a Chroma folder inside each build; "http" uses a
+    # Chroma server shared by several app replicas (the rest of each build stays under data_dir).
+    chroma_mode: Literal["embedded", "http"] = Field(
+        "embedded", description="'embedded' (PersistentClient in the build folder) or 'http' (Chroma server)."
+    )
+    chroma_host: str = Field("127.0.0.1", description="Chroma server host (chroma_mode=http).")
+    chroma_port: int = Field(8000, description="Chroma server port (chroma_mode=http).")
+    chroma_ssl: bool = Field(False, description="Use https to reach the Chroma server.")
+    chroma_token: SecretStr | None = Field(
+        None, description="Sent as 'Authorization: Bearer <token>' to the Chroma server."
+    )
+    chroma_headers: dict[str, str] = Field(
+        default_factory=dict, description='Extra HTTP headers for the Chroma server, as JSON: {"X-…": "…"}.'
+    )
+    chroma_tenant: str = Field("default_tenant", description="Chroma tenant (chroma_mode=http).")
+    chroma_database: str = Field("default_database", description="Chroma database (chroma_mode=http).")
+    chroma_connect_timeout: float = Field(
+        5.0, description="Seconds to wait for the Chroma server's heartbeat before reporting it unreachable."
+    )
 
     @property
     def index_dir(self) -> Path:

@@ -12,12 +12,15 @@ Layout under ``<data_dir>/index``::
 
 Ingest writes a new build beside the old one and only then moves CURRENT, so a crash mid-way
 leaves the previous index in use. Collection names carry the build id, so the same scheme works
-when the collections live in a shared Chroma server instead of the build folder.
+when the collections live in a shared Chroma server instead of the build folder
+(``ASSISTANT_CHROMA_MODE=http``: no ``chroma/`` folder, the rest of the build stays here).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import shutil
 from datetime import UTC, datetime
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import httpx
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 from pydantic import BaseModel
@@ -34,6 +38,8 @@ from assistant.records import Catalog, Chunk
 
 INDEX_FORMAT = 2
 CURRENT_POINTER = "CURRENT"
+
+log = logging.getLogger("assistant.index_store")
 
 
 class IndexStateError(RuntimeError):
@@ -46,6 +52,10 @@ class IndexMissingError(IndexStateError):
 
 class IndexModelMismatchError(IndexStateError):
     pass
+
+
+class ChromaUnavailableError(IndexStateError):
+    """The configured Chroma server cannot be reached, or lacks a build's collections."""
 
 
 class IndexManifest(BaseModel):
@@ -125,7 +135,11 @@ def set_current_build(settings: Settings, build_id: str) -> None:
 
 
 def prune_builds(settings: Settings) -> list[str]:
-    """Delete old and unfinished builds, keeping the current one and ``keep_previous_builds`` before it."""
+    """Delete old and unfinished builds, keeping the current one and ``keep_previous_builds`` before it.
+
+    In server mode their collections are deleted from the Chroma server first; a build whose collections
+    cannot be deleted (server unreachable) keeps its folder, so the next prune tries again.
+    """
     current = current_build_id(settings)
     root = builds_dir(settings)
     if not root.exists():
@@ -134,21 +148,121 @@ def prune_builds(settings: Settings) -> list[str]:
     keep = set(finished[-settings.keep_previous_builds :] if settings.keep_previous_builds else [])
     if current:
         keep.add(current)
+    doomed = sorted(path for path in root.iterdir() if path.name not in keep)
+    if doomed and settings.chroma_mode == "http":
+        try:
+            client = chroma_client(settings, root)
+            for path in doomed:
+                delete_collections(client, path.name)
+        except (ChromaUnavailableError, httpx.HTTPError) as exc:
+            log.warning("kept unfinished/old builds until the Chroma server is reachable: %s", exc)
+            return []
     removed = []
-    for path in root.iterdir():
-        if path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path.name)
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
     return removed
 
 
-def chroma_client(build_dir: Path) -> chromadb.ClientAPI:
-    """The Chroma client of a build (embedded PersistentClient in the build folder)."""
+def collection_names(build_id: str) -> tuple[str, str]:
+    """The chunk and program collection names of a build (also known for a build that never finished)."""
+    return f"chunks_{build_id}", f"programs_{build_id}"
+
+
+def delete_collections(client: chromadb.ClientAPI, build_id: str) -> None:
+    """Delete a build's collections from a Chroma server; absent ones are skipped."""
+    from chromadb.errors import NotFoundError
+
+    for name in collection_names(build_id):
+        with contextlib.suppress(NotFoundError):
+            client.delete_collection(name)
+
+
+def chroma_location(settings: Settings, build_dir: Path) -> str:
+    """Where a build's collections live, for messages."""
+    if settings.chroma_mode == "embedded":
+        return str(build_dir / "chroma")
+    return (
+        f"the Chroma server at {_chroma_url(settings)} "
+        f"(tenant {settings.chroma_tenant!r}, database {settings.chroma_database!r})"
+    )
+
+
+def _chroma_url(settings: Settings) -> str:
+    return f"{'https' if settings.chroma_ssl else 'http'}://{settings.chroma_host}:{settings.chroma_port}"
+
+
+def _chroma_headers(settings: Settings) -> dict[str, str]:
+    headers = dict(settings.chroma_headers)
+    if settings.chroma_token is not None:
+        headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+    return headers
+
+
+def check_chroma_server(settings: Settings) -> None:
+    """In server mode, fail fast with a readable message when the Chroma server does not answer its
+    heartbeat (Chroma's own client would wait without a timeout, then raise a bare ValueError)."""
+    if settings.chroma_mode != "http":
+        return
+    url = f"{_chroma_url(settings)}/api/v2/heartbeat"
+    hint = (
+        "Start it, or fix ASSISTANT_CHROMA_HOST/_PORT/_SSL (ASSISTANT_CHROMA_MODE=embedded needs no server)."
+    )
+    try:
+        response = httpx.get(url, headers=_chroma_headers(settings), timeout=settings.chroma_connect_timeout)
+    except httpx.HTTPError as exc:
+        raise ChromaUnavailableError(
+            f"Cannot reach the Chroma server at {_chroma_url(settings)} ({type(exc).__name__}: {exc}). {hint}"
+        ) from exc
+    if response.status_code != 200:
+        raise ChromaUnavailableError(
+            f"The Chroma server at {_chroma_url(settings)} answered its heartbeat with HTTP "
+            f"{response.status_code}. Check ASSISTANT_CHROMA_TOKEN/_HEADERS and the server's logs."
+        )
+
+
+def chroma_client(settings: Settings, build_dir: Path) -> chromadb.ClientAPI:
+    """The Chroma client for a build: an embedded PersistentClient in the build folder, or (server mode)
+    an HttpClient to the configured Chroma server, checked to be reachable."""
     from chromadb.config import Settings as ChromaSettings
 
-    return chromadb.PersistentClient(
-        path=str(build_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
-    )
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_mode == "embedded":
+        return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
+    check_chroma_server(settings)
+    try:
+        return chromadb.HttpClient(
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            ssl=settings.chroma_ssl,
+            headers=_chroma_headers(settings) or None,
+            settings=chroma_settings,
+            tenant=settings.chroma_tenant,
+            database=settings.chroma_database,
+        )
+    except Exception as exc:  # chromadb reports a wrong tenant/database or auth failure as ValueError etc.
+        raise ChromaUnavailableError(
+            f"Cannot use {chroma_location(settings, build_dir)}: {exc}. "
+            "Check ASSISTANT_CHROMA_TENANT/_DATABASE/_TOKEN/_HEADERS."
+        ) from exc
+
+
+def collections_complete(settings: Settings, build_dir: Path, manifest: IndexManifest, embedder: Any) -> bool:
+    """True when the build's collections exist and hold every chunk and program of its manifest
+    (a shared server may have lost them, or the build may come from the other Chroma mode)."""
+    from chromadb.errors import NotFoundError
+
+    client = chroma_client(settings, build_dir)
+    function = ChromaE5Function(embedder)
+    try:
+        return (
+            client.get_collection(manifest.chunk_collection, embedding_function=function).count()
+            == manifest.chunks
+            and client.get_collection(manifest.program_collection, embedding_function=function).count()
+            == manifest.programs
+        )
+    except NotFoundError:
+        return False
 
 
 def write_jsonl(path: Path, records: list[BaseModel]) -> None:
@@ -208,13 +322,29 @@ def load_index(settings: Settings, embedder: Any) -> LoadedIndex:
     build_dir = current_build_dir(settings)
     manifest = read_manifest(build_dir)
     check_model(manifest, embedder.model_id)
-    client = chroma_client(build_dir)
+    client = chroma_client(settings, build_dir)
     function = ChromaE5Function(embedder)
     return LoadedIndex(
         build_dir=build_dir,
         manifest=manifest,
         chunks=read_chunks(build_dir),
         catalog=read_catalog(build_dir),
-        chunk_collection=client.get_collection(manifest.chunk_collection, embedding_function=function),
-        program_collection=client.get_collection(manifest.program_collection, embedding_function=function),
+        chunk_collection=_open_collection(settings, client, build_dir, manifest.chunk_collection, function),
+        program_collection=_open_collection(
+            settings, client, build_dir, manifest.program_collection, function
+        ),
     )
+
+
+def _open_collection(
+    settings: Settings, client: chromadb.ClientAPI, build_dir: Path, name: str, function: ChromaE5Function
+) -> Any:
+    from chromadb.errors import NotFoundError
+
+    try:
+        return client.get_collection(name, embedding_function=function)
+    except NotFoundError as exc:
+        raise ChromaUnavailableError(
+            f"The collection {name} of index {build_dir.name} is missing from "
+            f"{chroma_location(settings, build_dir)}. Run `assistant ingest` to build it again there."
+        ) from exc

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import numpy as np
 from tqdm import tqdm
 
@@ -23,10 +24,15 @@ from assistant.embeddings import E5Embeddings, get_embedder
 from assistant.index_store import (
     INDEX_FORMAT,
     ChromaE5Function,
+    ChromaUnavailableError,
     IndexManifest,
     IndexStateError,
     builds_dir,
+    check_chroma_server,
     chroma_client,
+    chroma_location,
+    collection_names,
+    collections_complete,
     current_build_id,
     new_build_id,
     prune_builds,
@@ -171,6 +177,7 @@ def _embed(embedder: E5Embeddings, texts: list[str], label: str, show_progress: 
 
 
 def _write_collections(
+    settings: Settings,
     build_dir: Path,
     build_id: str,
     embedder: E5Embeddings,
@@ -178,9 +185,9 @@ def _write_collections(
     catalog: Catalog,
     show_progress: bool,
 ) -> tuple[str, str]:
-    client = chroma_client(build_dir)
+    client = chroma_client(settings, build_dir)
     function = ChromaE5Function(embedder)
-    chunk_name, program_name = f"chunks_{build_id}", f"programs_{build_id}"
+    chunk_name, program_name = collection_names(build_id)
     chunk_collection = client.create_collection(
         chunk_name, embedding_function=function, metadata={"hnsw:space": "cosine"}
     )
@@ -240,20 +247,23 @@ def _run_ingest_locked(
     started = time.perf_counter()
     sources = load_corpus(settings.corpus_dir)
     fingerprint = corpus_fingerprint(sources)
+    check_chroma_server(settings)  # before minutes of embedding, not after
     embedder = get_embedder(settings)
     settings_fp = settings_fingerprint(settings, embedder.model_id)
 
     current = current_build_id(settings)
     if current and not rebuild:
-        manifest = read_manifest(builds_dir(settings) / current)
+        current_dir = builds_dir(settings) / current
+        manifest = read_manifest(current_dir)
         if (
             manifest.corpus_fingerprint == fingerprint
             and manifest.settings_fingerprint == settings_fp
             and manifest.embedding_model == embedder.model_id
         ):
-            return IngestReport.of(
-                manifest, builds_dir(settings) / current, True, time.perf_counter() - started
-            )
+            if collections_complete(settings, current_dir, manifest, embedder):
+                prune_builds(settings)  # leftovers of a crashed ingest go even when nothing changed
+                return IngestReport.of(manifest, current_dir, True, time.perf_counter() - started)
+            log(f"Index {current} has no complete collections in {chroma_location(settings, current_dir)}")
 
     build_id = new_build_id()
     build_dir = builds_dir(settings) / build_id
@@ -271,9 +281,15 @@ def _run_ingest_locked(
     KeywordIndex.build([p.id for p in catalog.programs], [program_text(p) for p in catalog.programs]).save(
         build_dir / "keyword_programs"
     )
-    chunk_collection, program_collection = _write_collections(
-        build_dir, build_id, embedder, chunks, catalog, show_progress
-    )
+    try:
+        chunk_collection, program_collection = _write_collections(
+            settings, build_dir, build_id, embedder, chunks, catalog, show_progress
+        )
+    except httpx.TransportError as exc:  # the Chroma server went away mid-build; the old index stays
+        raise ChromaUnavailableError(
+            f"Lost the connection to {chroma_location(settings, build_dir)} while writing index "
+            f"{build_id} ({type(exc).__name__}: {exc}); the previous index stays in use. Run ingest again."
+        ) from exc
 
     seconds = time.perf_counter() - started
     manifest = IndexManifest(

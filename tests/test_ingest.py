@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from assistant.index_store import (
 )
 from ingest import pipeline
 from ingest.pipeline import run_ingest
+from tests.support import small_corpus
 
 CORPUS = PROJECT_ROOT / "corpus"
 
@@ -126,18 +126,8 @@ def test_missing_index_is_a_clear_error(tmp_path):
         load_index(settings, get_embedder(settings))
 
 
-def _small_corpus(tmp_path: Path) -> Path:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(CORPUS / "004_19e9f67b15260a83.txt", corpus)
-    manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
-    manifest["documents"] = [d for d in manifest["documents"] if d["doc_id"] == "004_19e9f67b15260a83"]
-    (corpus / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    return corpus
-
-
 def test_adding_a_document_is_a_file_plus_a_manifest_entry(tmp_path):
-    corpus = _small_corpus(tmp_path)
+    corpus = small_corpus(tmp_path)
     settings = _settings(tmp_path, corpus)
     before = run_ingest(settings, show_progress=False, log=lambda _msg: None)
 
@@ -171,7 +161,7 @@ def test_adding_a_document_is_a_file_plus_a_manifest_entry(tmp_path):
 
 
 def test_a_crash_mid_build_leaves_the_previous_index_in_use(tmp_path, monkeypatch):
-    corpus = _small_corpus(tmp_path)
+    corpus = small_corpus(tmp_path)
     settings = _settings(tmp_path, corpus)
     good = run_ingest(settings, show_progress=False, log=lambda _msg: None)
 
@@ -194,7 +184,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_in_use(tmp_path, monkeypatc
 
 
 def test_cli_ingest_prints_what_it_built(tmp_path):
-    corpus = _small_corpus(tmp_path)
+    corpus = small_corpus(tmp_path)
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_DATA_DIR": str(tmp_path / "data")}
     cmd = [sys.executable, "-m", "assistant.cli", "ingest", "--quiet"]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
