@@ -27,7 +27,9 @@ from assistant.index_store import IndexStateError
 from assistant.intents import Turn
 from assistant.jp_text import strip_controls
 from assistant.query_parser import InvalidFilterError, QueryConditions, apply_filters, filter_programs
+from assistant.request_id import REQUEST_ID_HEADER, current_request_id
 from assistant.retrieval import MODES, Mode
+from assistant.security import install as install_security
 
 log = logging.getLogger("assistant.api")
 
@@ -230,6 +232,7 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
     )
     app.state.holder = holder
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_security(app, settings)  # API keys, rate limit, CORS, request ids — around the body limit
 
     # -- errors -----------------------------------------------------------------------------------
     @app.exception_handler(ApiError)
@@ -262,7 +265,9 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return _error(500, "internal_error", "An internal error occurred; it has been logged.")
+        response = _error(500, "internal_error", "An internal error occurred; it has been logged.")
+        response.headers[REQUEST_ID_HEADER] = current_request_id()  # sent outside the request-id middleware
+        return response
 
     # -- health -----------------------------------------------------------------------------------
     @app.get("/healthz", tags=["health"])
@@ -396,6 +401,8 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
             ],
         )
 
+    if not settings.ui_enabled:
+        return app
     from assistant.ui import mount_ui  # the chat page at "/", mounted last so the routes above win
 
     return mount_ui(app, holder)

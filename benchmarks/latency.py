@@ -56,7 +56,14 @@ def _start_server() -> tuple[str, uvicorn.Server, threading.Thread]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(load_in_background=False), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(
+                get_settings().model_copy(update={"rate_limit_per_minute": 0}), load_in_background=False
+            ),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

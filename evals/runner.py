@@ -99,19 +99,28 @@ class HttpTarget:
         self.modes = ("dense", "bm25", "hybrid")
         self._programs: list[dict[str, Any]] | None = None
 
-    def _get(self, path: str, **params: Any) -> Any:
-        response = self.client.get(path, params=params)
+    def _request(self, method: str, path: str, **kwargs: Any) -> tuple[Any, float]:
+        """The response and the seconds its (last) attempt took; a 429 from the server's rate limit is
+        retried after ``Retry-After`` a few times, and the wait is not counted as latency."""
+        for _ in range(5):
+            started = time.perf_counter()
+            response = self.client.request(method, path, **kwargs)
+            seconds = time.perf_counter() - started
+            if response.status_code != 429:
+                break
+            wait = response.headers.get("retry-after", "")
+            time.sleep(min(60, int(wait)) if wait.isdigit() else 1)
         response.raise_for_status()
-        return response.json()
+        return response, seconds
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._request("GET", path, params=params)[0].json()
 
     def run(self, case: EvalCase, mode: str) -> tuple[dict[str, Any], list[list[Span]], float]:
         body: dict[str, Any] = {"question": case.question, "history": [t.model_dump() for t in case.history]}
         if case.filters:
             body["filters"] = case.filters.model_dump(exclude_none=True)
-        started = time.perf_counter()
-        response = self.client.post("/v1/answer", json=body)
-        seconds = time.perf_counter() - started
-        response.raise_for_status()
+        response, seconds = self._request("POST", "/v1/answer", json=body)
         hits = self._get("/v1/search", q=case.question, k=RETRIEVAL_DEPTH, mode=mode)["hits"]
         ranked = [[Span(h["doc_id"], h["line_start"], h["line_end"])] for h in hits]
         return response.json(), ranked, seconds

@@ -21,7 +21,9 @@ def index_settings(tmp_path_factory) -> Settings:
     from ingest.pipeline import run_ingest
 
     settings = Settings(
-        corpus_dir=PROJECT_ROOT / "corpus", data_dir=Path(tmp_path_factory.mktemp("index")) / "data"
+        corpus_dir=PROJECT_ROOT / "corpus",
+        data_dir=Path(tmp_path_factory.mktemp("index")) / "data",
+        rate_limit_per_minute=0,  # the shared server takes many quick requests; test_security.py limits
     )
     run_ingest(settings, show_progress=False, log=lambda _msg: None)
     return settings

@@ -1,0 +1,164 @@
+"""Who may call ``/v1``, how often, from which browser origins — wired into the app as ASGI middleware.
+
+Order, outermost first: request id (every response has ``X-Request-ID``, errors included) → CORS
+(preflights are answered before auth, since browsers send them without the key; 401/429 still carry
+the CORS headers so browser code can read them) → API keys and rate limit on ``/v1`` → the body-size
+limit (413) → the app. Guarding the ``/v1`` prefix rather than each route means a new endpoint is
+protected without anyone remembering to. Every refusal is the API's JSON error shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from assistant.api_keys import KeyRing, bearer_token, load_keyring
+from assistant.config import Settings
+from assistant.rate_limit import RateLimiter
+from assistant.request_id import REQUEST_ID_HEADER, RequestIdMiddleware, set_client_label
+
+log = logging.getLogger("assistant.security")
+
+API_PREFIX = "/v1"
+BEARER_SCHEME = "bearerAuth"
+
+
+def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content={"error": {"code": code, "message": message}}, headers=headers
+    )
+
+
+def is_api_path(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+class ApiAccessMiddleware:
+    """On ``/v1``: a known Bearer key when keys are configured (401), then the caller's rate limit (429).
+
+    The limit is per key; without keys configured it is per client IP. Requests with a missing or
+    wrong key count against their IP's bucket too, so guessing keys is throttled like any caller.
+    """
+
+    def __init__(self, app: Any, keyring: KeyRing, limiter: RateLimiter) -> None:
+        self.app = app
+        self.keyring = keyring
+        self.limiter = limiter
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not is_api_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip_bucket = f"ip:{client[0] if client else 'unknown'}"
+        refusal = None
+        if self.keyring.enabled:
+            token = bearer_token(Headers(scope=scope).get("authorization"))
+            key = self.keyring.identify(token)
+            if key is None:
+                refusal = self._throttled(ip_bucket) or self._unauthorized(token is None, scope["path"])
+            else:
+                set_client_label(key.label)
+                refusal = self._throttled(f"key:{key.label}")
+        else:
+            refusal = self._throttled(ip_bucket)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _throttled(self, bucket: str) -> Response | None:
+        wait = self.limiter.acquire(bucket)
+        if not wait:
+            return None
+        log.warning("rate limit exceeded for %s; retry after %d s", bucket, wait)
+        return json_error(
+            429,
+            "rate_limited",
+            f"Too many requests; retry after {wait} s.",
+            {"Retry-After": str(wait)},
+        )
+
+    @staticmethod
+    def _unauthorized(missing: bool, path: str) -> Response:
+        if missing:
+            log.warning("no API key on %s", path)
+            message = "This endpoint needs an API key: send 'Authorization: Bearer <key>'."
+            challenge = 'Bearer realm="assistant"'
+        else:
+            log.warning("unknown API key on %s", path)
+            message = "The API key is not valid."
+            challenge = 'Bearer realm="assistant", error="invalid_token"'
+        return json_error(401, "unauthorized", message, {"WWW-Authenticate": challenge})
+
+
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight answers in the API's JSON error shape."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        reason = bytes(response.body).decode("utf-8", "replace")
+        return json_error(
+            response.status_code, "cors_rejected", f"{reason}.", {"Vary": response.headers.get("vary", "")}
+        )
+
+
+def document_bearer_auth(app: FastAPI, rate_limited: bool) -> None:
+    """Declare the bearer scheme in the OpenAPI schema (the /docs "Authorize" button) for /v1 operations."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key from the operator (`assistant keys new`).",
+        }
+        for path, operations in schema.get("paths", {}).items():
+            if not is_api_path(path):
+                continue
+            for operation in operations.values():
+                operation["security"] = [{BEARER_SCHEME: []}]
+                responses = operation.setdefault("responses", {})
+                responses["401"] = {"description": "Missing or unknown API key (`WWW-Authenticate: Bearer`)."}
+                if rate_limited:
+                    responses["429"] = {
+                        "description": "Rate limit exceeded; retry after `Retry-After` seconds."
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install(app: FastAPI, settings: Settings) -> KeyRing:
+    """Add the middlewares (call after the body-size limit, so they wrap it) and document the auth.
+
+    Raises :class:`assistant.api_keys.ApiKeyConfigError` for unusable key settings: refuse to start
+    rather than serve with fewer keys than configured.
+    """
+    keyring = load_keyring(settings)
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.add_middleware(ApiAccessMiddleware, keyring=keyring, limiter=limiter)
+    if settings.cors_origins:
+        app.add_middleware(
+            JsonCORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    if keyring.enabled:
+        document_bearer_auth(app, limiter.enabled)
+    return keyring

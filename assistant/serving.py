@@ -1,0 +1,74 @@
+"""What ``assistant serve`` checks and says before it loads anything: keys, binding, limits, origins, UI.
+
+An API without keys must not be reachable from other machines by accident, so without keys it only
+binds to a loopback address unless the operator opts in explicitly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from assistant.api_keys import load_keyring
+from assistant.config import Settings
+
+
+class UnsafeBindError(Exception):
+    """A non-loopback host was asked for while no API keys are configured."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1); host names are not resolved."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def startup_report(settings: Settings, host: str, allow_unauthenticated: bool) -> list[str]:
+    """The lines to print at start; refuses an unauthenticated non-loopback bind.
+
+    Raises :class:`UnsafeBindError`, or :class:`assistant.api_keys.ApiKeyConfigError` for bad keys.
+    """
+    keyring = load_keyring(settings)
+    lines = []
+    if keyring.enabled:
+        lines.append(
+            f"API keys: {len(keyring.keys)} configured ({', '.join(keyring.labels)}); every /v1 request "
+            "needs 'Authorization: Bearer <key>'."
+        )
+    elif is_loopback(host):
+        lines.append(
+            f"API keys: none configured — /v1 is unauthenticated, so it is bound to loopback ({host}) only. "
+            "Set ASSISTANT_API_KEYS or ASSISTANT_API_KEYS_FILE (`assistant keys new`) before exposing it."
+        )
+    elif allow_unauthenticated or settings.allow_unauthenticated:
+        lines.append(
+            f"WARNING: API keys: none configured — /v1 is unauthenticated and bound to {host} "
+            "(allowed by --allow-unauthenticated / ASSISTANT_ALLOW_UNAUTHENTICATED)."
+        )
+    else:
+        raise UnsafeBindError(
+            f"refusing to serve the API unauthenticated on {host}: configure API keys "
+            "(ASSISTANT_API_KEYS or ASSISTANT_API_KEYS_FILE; `assistant keys new` makes one), bind to "
+            "127.0.0.1, or pass --allow-unauthenticated if another layer authenticates callers"
+        )
+    if settings.rate_limit_per_minute:
+        per = "key" if keyring.enabled else "client IP"
+        lines.append(
+            f"Rate limit: {settings.rate_limit_per_minute}/min per {per}, bursts of "
+            f"{settings.rate_limit_burst} (in this process)."
+        )
+    else:
+        lines.append("Rate limit: off (ASSISTANT_RATE_LIMIT_PER_MINUTE=0).")
+    if settings.cors_origins:
+        lines.append(f"CORS: browser calls allowed from {', '.join(settings.cors_origins)}.")
+    if settings.ui_enabled and keyring.enabled:
+        lines.append(
+            "Chat UI at / is not behind the API keys; ASSISTANT_UI_ENABLED=false serves the API only."
+        )
+    elif not settings.ui_enabled:
+        lines.append("Chat UI: off (ASSISTANT_UI_ENABLED=false).")
+    return lines
