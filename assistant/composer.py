@@ -27,6 +27,7 @@ from assistant.records import BudgetLine, Catalog, Program, UseCase
 from assistant.retrieval import Hit, RetrievalResult
 from assistant.scoring import SentenceScorer
 from assistant.sources import DocumentStore
+from assistant.tables import MIN_TABS, TableCell, extract_cells
 
 TEMPLATES_PATH = PROJECT_ROOT / "prompts" / "answer_ja.toml"
 _SENTENCE = re.compile(r"[^。！？]+[。！？]?")
@@ -85,6 +86,11 @@ class DeterministicComposer:
         self.catalog = catalog
         self.scorer = scorer
         self.t = templates or load_templates()
+        self.table_cells: list[Hit] = [
+            _cell_hit(cell)
+            for doc_id, document in store.documents.items()
+            for cell in extract_cells(doc_id, document.lines)
+        ]
         self.budget_lines: dict[str, list[BudgetLine]] = {}
         for line in catalog.budget_lines:
             if line.program_id:
@@ -405,7 +411,11 @@ class DeterministicComposer:
             cid = cites.snippet(hit.doc_id, sentence, near=(hit.line_start, hit.line_end))
             if cid:
                 title = self.store.get(hit.doc_id).info.title  # type: ignore[union-attr]
-                lines.append(Line(t["item"].format(quote=_display(sentence), title=title), [cid]))
+                if hit.id.startswith(CELL_PREFIX):
+                    item = t["cell"].format(label=hit.section, quote=sentence, title=title)
+                else:
+                    item = t["item"].format(quote=_display(sentence), title=title)
+                lines.append(Line(item, [cid]))
         return lines
 
     def best_sentences(
@@ -430,8 +440,8 @@ class DeterministicComposer:
         scored: list[tuple[float, int, Hit, str]] = []
         for rank, hit in enumerate(hits):
             for sentence in _sentences(hit.text):
-                if len(sentence) < 12 or _is_heading(sentence, hit):
-                    continue
+                if len(sentence) < 12 or _is_heading(sentence, hit) or sentence.count("\t") >= MIN_TABS:
+                    continue  # a table row mixes its cells: the cells are candidates of their own below
                 coverage = self.scorer.coverage(question_tokens, sentence)
                 if _looks_like_label(sentence, hit.text) or (
                     self._is_title(sentence, hit) and not asks_title
@@ -440,6 +450,12 @@ class DeterministicComposer:
                 if wanted is not None and coverage >= ANSWER_SHAPE_MIN_COVERAGE and wanted.search(sentence):
                     coverage += ANSWER_SHAPE_BONUS
                 scored.append((coverage - 0.02 * rank, rank, hit, sentence))
+        # Table cells are judged with their row and column headers (「高知県」「共創の場…」「名称」), a named
+        # program included: there it is the column that tells two cells of a row apart.
+        cell_tokens = set(tokenize(question))
+        for cell in self.table_cells:
+            coverage = self.scorer.coverage(cell_tokens, f"{cell.section} {cell.text}")
+            scored.append((coverage, 0, cell, cell.text))
         scored.sort(key=lambda item: item[0], reverse=True)
         picked: list[tuple[Hit, str]] = []
         primary = 0
@@ -546,6 +562,22 @@ def _sentences(text: str) -> list[str]:
     for line in text.split("\n"):
         pieces.extend(s.strip() for s in _SENTENCE.findall(line) if s.strip())
     return pieces
+
+
+CELL_PREFIX = "cell:"
+
+
+def _cell_hit(cell: TableCell) -> Hit:
+    """A table cell as a passage: its text is the quote, its headers are where it stands."""
+    return Hit(
+        kind="chunk",
+        id=f"{CELL_PREFIX}{cell.doc_id}:{cell.line}:{cell.group}:{cell.column}",
+        text=cell.text,
+        doc_id=cell.doc_id,
+        line_start=cell.line,
+        line_end=cell.line,
+        section=cell.label,
+    )
 
 
 def _is_heading(sentence: str, hit: Hit) -> bool:

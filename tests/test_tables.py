@@ -1,0 +1,47 @@
+"""Cells of the tab tables keep their row and column headers, and answer questions about one cell."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import PROJECT_ROOT
+from assistant.tables import extract_cells
+
+NETWORK_TABLE_DOC = "000_bc52401283c58933"
+
+
+def _network_cells():
+    lines = (PROJECT_ROOT / "corpus" / f"{NETWORK_TABLE_DOC}.txt").read_text(encoding="utf-8").split("\n")
+    return lines, extract_cells(NETWORK_TABLE_DOC, lines)
+
+
+def test_the_network_table_has_three_prefectures_by_three_programs_by_three_columns():
+    lines, cells = _network_cells()
+    assert {c.row for c in cells} == {"広島県", "徳島県", "高知県"}
+    assert {c.column for c in cells} == {"名称", "構成員", "取組概要"}
+    assert len({c.group for c in cells}) == 3
+    # 広島県 has no entry in the third group (「-」 cells are dropped): 3 × 9 − 3 cells.
+    assert len(cells) == 24
+    for cell in cells:
+        assert cell.text in lines[cell.line - 1]  # verbatim in its row's line, so it can be quoted
+
+
+def test_a_cell_knows_its_headers():
+    _, cells = _network_cells()
+    (sawachi,) = [c for c in cells if "S A W A C H I" in c.text]
+    assert (sawachi.row, sawachi.column) == ("高知県", "名称")
+    assert sawachi.group.startswith("共創の場形成支援プログラム")
+    assert sawachi.label == f"高知県／{sawachi.group}／名称"
+
+
+def test_lines_without_tabs_make_no_cells():
+    assert extract_cells("x", ["一行目", "a\tb", "二行目"]) == []
+
+
+@pytest.mark.slow
+def test_a_question_about_one_cell_quotes_that_cell_with_its_headers(answer_service):
+    result = answer_service.answer("徳島県で共創の場形成支援プログラムに採択された拠点の名前は？")
+    assert "徳島県／共創の場形成支援プログラム（文部科学省）／名称" in result.answer
+    assert "ネオ・ディスタンス社会を創造する次世代「光」共創拠点" in result.answer
+    (citation,) = result.citations
+    assert citation.doc_id == NETWORK_TABLE_DOC and citation.line_start == citation.line_end == 15
