@@ -19,7 +19,7 @@ from assistant.config import Settings
 from assistant.embeddings import get_embedder
 from assistant.index_store import LoadedIndex, load_index
 from assistant.intents import Intent, Turn, detect_intent, is_follow_up, pick_referred, programs_from_history
-from assistant.jp_text import normalize, tokenize
+from assistant.jp_text import normalize, strip_controls, tokenize
 from assistant.keyword_index import KeywordIndex
 from assistant.query_parser import ProgramMatcher, QueryConditions, load_extra_aliases
 from assistant.records import Program, UseCase
@@ -143,6 +143,7 @@ class AnswerService:
     ) -> tuple[AnswerResponse, RetrievalResult]:
         """The answer plus the retrieval it was composed from (the evaluation scores both)."""
         started = time.perf_counter()
+        question = strip_controls(question)  # the UI and the CLI call here without the API's validation
         history = history or []
         conditions = self.searcher.conditions(question, filters)
         query = question
@@ -195,7 +196,7 @@ class AnswerService:
         return response, retrieval
 
     def search(self, question: str, k: int = 8, mode: Mode = "hybrid") -> RetrievalResult:
-        return self.searcher.search(question, k=k, mode=mode)
+        return self.searcher.search(strip_controls(question), k=k, mode=mode)
 
     # -- decisions --------------------------------------------------------------------------------
     def _support(self, question: str, retrieval: RetrievalResult) -> Support:

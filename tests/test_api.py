@@ -299,3 +299,18 @@ def test_openapi_docs_are_served(client):
     spec = client.get("/openapi.json").json()
     assert "/v1/answer" in spec["paths"] and "/v1/answer/stream" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"question": "共創の場形成支援プログラムの\\ud800問い合わせ先は？"}',
+        '{"question": "共創の場形成支援プログラムの問い合わせ先は？", '
+        '"history": [{"role": "user", "content": "\\udfff"}], "filters": {"ministry": "文科省\\udc00"}}',
+    ],
+)
+def test_lone_surrogates_are_stripped_not_a_500(client, raw):
+    # Found by tests/test_fuzz.py: a JSON "\ud800" escape reached the model's tokenizer (500).
+    response = client.post("/v1/answer", content=raw.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert "coi-next@mext.go.jp" in response.json()["answer"]
