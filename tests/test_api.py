@@ -314,3 +314,9 @@ def test_lone_surrogates_are_stripped_not_a_500(client, raw):
     response = client.post("/v1/answer", content=raw.encode(), headers={"content-type": "application/json"})
     assert response.status_code == 200, response.text
     assert "coi-next@mext.go.jp" in response.json()["answer"]
+
+
+def test_a_huge_number_in_the_question_is_not_a_500(client):
+    # Found by tests/test_fuzz.py: 「999…9億円以上」 overflowed the budget parser (500).
+    response = client.post("/v1/answer", json={"question": "9" * 400 + "億円以上の事業を一覧にして"})
+    assert response.status_code == 200, response.text
