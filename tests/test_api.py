@@ -320,3 +320,15 @@ def test_a_huge_number_in_the_question_is_not_a_500(client):
     # Found by tests/test_fuzz.py: 「999…9億円以上」 overflowed the budget parser (500).
     response = client.post("/v1/answer", json={"question": "9" * 400 + "億円以上の事業を一覧にして"})
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("PUT", "/v1/answer", "POST"), ("GET", "/v1/answer/stream", "POST"), ("DELETE", "/v1/programs", "GET")],
+)
+def test_a_wrong_method_on_an_api_path_is_405_not_404(client, method, path, allow):
+    # Found by tests/test_fuzz.py: the chat page mounted at "/" answered these with 404 Not Found.
+    response = client.request(method, path)
+    assert response.status_code == 405 and response.headers["allow"] == allow
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert client.get("/v1/no-such-thing").status_code == 404
