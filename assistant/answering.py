@@ -201,6 +201,8 @@ class AnswerService:
     # -- decisions --------------------------------------------------------------------------------
     def _support(self, question: str, retrieval: RetrievalResult) -> Support:
         tokens = set(tokenize(question))
+        if all(len(t) == 1 and t.isascii() for t in tokens):
+            tokens = set()  # lone letters or digits (「x」, 「A」, 「0」) would match any line holding them
         coverage = 0.0
         for hit in retrieval.chunk_hits[:5]:
             for sentence in hit.text.replace("\n", "。").split("。"):

@@ -332,3 +332,10 @@ def test_a_wrong_method_on_an_api_path_is_405_not_404(client, method, path, allo
     assert response.status_code == 405 and response.headers["allow"] == allow
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert client.get("/v1/no-such-thing").status_code == 404
+
+
+@pytest.mark.parametrize("question", ["x", "A", "0", "F A X", "a b c"])
+def test_a_question_of_lone_letters_or_digits_abstains(client, question):
+    # Found by tests/test_fuzz.py: 「x」 matched the line 「F A X: 03-…」 in full and was answered with it.
+    body = _ask(client, question)
+    assert body["abstained"] is True and body["citations"] == []
