@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,9 @@ class DeterministicComposer:
         self.catalog = catalog
         self.scorer = scorer
         self.t = templates or load_templates()
+        self.known_contacts: set[str] = {
+            c for p in catalog.programs for c in contacts_in(" ".join([*p.tel, *p.email]))
+        }
         self.budget_lines: dict[str, list[BudgetLine]] = {}
         for line in catalog.budget_lines:
             if line.program_id:
@@ -353,7 +357,7 @@ class DeterministicComposer:
         best: tuple[float, Hit, str] | None = None
         for hit in data.retrieval.chunk_hits[:8]:
             for sentence in _sentences(hit.text):
-                if program.name not in sentence or len(sentence) < 15:
+                if program.name not in sentence or len(sentence) < 15 or not self._quotable(sentence):
                     continue
                 score = self.scorer.coverage(question_tokens, sentence)
                 if best is None or score > best[0]:
@@ -400,7 +404,7 @@ class DeterministicComposer:
         scored: list[tuple[float, int, Hit, str]] = []
         for rank, hit in enumerate(hits):
             for sentence in _sentences(hit.text):
-                if len(sentence) < 12:
+                if len(sentence) < 12 or not self._quotable(sentence):
                     continue
                 coverage = self.scorer.coverage(question_tokens, sentence)
                 if wanted is not None and coverage >= ANSWER_SHAPE_MIN_COVERAGE and wanted.search(sentence):
@@ -414,6 +418,23 @@ class DeterministicComposer:
             if all(sentence != s for _, s in picked):
                 picked.append((hit, sentence))
         return picked
+
+    def _quotable(self, sentence: str) -> bool:
+        """Contacts come from the catalog only: a sentence with a phone number or e-mail the catalog does
+        not list (the FAX of a report's author) is not quoted, so an answer never carries one."""
+        return contacts_in(sentence) <= self.known_contacts
+
+
+#: Phone numbers and e-mail addresses as the documents print them (after NFKC).
+_CONTACT = re.compile(
+    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}|(?<!\d)0\d{1,4}[-‐－―ー−]\d{1,4}[-‐－―ー−]\d{3,4}(?!\d)"
+)
+
+
+def contacts_in(text: str) -> set[str]:
+    """E-mails (lower case) and phone numbers (digits only) in a text."""
+    found = _CONTACT.findall(unicodedata.normalize("NFKC", text))
+    return {c.lower() if "@" in c else re.sub(r"\D", "", c) for c in found}
 
 
 #: Question words → what the answering sentence must hold.

@@ -339,3 +339,12 @@ def test_a_question_of_lone_letters_or_digits_abstains(client, question):
     # Found by tests/test_fuzz.py: 「x」 matched the line 「F A X: 03-…」 in full and was answered with it.
     body = _ask(client, question)
     assert body["abstained"] is True and body["citations"] == []
+
+
+@pytest.mark.parametrize("question", ["F A X 番号", "5253-5436", "実態調査の担当の電話とFAXは？"])
+def test_contacts_the_catalog_does_not_list_are_not_quoted_from_prose(client, catalog_contacts, question):
+    # Found by tests/test_fuzz.py: a fact answer quoted a report author's FAX line; contacts in an
+    # answer come from the catalog only.
+    body = _ask(client, question)
+    assert "03-5253-5436" not in body["answer"] and "03-5253-5433" not in body["answer"]
+    _check_grounding(body, catalog_contacts)
