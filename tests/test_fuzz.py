@@ -280,7 +280,7 @@ def report_counts(request, index_files):
 # collected before the live server starts; the cases are sent to the live server over HTTP.
 schema = schemathesis.openapi.from_dict(create_app().openapi())
 schema.config.generation.update(
-    modes=["positive", "negative"], max_examples=SOAK_EXAMPLES or 25, deterministic=True
+    modes=["positive", "negative"], max_examples=SOAK_EXAMPLES or 50, deterministic=True
 )
 
 
@@ -298,7 +298,7 @@ def test_schema_driven_requests_never_fail_the_server(case, live_server, groundi
 
 
 # -- hostile answers and streams --------------------------------------------------------------------
-@_fuzz(60)
+@_fuzz(150)
 @given(body=answer_bodies())
 def test_hostile_questions_get_grounded_answers_or_json_errors(client, grounding, body):
     note(f"body: {_dumps(body)[:2000]!r}")
@@ -319,7 +319,7 @@ def _sse_events(raw: str) -> list[tuple[str, dict[str, Any]]]:
     return events
 
 
-@_fuzz(25)
+@_fuzz(60)
 @given(body=answer_bodies())
 def test_hostile_streams_end_with_a_grounded_final_event(client, grounding, body):
     note(f"body: {_dumps(body)[:2000]!r}")
@@ -358,7 +358,7 @@ def _params(**values: Any) -> st.SearchStrategy[dict[str, Any]]:
 _MODE = st.sampled_from(["hybrid", "dense", "bm25", "HYBRID", "", "sql"])
 
 
-@_fuzz(40)
+@_fuzz(80)
 @given(
     params=st.fixed_dictionaries({"q": _QUERY_TEXT}, optional={"k": st.integers(1, 50), "mode": _MODE})
     | _params(q=_QUERY_TEXT, k=_INT_LIKE, mode=_MODE)
@@ -367,7 +367,7 @@ def test_hostile_search_queries(client, params):
     send(client, "hostile GET /v1/search", "GET", "/v1/search", params=params)
 
 
-@_fuzz(40)
+@_fuzz(80)
 @given(
     params=_params(  # valid filters around a hostile free-text q
         ministry=st.sampled_from(["文部科学省", "文科省", "経産省"]),
@@ -404,14 +404,14 @@ def known_ids(client) -> dict[str, list[str]]:
     }
 
 
-@_fuzz(30)
+@_fuzz(50)
 @given(data=st.data())
 def test_hostile_program_ids(client, known_ids, data):
     program_id = data.draw(st.sampled_from(known_ids["programs"]) | _PATH_TEXT, label="program_id")
     send(client, "hostile GET /v1/programs/{id}", "GET", "/v1/programs/" + quote(program_id, safe=""))
 
 
-@_fuzz(40)
+@_fuzz(80)
 @given(
     data=st.data(),
     params=_params(line_start=_INT_LIKE, line_end=_INT_LIKE, context=_INT_LIKE),
@@ -422,7 +422,7 @@ def test_hostile_document_passages(client, known_ids, data, params):
     send(client, "hostile GET /v1/documents/{doc_id}", "GET", path, params=params)
 
 
-@_fuzz(20)
+@_fuzz(40)
 @given(
     path=st.sampled_from(["/healthz", "/readyz", "/v1/documents", "/v1/programs", "/v1/answer"]),
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
@@ -477,13 +477,15 @@ _CONTENT_TYPES = st.sampled_from(
 )
 
 
-@_fuzz(80)
+@_fuzz(150)
 @given(
     path=st.sampled_from(["/v1/answer", "/v1/answer/stream"]), body=_RAW_BODIES, content_type=_CONTENT_TYPES
 )
-def test_raw_bodies_are_refused_with_json_errors(client, path, body, content_type):
+def test_raw_bodies_never_fail_the_server(client, grounding, path, body, content_type):
     headers = {"content-type": content_type} if content_type else {}
-    send(client, "raw bodies", "POST", path, content=body, headers=headers)
+    response = send(client, "raw bodies", "POST", path, content=body, headers=headers)
+    if response.status_code == 200 and path == "/v1/answer":  # e.g. a BOM before a valid object
+        check_grounded(response.json(), grounding)
 
 
 @_fuzz(10)
