@@ -27,7 +27,7 @@ from assistant.intents import (
     programs_from_history,
     theme_only,
 )
-from assistant.jp_text import normalize, tokenize
+from assistant.jp_text import normalize, strip_controls, tokenize
 from assistant.keyword_index import KeywordIndex
 from assistant.query_parser import ProgramMatcher, load_extra_aliases
 from assistant.recommend import ProgramRecommender
@@ -144,6 +144,7 @@ class AnswerService:
     ) -> tuple[AnswerResponse, RetrievalResult]:
         """The answer plus the retrieval it was composed from (the evaluation scores both)."""
         started = time.perf_counter()
+        question = strip_controls(question)  # the UI and the CLI call here without the API's validation
         history = history or []
         conditions = self.searcher.conditions(question, filters)
         query = question
@@ -202,11 +203,13 @@ class AnswerService:
         return response, retrieval
 
     def search(self, question: str, k: int = 8, mode: Mode = "hybrid") -> RetrievalResult:
-        return self.searcher.search(question, k=k, mode=mode)
+        return self.searcher.search(strip_controls(question), k=k, mode=mode)
 
     # -- decisions --------------------------------------------------------------------------------
     def _support(self, question: str, retrieval: RetrievalResult) -> Support:
         tokens = set(tokenize(question))
+        if all(len(t) == 1 and t.isascii() for t in tokens):
+            tokens = set()  # lone letters or digits (「x」, 「A」, 「0」) would match any line holding them
         coverage = 0.0
         for hit in retrieval.chunk_hits[:5]:
             for sentence in hit.text.replace("\n", "。").split("。"):

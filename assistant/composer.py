@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,10 +87,14 @@ class DeterministicComposer:
         self.catalog = catalog
         self.scorer = scorer
         self.t = templates or load_templates()
+        self.known_contacts: set[str] = {
+            c for p in catalog.programs for c in contacts_in(" ".join([*p.tel, *p.email]))
+        }
         self.table_cells: list[Hit] = [
             _cell_hit(cell)
             for doc_id, document in store.documents.items()
             for cell in extract_cells(doc_id, document.lines)
+            if self._quotable(cell.text)
         ]
         self.budget_lines: dict[str, list[BudgetLine]] = {}
         for line in catalog.budget_lines:
@@ -388,7 +393,7 @@ class DeterministicComposer:
         best: tuple[float, Hit, str] | None = None
         for hit in data.retrieval.chunk_hits[:8]:
             for sentence in _sentences(hit.text):
-                if program.name not in sentence or len(sentence) < 15:
+                if program.name not in sentence or len(sentence) < 15 or not self._quotable(sentence):
                     continue
                 score = self.scorer.coverage(question_tokens, sentence)
                 if best is None or score > best[0]:
@@ -440,7 +445,9 @@ class DeterministicComposer:
         scored: list[tuple[float, int, Hit, str]] = []
         for rank, hit in enumerate(hits):
             for sentence in _sentences(hit.text):
-                if len(sentence) < 12 or _is_heading(sentence, hit) or sentence.count("\t") >= MIN_TABS:
+                if len(sentence) < 12 or _is_heading(sentence, hit) or not self._quotable(sentence):
+                    continue
+                if sentence.count("\t") >= MIN_TABS:
                     continue  # a table row mixes its cells: the cells are candidates of their own below
                 coverage = self.scorer.coverage(question_tokens, sentence)
                 if _looks_like_label(sentence, hit.text) or (
@@ -499,7 +506,7 @@ class DeterministicComposer:
         for candidate in sentences[position + 1 : position + 1 + CONTINUATION_LOOKAHEAD]:
             if len(follow) >= MAX_CONTINUATION:
                 break
-            if len(candidate) < 12 or _is_heading(candidate, hit):
+            if len(candidate) < 12 or _is_heading(candidate, hit) or not self._quotable(candidate):
                 continue
             coverage = self.scorer.coverage(question_tokens, candidate)
             related = coverage >= CONTINUATION_MIN_SHARE * best and (
@@ -509,6 +516,23 @@ class DeterministicComposer:
             if lead_in or related or shaped:
                 follow.append(candidate)
         return follow
+
+    def _quotable(self, sentence: str) -> bool:
+        """Contacts come from the catalog only: a sentence with a phone number or e-mail the catalog does
+        not list (the FAX of a report's author) is not quoted, so an answer never carries one."""
+        return contacts_in(sentence) <= self.known_contacts
+
+
+#: Phone numbers and e-mail addresses as the documents print them (after NFKC).
+_CONTACT = re.compile(
+    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}|(?<!\d)0\d{1,4}[-‐－―ー−]\d{1,4}[-‐－―ー−]\d{3,4}(?!\d)"
+)
+
+
+def contacts_in(text: str) -> set[str]:
+    """E-mails (lower case) and phone numbers (digits only) in a text."""
+    found = _CONTACT.findall(unicodedata.normalize("NFKC", text))
+    return {c.lower() if "@" in c else re.sub(r"\D", "", c) for c in found}
 
 
 #: Question words → what the answering sentence must hold.

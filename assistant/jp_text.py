@@ -85,7 +85,8 @@ STOPWORDS = frozenset(
 )
 
 _CONTROL = re.compile(
-    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+    r"\ud800-\udfff]"
 )
 _SPACES = re.compile(r"[ \t\u3000]+")
 
@@ -96,7 +97,10 @@ _local = threading.local()
 
 
 def strip_controls(text: str) -> str:
-    """Control (not tab/line break), zero-width and bidi-override characters removed: never meaningful."""
+    """Control (not tab/line break), zero-width and bidi-override characters removed: never meaningful.
+
+    Lone surrogates too (JSON can carry ``"\\ud800"``): they are not text, and the model's tokenizer and
+    any UTF-8 encoder fail on them."""
     return _CONTROL.sub("", text)
 
 

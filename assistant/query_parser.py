@@ -91,8 +91,10 @@ _UNIT_TO_THOUSAND_YEN = {
     "千円": 1,
     "円": 0.001,
 }
+#: An amount has at most 15 integer digits (the largest budget has 9); a longer run of digits is not an
+#: amount, and read as one it would overflow the float conversion.
 _BUDGET = re.compile(
-    r"(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>兆円|億円|千万円|百万円|万円|千円|円)\s*"
+    r"(?<![0-9.])(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>兆円|億円|千万円|百万円|万円|千円|円)\s*"
     r"(?P<op>以上|超え|超|を超える|より多い|より大きい|以下|未満|を下回る|より少ない|より小さい)?"
 )
 _LOWER_OPS = {

@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from assistant.answering import AnswerService
 from assistant.config import Settings, get_settings
@@ -585,8 +586,25 @@ def build_ui(holder: Holder) -> gr.Blocks:
     return demo
 
 
+def _api_methods(request: Request) -> list[str]:
+    """The methods an API route serves at this request's path. The mount at ``/`` also receives the API's
+    wrong-method requests (its full match beats the route's partial one): those are 405, not 404."""
+    methods: set[str] = set()
+    for route in getattr(request.scope.get("router"), "routes", []):
+        if isinstance(route, Route) and route.matches(request.scope)[0] == Match.PARTIAL:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 async def _not_found_as_api_error(request: Request, exc: StarletteHTTPException):
     """Unknown paths under the mount answer like the API (``{"error": …}``); Gradio's own errors stay."""
+    allowed = _api_methods(request) if exc.status_code == 404 else []
+    if allowed:
+        return JSONResponse(
+            status_code=405,
+            content={"error": {"code": "method_not_allowed", "message": f"Use {', '.join(allowed)}."}},
+            headers={"Allow": ", ".join(allowed)},
+        )
     if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed"):
         code = "not_found" if exc.status_code == 404 else "method_not_allowed"
         return JSONResponse(

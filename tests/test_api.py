@@ -299,3 +299,52 @@ def test_openapi_docs_are_served(client):
     spec = client.get("/openapi.json").json()
     assert "/v1/answer" in spec["paths"] and "/v1/answer/stream" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"question": "共創の場形成支援プログラムの\\ud800問い合わせ先は？"}',
+        '{"question": "共創の場形成支援プログラムの問い合わせ先は？", '
+        '"history": [{"role": "user", "content": "\\udfff"}], "filters": {"ministry": "文科省\\udc00"}}',
+    ],
+)
+def test_lone_surrogates_are_stripped_not_a_500(client, raw):
+    # Found by tests/test_fuzz.py: a JSON "\ud800" escape reached the model's tokenizer (500).
+    response = client.post("/v1/answer", content=raw.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert "coi-next@mext.go.jp" in response.json()["answer"]
+
+
+def test_a_huge_number_in_the_question_is_not_a_500(client):
+    # Found by tests/test_fuzz.py: 「999…9億円以上」 overflowed the budget parser (500).
+    response = client.post("/v1/answer", json={"question": "9" * 400 + "億円以上の事業を一覧にして"})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("PUT", "/v1/answer", "POST"), ("GET", "/v1/answer/stream", "POST"), ("DELETE", "/v1/programs", "GET")],
+)
+def test_a_wrong_method_on_an_api_path_is_405_not_404(client, method, path, allow):
+    # Found by tests/test_fuzz.py: the chat page mounted at "/" answered these with 404 Not Found.
+    response = client.request(method, path)
+    assert response.status_code == 405 and response.headers["allow"] == allow
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert client.get("/v1/no-such-thing").status_code == 404
+
+
+@pytest.mark.parametrize("question", ["x", "A", "0", "F A X", "a b c"])
+def test_a_question_of_lone_letters_or_digits_abstains(client, question):
+    # Found by tests/test_fuzz.py: 「x」 matched the line 「F A X: 03-…」 in full and was answered with it.
+    body = _ask(client, question)
+    assert body["abstained"] is True and body["citations"] == []
+
+
+@pytest.mark.parametrize("question", ["F A X 番号", "5253-5436", "実態調査の担当の電話とFAXは？"])
+def test_contacts_the_catalog_does_not_list_are_not_quoted_from_prose(client, catalog_contacts, question):
+    # Found by tests/test_fuzz.py: a fact answer quoted a report author's FAX line; contacts in an
+    # answer come from the catalog only.
+    body = _ask(client, question)
+    assert "03-5253-5436" not in body["answer"] and "03-5253-5433" not in body["answer"]
+    _check_grounding(body, catalog_contacts)

@@ -57,6 +57,13 @@ def test_normalize_folds_width_and_strips_invisible_characters():
     assert normalize("a\u3000\u3000b") == "a b"
 
 
+def test_lone_surrogates_are_stripped_before_the_tokenizers_see_them():
+    # Found by tests/test_fuzz.py: JSON "\ud800" reached the model's tokenizer, which raised (a 500).
+    assert normalize("共創の場\ud800\udfff") == "共創の場"
+    assert tokenize("共創の場\udc00形成") == tokenize("共創の場形成")
+    assert normalize("😀") == "😀"  # a real pair (one code point) is kept
+
+
 def test_tokenize_copes_with_long_and_empty_input():
     assert tokenize("") == []
     assert tokenize("。。。！？") == []

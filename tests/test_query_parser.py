@@ -141,3 +141,14 @@ def test_short_aliases_do_not_match_the_tail_of_a_longer_compound(catalog, match
     assert kyoso not in matcher.find("委員会報告でいう「地域共創の場」とは何ですか")
     assert kyoso in matcher.find("共創の場の予算はいくら？")
     assert kyoso in matcher.find("大学で共創の場に応募したい")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["9" * 400 + "億円以上の事業", "1" * 330 + "円以下の事業", "99999999999999999.5億円以上"],
+)
+def test_a_run_of_digits_too_long_for_an_amount_is_not_a_budget(question, catalog, matcher):
+    # Found by tests/test_fuzz.py: the float of such a number is infinite and round() raised (a 500).
+    conditions = _parse(question, catalog, matcher)
+    assert conditions.min_budget is None and conditions.max_budget is None
+    assert _parse("予算が999999999999999千円以下の事業", catalog, matcher).max_budget == 999_999_999_999_999
