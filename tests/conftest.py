@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
 from assistant.config import PROJECT_ROOT, Settings
+from tests.support import serve_app
 
 
 @pytest.fixture(scope="session")
@@ -36,34 +32,8 @@ def answer_service(index_settings):
     return AnswerService(index_settings)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(index_settings) -> Iterator[str]:
     """The real FastAPI app served by uvicorn on a loopback port; yields its base URL once ready."""
-    from assistant.api import create_app
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(index_settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    else:
-        raise RuntimeError("the API did not become ready")
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(index_settings) as base:
+        yield base

@@ -52,15 +52,11 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve_app(settings: Settings, wait_ready: bool = True, timeout: float = 120) -> Iterator[str]:
-    """The real FastAPI app on a loopback port (uvicorn in a thread); yields the base URL once it is
-    listening, and (``wait_ready``) once /readyz says ready."""
-    from assistant.api import create_app
-
+def serve(app, ready_path: str = "/readyz", wait_ready: bool = True, timeout: float = 180) -> Iterator[str]:
+    """An ASGI app on a loopback port (uvicorn in a thread); yields the base URL once it is listening,
+    and (``wait_ready``) once ``ready_path`` answers 200. The server is stopped on exit."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -68,7 +64,7 @@ def serve_app(settings: Settings, wait_ready: bool = True, timeout: float = 120)
         deadline = time.monotonic() + timeout
         while True:
             try:
-                status = httpx.get(f"{base}/readyz", timeout=2).status_code
+                status = httpx.get(f"{base}{ready_path}", timeout=2).status_code
                 if status == 200 or not wait_ready:
                     break
             except httpx.HTTPError:
@@ -81,6 +77,15 @@ def serve_app(settings: Settings, wait_ready: bool = True, timeout: float = 120)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_app(settings: Settings, wait_ready: bool = True, timeout: float = 180) -> Iterator[str]:
+    """The real FastAPI app for ``settings`` over HTTP (see :func:`serve`)."""
+    from assistant.api import create_app
+
+    with serve(create_app(settings), wait_ready=wait_ready, timeout=timeout) as base:
+        yield base
 
 
 def wait_for_readyz_error(base: str, timeout: float = 120) -> dict:

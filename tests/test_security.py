@@ -11,18 +11,14 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from assistant.api_keys import ApiKeyConfigError, hash_key, key_line, load_keyring, new_key
@@ -31,43 +27,13 @@ from assistant.config import PROJECT_ROOT, Settings, get_settings
 from assistant.rate_limit import RateLimiter
 from assistant.request_id import RequestContextFilter
 from assistant.serving import UnsafeBindError, startup_report
+from tests.support import free_port, serve
 
 ENV_KEY = "env-key-for-tests-0123456789"
 FILE_KEY = new_key()
 WRONG_KEY = "not-a-configured-key-0123456789"
 ORIGIN = "https://helpdesk.example.go.jp"
 QUESTION = "共創の場形成支援プログラムの問い合わせ先を教えてください"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _serve(app, ready_path: str = "/readyz") -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a loopback port until ``ready_path`` answers 200."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(base + ready_path, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the API did not become ready")
-        time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -101,7 +67,7 @@ def secured(index_settings, keys_file) -> Iterator[str]:
         raise RuntimeError("a bug, for the 500 test")
 
     app.add_api_route("/v1/boom", boom, include_in_schema=False)
-    with _serve(app) as base:
+    with serve(app) as base:
         yield base
 
 
@@ -404,7 +370,7 @@ def limited(index_settings) -> Iterator[str]:
             "ui_enabled": False,
         }
     )
-    with _serve(create_app(settings)) as base:
+    with serve(create_app(settings)) as base:
         yield base
 
 
@@ -443,7 +409,7 @@ def test_the_eval_client_waits_out_a_429(limited):
 
 # -- what `assistant serve` logs ------------------------------------------------------------------------------
 def test_serve_logs_request_ids_and_key_labels_but_never_keys(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env |= {
         "PYTHONPATH": str(PROJECT_ROOT),
