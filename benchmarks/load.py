@@ -1,6 +1,6 @@
 """Load test: concurrent clients sending mixed help-desk traffic to the answer API, on loopback only.
 
-    .venv/bin/python benchmarks/load.py [--clients 8] [--requests 200] [--url http://127.0.0.1:8000]
+    .venv/bin/python benchmarks/load.py [--clients 8] [--requests 200] [--url http://127.0.0.1:8000] [--api-key K]
                                         [--json reports/load.json] [--max-seconds 1200] [--seed 7]
 
 Each client is a thread with its own HTTP connection that sends ``--requests`` requests one after the
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import random
 import socket
 import statistics
@@ -186,14 +187,18 @@ class Results:
 
 
 def run_clients(
-    url: str, plans: list[list[Request]], deadline: float, timeout: float = 120.0
+    url: str,
+    plans: list[list[Request]],
+    deadline: float,
+    timeout: float = 120.0,
+    headers: dict[str, str] | None = None,
 ) -> tuple[Results, float]:
     """Every plan in its own thread with its own connection; returns the results and the wall time."""
     results = Results()
     start = threading.Barrier(len(plans) + 1)
 
     def client_loop(plan: list[Request]) -> None:
-        with httpx.Client(base_url=url, timeout=timeout) as client:
+        with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
             start.wait()
             for n, request in enumerate(plan):
                 if time.monotonic() > deadline:
@@ -267,7 +272,10 @@ def render(report: dict[str, Any]) -> str:
 
 # -- a server of our own -------------------------------------------------------------------------
 def start_server(wait_seconds: float = 300.0) -> tuple[str, subprocess.Popen]:
-    """``assistant serve`` in a child process on a free loopback port, once /readyz says ready."""
+    """``assistant serve`` in a child process on a free loopback port, once /readyz says ready.
+
+    Its rate limit is off: the benchmark measures the answer path, not the limiter (which would refuse
+    8 clients' burst from one address after the first 30 requests)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -275,6 +283,7 @@ def start_server(wait_seconds: float = 300.0) -> tuple[str, subprocess.Popen]:
         [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
+        env={**os.environ, "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + wait_seconds
@@ -318,7 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     parser.add_argument("--max-seconds", type=float, default=1200.0, help="stop sending after this long")
     parser.add_argument("--seed", type=int, default=7, help="seed of the request mix")
+    parser.add_argument(
+        "--api-key",
+        help="sent as 'Authorization: Bearer …' (a --url server with API keys; mind its rate limit, "
+        "ASSISTANT_RATE_LIMIT_PER_MINUTE, which answers a burst with 429s that count as errors)",
+    )
     args = parser.parse_args(argv)
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else None
     if args.url is not None and not is_loopback_url(args.url):
         print(
             f"error: refusing {args.url!r}: only loopback URLs (127.0.0.1, ::1, localhost)", file=sys.stderr
@@ -332,9 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         url, process = start_server()
     try:
         try:
-            program_ids = [p["id"] for p in httpx.get(f"{url}/v1/programs", timeout=60).json()["programs"]]
+            listing = httpx.get(f"{url}/v1/programs", timeout=60, headers=headers)
+            program_ids = [p["id"] for p in listing.json()["programs"]]
             warm = Request("warm-up", "POST", "/v1/answer", body={"question": cases[0].question})
-            with httpx.Client(base_url=url, timeout=120) as client:
+            with httpx.Client(base_url=url, timeout=120, headers=headers) as client:
                 send(client, warm)
         except (httpx.HTTPError, LoadError, ValueError, KeyError) as exc:
             print(f"error: {url} does not serve the answer API: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -343,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             plan_requests(cases, program_ids, args.requests, random.Random(f"{args.seed}-{n}"))
             for n in range(args.clients)
         ]
-        results, seconds = run_clients(url, plans, time.monotonic() + args.max_seconds)
+        results, seconds = run_clients(url, plans, time.monotonic() + args.max_seconds, headers=headers)
     finally:
         if process is not None:
             stop_server(process)
