@@ -267,6 +267,7 @@ def test_invalid_utf8_is_a_json_error(client):
         "/v1/answer", content=b'{"question": "\xff\xfe"}', headers={"content-type": "application/json"}
     )
     assert 400 <= response.status_code < 500 and set(response.json()["error"]) == {"code", "message"}
+    assert response.json()["error"]["code"] == "invalid_request"
 
 
 def test_malformed_json_is_a_json_error(client):
