@@ -20,16 +20,18 @@ from assistant.index_store import LoadedIndex, load_index
 from assistant.intents import (
     Intent,
     Turn,
+    asks_budget_ranking,
     asks_list_explicitly,
     detect_intent,
     is_follow_up,
     pick_referred,
     programs_from_history,
+    ranking_size,
     theme_only,
 )
 from assistant.jp_text import normalize, strip_controls, tokenize
 from assistant.keyword_index import KeywordIndex
-from assistant.query_parser import ProgramMatcher, load_extra_aliases
+from assistant.query_parser import ProgramMatcher, QueryConditions, filter_programs, load_extra_aliases
 from assistant.recommend import ProgramRecommender
 from assistant.records import Program
 from assistant.retrieval import HybridSearcher, Mode, RetrievalResult
@@ -37,6 +39,8 @@ from assistant.scoring import SentenceScorer
 from assistant.sources import DocumentStore
 
 ALIASES_FILE = "program_aliases.json"
+#: How many programs a 「一番予算が大きい事業は？」 answer shows (the first answers it; two more for context).
+RANKED_PROGRAMS = 3
 
 
 class AnswerThresholds(BaseModel):
@@ -164,15 +168,21 @@ class AnswerService:
             and not focus
             else []
         )
+        ranked: list[Program] = []
+        if not focus and asks_budget_ranking(question):
+            intent = "list"
+            ranked = self._ranked_by_budget(conditions, ranking_size(question, default=RANKED_PROGRAMS))
         if intent == "list":
             # 「脱炭素先行地域の構想を支援してくれる事業はありますか」 names a theme, but a program whose
             # purpose matches it closely answers it better than every program of the theme.
-            if fit and not asks_list_explicitly(question):
+            if fit and not asks_list_explicitly(question) and not ranked:
                 intent = "program_fit"
             else:
                 fit = []
         support = self._support(question, retrieval)
-        grounded_by_catalog = bool(focus) or (intent == "list" and conditions.has_filters) or bool(fit)
+        grounded_by_catalog = (
+            bool(focus) or (intent == "list" and (conditions.has_filters or bool(ranked))) or bool(fit)
+        )
         abstain = (not grounded_by_catalog and not self._supported(support)) or self._asks_outside_period(
             question
         )
@@ -184,6 +194,7 @@ class AnswerService:
                 retrieval=retrieval,
                 focus_programs=focus,
                 fit_candidates=fit,
+                ranked_programs=ranked,
                 abstain=abstain,
             )
         )
@@ -206,6 +217,14 @@ class AnswerService:
         return self.searcher.search(strip_controls(question), k=k, mode=mode)
 
     # -- decisions --------------------------------------------------------------------------------
+    def _ranked_by_budget(self, conditions: QueryConditions, size: int) -> list[Program]:
+        """The programs meeting the question's conditions, largest budget first (the table's figures)."""
+        unnamed = conditions.model_copy(update={"program_ids": []})
+        meeting = filter_programs(unnamed, list(self.programs.values())) if unnamed.has_filters else []
+        pool = meeting if unnamed.has_filters else list(self.programs.values())
+        budgeted = [p for p in pool if p.budget_thousand_yen is not None]
+        return sorted(budgeted, key=lambda p: -(p.budget_thousand_yen or 0))[:size]
+
     def _support(self, question: str, retrieval: RetrievalResult) -> Support:
         tokens = set(tokenize(question))
         if all(len(t) == 1 and t.isascii() for t in tokens):

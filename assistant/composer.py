@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.citations import ChunkLocator, Citation, CitationBuilder
 from assistant.config import PROJECT_ROOT
-from assistant.intents import Intent, asks_program_attribute
+from assistant.intents import Intent, asks_contacts, asks_program_attribute
 from assistant.jp_text import tokenize
 from assistant.recommend import Recommendation
 from assistant.records import BudgetLine, Catalog, Program, UseCase
@@ -49,6 +49,7 @@ class ComposeInput(BaseModel):
     retrieval: RetrievalResult
     focus_programs: list[Program] = Field(default_factory=list)  # named or resolved from history
     fit_candidates: list[Recommendation] = Field(default_factory=list)
+    ranked_programs: list[Program] = Field(default_factory=list)  # 「一番予算が大きい事業」, largest first
     abstain: bool = False
 
 
@@ -118,7 +119,7 @@ class DeterministicComposer:
             programs = data.focus_programs[:3]
             lines = self._figure(programs, cites)
         elif data.intent == "list":
-            programs = data.retrieval.programs
+            programs = data.ranked_programs or data.retrieval.programs
             lines = self._list(data, programs, cites)
         elif data.intent in ("program_fit", "contact") and data.fit_candidates:
             programs = [r.program for r in data.fit_candidates if r.program is not None]
@@ -233,7 +234,8 @@ class DeterministicComposer:
         for program in programs:
             row = cites.span(program.source)
             row_cites = [row] if row else []
-            lines.append(Line(self.t["contact"]["intro"].format(name=program.name), end="：\n"))
+            intro = self.t["contact"]["intro"].format(name=program.name)
+            lines.append(Line(("\n" if lines else "") + intro, end="：\n"))
             lines.extend(self._contact_lines(program, row_cites))
         return lines
 
@@ -241,7 +243,8 @@ class DeterministicComposer:
         lines: list[Line] = []
         for program in programs:
             row = cites.span(program.source)
-            lines.append(Line(self.t["figure"]["intro"].format(name=program.name), end="：\n"))
+            intro = self.t["figure"]["intro"].format(name=program.name)
+            lines.append(Line(("\n" if lines else "") + intro, end="：\n"))
             lines.extend(self._budget_lines(program, [row] if row else [], cites))
         return lines
 
@@ -251,7 +254,9 @@ class DeterministicComposer:
         if not programs:
             # Saying that the catalog has no such program is itself grounded in the catalog's tables.
             return [Line(t["none"].format(conditions=conditions), end="")]
-        lines = [Line(t["intro"].format(conditions=conditions, count=len(programs)) + "：", end="\n")]
+        intro = t["ranked_intro"] if data.ranked_programs else t["intro"]
+        lines = [Line(intro.format(conditions=conditions, count=len(programs)) + "：", end="\n")]
+        with_contacts = asks_contacts(data.question)
         for program in programs:
             row = cites.span(program.source)
             budget = (
@@ -262,14 +267,20 @@ class DeterministicComposer:
             if program.budget_note and program.budget_thousand_yen is not None:
                 budget += f"（{program.budget_note}）"
             new_calls = {True: "有", False: "無", None: "記載なし"}[program.new_calls]
+            contacts = "／".join(
+                [f"TEL：{tel}" for tel in program.tel] + [f"mail：{m}" for m in program.email]
+            )
+            item = t["item_contact"] if with_contacts else t["item"]
             lines.append(
                 Line(
-                    t["item"].format(
+                    item.format(
                         name=program.name,
                         ministry=program.ministry or "所管不明",
                         applicants="、".join(program.applicant_types) or "記載なし",
                         budget=budget,
                         new_calls=new_calls,
+                        department=_department(program) or "記載なし",
+                        contacts=contacts or "電話番号・メールアドレスの記載なし",
                     ),
                     [row] if row else [],
                 )

@@ -109,6 +109,29 @@ def _off_theme_words(text: str) -> set[str]:
     return words
 
 
+_SUPERLATIVE = re.compile(r"一番|いちばん|最も|もっとも|最大|上位\d*(?:件|つ|位)|多い順|大きい順|高い順")
+
+
+def asks_budget_ranking(question: str) -> bool:
+    """「一番予算が大きい事業は？」「予算の多い順に」: the catalog sorted by budget answers it."""
+    text = normalize(question)
+    return bool(_SUPERLATIVE.search(text) and _FIGURE.search(text) and _PROGRAM_WORD.search(text))
+
+
+_RANK_SIZE = re.compile(r"上位\s*(\d{1,2})|(\d{1,2})\s*(?:件|つ|個)")
+
+
+def ranking_size(question: str, default: int = 3, most: int = 10) -> int:
+    """How many programs a ranking question asks for (「上位5件」), else ``default``; at most ``most``."""
+    match = _RANK_SIZE.search(normalize(question))
+    asked = int(match.group(1) or match.group(2)) if match else default
+    return max(1, min(asked, most))
+
+
+def asks_contacts(question: str) -> bool:
+    return bool(_CONTACT.search(normalize(question)))
+
+
 def asks_list_explicitly(question: str) -> bool:
     """「一覧」「すべて」「いくつ」: a list in so many words, not a question that merely names a theme."""
     return bool(_LIST_STRONG.search(normalize(question)))
@@ -135,7 +158,15 @@ def is_follow_up(question: str, conditions: QueryConditions) -> bool:
     if conditions.program_ids:
         return False
     text = normalize(question)
-    if _ANAPHORA.search(text) or _ORDINAL.search(text) or len(text) <= 12:
+    if _ANAPHORA.search(text) or _ORDINAL.search(text):
+        return True
+    # 「国土交通省の事業の連絡先を全部」「一番予算が大きい事業は？」 say what they are about.
+    names_its_subject = (
+        conditions.ministry or conditions.theme or conditions.min_budget or conditions.max_budget
+    )
+    if _LIST_WORDS.search(text) or asks_budget_ranking(text) or names_its_subject:
+        return False
+    if len(text) <= 12:
         return True
     asks_attribute = bool(_CONTACT.search(text) or _FIGURE.search(text) or _ATTRIBUTE.search(text))
     return asks_attribute and not _FIT.search(text) and len(text) <= 30

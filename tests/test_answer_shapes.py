@@ -1,0 +1,71 @@
+"""Answer shapes a help desk relies on: several contacts, a ministry's contacts, budget rankings,
+and follow-ups that must not swallow a question standing on its own. Real model, real index."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.intents import Turn
+
+pytestmark = pytest.mark.slow
+
+SMART_CITY_TURNS = [
+    Turn(role="user", content="スマートシティに関係する事業は？"),
+    Turn(
+        role="assistant",
+        content="地域課題解決のためのスマートシティ推進事業とスマートシティ実装化支援事業があります。",
+    ),
+]
+
+
+def test_two_programs_contacts_each_start_on_their_own_line(answer_service):
+    result = answer_service.answer("共創の場形成支援プログラムと地域活性化人材育成事業の問い合わせ先は？")
+    lines = result.answer.split("\n")
+    assert lines[0] == "共創の場形成支援プログラムの問い合わせ先は次のとおりです："
+    assert "地域活性化人材育成事業の問い合わせ先は次のとおりです：" in lines
+    assert "coi-next@mext.go.jp" in result.answer and "daikaika@mext.go.jp" in result.answer
+
+
+def test_a_ministrys_contacts_are_listed_from_the_catalog(answer_service):
+    result = answer_service.answer("国土交通省の事業の連絡先を全部教えて")
+    assert result.intent == "list"
+    mlit = [p for p in answer_service.programs.values() if p.ministry == "国土交通省"]
+    assert {p.name for p in result.programs} == {p.name for p in mlit}
+    for program in mlit:
+        for contact in [*program.tel, *program.email]:
+            assert contact in result.answer
+
+
+def test_a_list_question_after_a_conversation_is_not_taken_as_a_follow_up(answer_service):
+    result = answer_service.answer("国土交通省の事業の連絡先を全部", SMART_CITY_TURNS)
+    assert result.intent == "list"
+    assert all(p.ministry == "国土交通省" for p in result.programs)
+    assert "ict-town@soumu.go.jp" not in result.answer  # the 総務省 program named before is not it
+
+
+def test_an_ordinal_follow_up_still_resolves(answer_service):
+    result = answer_service.answer("後者の連絡先は？", SMART_CITY_TURNS)
+    assert [p.name for p in result.programs] == ["スマートシティ実装化支援事業"]
+    assert "hqt-smartcity-mlit@gxb.mlit.go.jp" in result.answer
+
+
+def test_the_largest_budget_is_the_first_of_a_ranking(answer_service):
+    result = answer_service.answer("一番予算が大きい事業はどれ？")
+    assert result.intent == "list" and not result.abstained
+    budgets = [p.budget_thousand_yen for p in result.programs]
+    largest = max(p.budget_thousand_yen or 0 for p in answer_service.programs.values())
+    assert budgets[0] == largest and budgets == sorted(budgets, reverse=True)
+    assert result.answer.startswith("予算額の大きい順")
+
+
+def test_a_ranking_keeps_the_questions_conditions(answer_service):
+    result = answer_service.answer("農水省の事業で予算が一番大きいのは？")
+    assert result.programs and all(p.ministry == "農林水産省" for p in result.programs)
+    assert result.programs[0].name == "スマート農業技術の開発・実証・実装プロジェクト"
+
+
+def test_a_ranking_shows_as_many_as_asked(answer_service):
+    result = answer_service.answer("予算の多い順に上位5件の事業を教えて")
+    assert len(result.programs) == 5
+    result = answer_service.answer("世界トップレベル研究拠点プログラム（WPI）の予算額は？")
+    assert result.intent == "figure" and "6,100百万円" in result.answer  # 「トップ」 in a name is no ranking
