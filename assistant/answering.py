@@ -21,6 +21,7 @@ from assistant.intents import (
     Intent,
     Turn,
     asks_budget_ranking,
+    asks_contacts,
     asks_list_explicitly,
     detect_intent,
     is_follow_up,
@@ -162,12 +163,20 @@ class AnswerService:
 
         intent = detect_intent(question, conditions)
         focus = [self.programs[pid] for pid in conditions.program_ids if pid in self.programs]
+        # 「地方気象台と連携するにはどこに連絡すればいい？」 names no program, but one program's purpose is it.
+        asks_whom = intent == "fact" and asks_contacts(question)
         fit = (
             self.recommender.recommend(query, conditions, retrieval.query_vector)
-            if (intent in ("program_fit", "contact") or (intent == "list" and theme_only(conditions)))
+            if (
+                intent in ("program_fit", "contact")
+                or (intent == "list" and theme_only(conditions))
+                or asks_whom
+            )
             and not focus
             else []
         )
+        if asks_whom and fit:
+            intent = "program_fit"
         ranked: list[Program] = []
         if not focus and asks_budget_ranking(question):
             intent = "list"

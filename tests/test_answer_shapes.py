@@ -69,3 +69,14 @@ def test_a_ranking_shows_as_many_as_asked(answer_service):
     assert len(result.programs) == 5
     result = answer_service.answer("世界トップレベル研究拠点プログラム（WPI）の予算額は？")
     assert result.intent == "figure" and "6,100百万円" in result.answer  # 「トップ」 in a name is no ranking
+
+
+def test_whom_to_contact_about_a_programs_purpose_gets_that_programs_contact(answer_service):
+    result = answer_service.answer("地方気象台と組んで防災教育をしたい場合、どこに連絡すればいい？")
+    assert [p.name for p in result.programs] == ["地方気象台との人材育成・防災教育等での連携"]
+    assert "gisui@jma.go.jp" in result.answer
+
+
+def test_whom_to_contact_about_something_no_program_is_for_gives_no_programs_contact(answer_service):
+    result = answer_service.answer("JSTの問い合わせ先は？")
+    assert result.programs == [] and "TEL" not in result.answer and "mail" not in result.answer
