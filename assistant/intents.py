@@ -161,8 +161,9 @@ def is_follow_up(question: str, conditions: QueryConditions) -> bool:
     if _ANAPHORA.search(text) or _ORDINAL.search(text):
         return True
     # 「国土交通省の事業の連絡先を全部」「一番予算が大きい事業は？」 say what they are about.
-    names_its_subject = (
-        conditions.ministry or conditions.theme or conditions.min_budget or conditions.max_budget
+    names_its_subject = any(
+        value is not None
+        for value in (conditions.ministry, conditions.theme, conditions.min_budget, conditions.max_budget)
     )
     if _LIST_WORDS.search(text) or asks_budget_ranking(text) or names_its_subject:
         return False
