@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,15 +22,14 @@ from assistant.citations import ChunkLocator, Citation, CitationBuilder
 from assistant.config import PROJECT_ROOT
 from assistant.intents import Intent, asks_contacts, asks_program_attribute
 from assistant.jp_text import tokenize
+from assistant.quotes import MIN_SENTENCE_COVERAGE, QuotePicker, answer_shape, is_cell, sentences, squash
 from assistant.recommend import Recommendation
 from assistant.records import BudgetLine, Catalog, Program, UseCase
 from assistant.retrieval import Hit, RetrievalResult
 from assistant.scoring import SentenceScorer
 from assistant.sources import DocumentStore
-from assistant.tables import MIN_TABS, TableCell, extract_cells
 
 TEMPLATES_PATH = PROJECT_ROOT / "prompts" / "answer_ja.toml"
-_SENTENCE = re.compile(r"[^。！？]+[。！？]?")
 
 
 def load_templates(path: Path = TEMPLATES_PATH) -> dict[str, dict[str, str]]:
@@ -88,15 +86,7 @@ class DeterministicComposer:
         self.catalog = catalog
         self.scorer = scorer
         self.t = templates or load_templates()
-        self.known_contacts: set[str] = {
-            c for p in catalog.programs for c in contacts_in(" ".join([*p.tel, *p.email]))
-        }
-        self.table_cells: list[Hit] = [
-            _cell_hit(cell)
-            for doc_id, document in store.documents.items()
-            for cell in extract_cells(doc_id, document.lines)
-            if self._quotable(cell.text)
-        ]
+        self.quotes = QuotePicker(store, catalog, scorer)
         self.budget_lines: dict[str, list[BudgetLine]] = {}
         for line in catalog.budget_lines:
             if line.program_id:
@@ -201,13 +191,13 @@ class DeterministicComposer:
             lines.append(Line(t["budget"].format(budget=budget), row_cites))
         shown: set[tuple[str, str]] = set()
         for budget_line in self.budget_lines.get(program.id, []):
-            key = (_squash(budget_line.program_name), _squash(budget_line.amount_text))
+            key = (squash(budget_line.program_name), squash(budget_line.amount_text))
             if len(shown) >= 2 or key in shown:  # the maps repeat the same line under every theme
                 continue
             cid = cites.span(budget_line.source)
             if cid:
                 shown.add(key)
-                quote = _squash(cites.citations[cid - 1].quote)
+                quote = squash(cites.citations[cid - 1].quote)
                 lines.append(Line(t["budget_line"].format(quote=quote), [cid]))
         return lines
 
@@ -313,7 +303,7 @@ class DeterministicComposer:
         shown: set[str] = set()
         for budget_line in rec.budget_lines:
             bid = cites.span(budget_line.source)
-            quote = _squash(cites.citations[bid - 1].quote) if bid else ""
+            quote = squash(cites.citations[bid - 1].quote) if bid else ""
             if bid and quote not in shown and len(shown) < 2:
                 shown.add(quote)
                 lines.append(Line(t["budget_line"].format(quote=quote), [bid]))
@@ -331,7 +321,7 @@ class DeterministicComposer:
         }
         # An attribute (所管, 申請主体, 予算, 連絡先, 新規採択) is answered by the table row in the card below.
         # When / how many (「いつから新規公募が…」「いくつの地域が採択」) is prose, even with an attribute word.
-        attribute_only = asks_program_attribute(data.question) and _answer_shape(data.question) is None
+        attribute_only = asks_program_attribute(data.question) and answer_shape(data.question) is None
         if set(tokenize(data.question)) - name_tokens and not attribute_only:
             # A question about the prose (「両方に採択された地域はどこの県？」) is answered by it even when the
             # passage covers less of the question: the cards would answer something that was not asked.
@@ -403,8 +393,8 @@ class DeterministicComposer:
         question_tokens = set(tokenize(data.question))
         best: tuple[float, Hit, str] | None = None
         for hit in data.retrieval.chunk_hits[:8]:
-            for sentence in _sentences(hit.text):
-                if program.name not in sentence or len(sentence) < 15 or not self._quotable(sentence):
+            for sentence in sentences(hit.text):
+                if program.name not in sentence or len(sentence) < 15 or not self.quotes.quotable(sentence):
                     continue
                 score = self.scorer.coverage(question_tokens, sentence)
                 if best is None or score > best[0]:
@@ -419,7 +409,7 @@ class DeterministicComposer:
         min_score: float | None = None,
     ) -> list[Line]:
         t = self.t["fact"]
-        picked = self.best_sentences(
+        picked = self.quotes.pick(
             data.question, data.retrieval.chunk_hits[:5], limit=3, exclude=exclude, min_score=min_score
         )
         lines = [Line(t["intro"], end="：\n")] if picked else []
@@ -427,153 +417,17 @@ class DeterministicComposer:
             cid = cites.snippet(hit.doc_id, sentence, near=(hit.line_start, hit.line_end))
             if cid:
                 title = self.store.get(hit.doc_id).info.title  # type: ignore[union-attr]
-                if hit.id.startswith(CELL_PREFIX):
+                if is_cell(hit):
                     item = t["cell"].format(label=hit.section, quote=sentence, title=title)
                 else:
                     item = t["item"].format(quote=_display(sentence), title=title)
                 lines.append(Line(item, [cid]))
         return lines
 
-    def best_sentences(
-        self,
-        question: str,
-        hits: list[Hit],
-        limit: int = 3,
-        exclude: set[str] | None = None,
-        min_score: float | None = None,
-    ) -> list[tuple[Hit, str]]:
-        """The sentences of the top passages that cover most of the question, best first.
 
-        A question that asks when / how many is answered by a sentence that holds a date / a number,
-        which the question itself cannot contain, so such sentences get a bonus on top of coverage.
-        """
-        # Unknown words keep their weight: a question whose key word the corpus never uses finds no
-        # sentence, and the answer abstains. ``exclude``: words already answered (a named program's name).
-        question_tokens = set(tokenize(question)) - (exclude or set())
-        threshold = MIN_SENTENCE_COVERAGE if min_score is None else min_score
-        wanted = _answer_shape(question)
-        asks_title = bool(_ASKS_TITLE.search(question))
-        scored: list[tuple[float, int, Hit, str]] = []
-        for rank, hit in enumerate(hits):
-            for sentence in _sentences(hit.text):
-                if len(sentence) < 12 or _is_heading(sentence, hit) or not self._quotable(sentence):
-                    continue
-                if sentence.count("\t") >= MIN_TABS:
-                    continue  # a table row mixes its cells: the cells are candidates of their own below
-                coverage = self.scorer.coverage(question_tokens, sentence)
-                if _looks_like_label(sentence, hit.text) or (
-                    self._is_title(sentence, hit) and not asks_title
-                ):
-                    coverage *= LABEL_WEIGHT
-                if wanted is not None and coverage >= ANSWER_SHAPE_MIN_COVERAGE and wanted.search(sentence):
-                    coverage += ANSWER_SHAPE_BONUS
-                scored.append((coverage - 0.02 * rank, rank, hit, sentence))
-        # Table cells are judged with their row and column headers (「高知県」「共創の場…」「名称」), a named
-        # program included: there it is the column that tells two cells of a row apart.
-        cell_tokens = set(tokenize(question))
-        for cell in self.table_cells:
-            coverage = self.scorer.coverage(cell_tokens, f"{cell.section} {cell.text}")
-            scored.append((coverage, 0, cell, cell.text))
-        scored.sort(key=lambda item: item[0], reverse=True)
-        picked: list[tuple[Hit, str]] = []
-        primary = 0
-        for score, _, hit, sentence in scored:
-            if primary >= limit or score < threshold or score < RELATIVE_SENTENCE_SCORE * scored[0][0]:
-                break
-            if any(sentence == s for _, s in picked):
-                continue
-            primary += 1
-            picked.append((hit, sentence))
-            follow = self._continuation(hit, sentence, question_tokens, wanted, lead_ins=primary == 1)
-            picked.extend((hit, s) for s in follow if all(s != p for _, p in picked))
-        return picked[: limit + MAX_CONTINUATION]
-
-    def _is_title(self, sentence: str, hit: Hit) -> bool:
-        """The document's own title (a cover line) restates the question's topic and answers nothing."""
-        document = self.store.get(hit.doc_id)
-        head = _squash(document.info.title)[:TITLE_PREFIX] if document else ""
-        return bool(head) and _squash(sentence).startswith(head)
-
-    def _continuation(
-        self,
-        hit: Hit,
-        sentence: str,
-        question_tokens: set[str],
-        wanted: re.Pattern[str] | None,
-        lead_ins: bool = True,
-    ) -> list[str]:
-        """Sentences right after the best one that complete it: the items a lead-in announces
-        (「以下の…からヒアリングを行った」), the next item of the same list or the rest of the same line
-        when it goes on about the question, or the date / number a when / how-many question wants."""
-        sentences = _sentences(hit.text)
-        if sentence not in sentences:
-            return []
-        position = sentences.index(sentence)
-        lead_in = lead_ins and bool(_LEAD_IN.search(sentence))
-        # The date / number a when / how-many question wants, when the best sentence lacks it.
-        still_wanted = wanted if wanted is not None and not wanted.search(sentence) else None
-        best = self.scorer.coverage(question_tokens, sentence)
-        follow: list[str] = []
-        for candidate in sentences[position + 1 : position + 1 + CONTINUATION_LOOKAHEAD]:
-            if len(follow) >= MAX_CONTINUATION:
-                break
-            if len(candidate) < 12 or _is_heading(candidate, hit) or not self._quotable(candidate):
-                continue
-            coverage = self.scorer.coverage(question_tokens, candidate)
-            related = coverage >= CONTINUATION_MIN_SHARE * best and (
-                _same_line(hit.text, sentence, candidate) or _bullet(candidate) == _bullet(sentence) != ""
-            )
-            shaped = still_wanted is not None and bool(still_wanted.search(candidate))
-            if lead_in or related or shaped:
-                follow.append(candidate)
-        return follow
-
-    def _quotable(self, sentence: str) -> bool:
-        """Contacts come from the catalog only: a sentence with a phone number or e-mail the catalog does
-        not list (the FAX of a report's author) is not quoted, so an answer never carries one."""
-        return contacts_in(sentence) <= self.known_contacts
-
-
-#: Phone numbers and e-mail addresses as the documents print them (after NFKC).
-_CONTACT = re.compile(
-    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}|(?<!\d)0\d{1,4}[-‐－―ー−]\d{1,4}[-‐－―ー−]\d{3,4}(?!\d)"
-)
-
-
-def contacts_in(text: str) -> set[str]:
-    """E-mails (lower case) and phone numbers (digits only) in a text."""
-    found = _CONTACT.findall(unicodedata.normalize("NFKC", text))
-    return {c.lower() if "@" in c else re.sub(r"\D", "", c) for c in found}
-
-
-#: Question words → what the answering sentence must hold.
-_ASKS_WHEN = re.compile(r"いつ|何年|何月|何日|時期|年度は|創設され|始まっ")
-_ASKS_COUNT = re.compile(
-    r"いくつ|何件|何人|何名|何地域|何団体|何か所|何カ所|何拠点|どのくらい|どれくらい|何割|割合|何%|何％|数は"
-)
-_DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
-_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
-ANSWER_SHAPE_BONUS = 0.25
-#: A bold or bracketed label line without a sentence end (「**大学と地域を繋ぐ人材・組織への表彰」) names a
-#: topic; it still answers when nothing better does.
-LABEL_WEIGHT = 0.5
-_ASKS_TITLE = re.compile(r"副題|表題|題名|タイトル|標題")
-TITLE_PREFIX = 16
-#: How far after the best sentence a continuation is looked for, and how many are quoted at most.
-CONTINUATION_LOOKAHEAD = 3
-MAX_CONTINUATION = 3
-#: A next sentence of the same line or list continues the best one when it covers this share of its words.
-CONTINUATION_MIN_SHARE = 0.4
-_LEAD_IN = re.compile(r"(?:以下|次)の|下記|とおり[。．]?$|[：:]$")
-_BULLET = re.compile(r"^\s*([-・•◆➢✓○●■□◇▶►]|[①-⑳]|\(?\d+\)|\d+[.．:：])")
-#: A sentence is quoted as an answer when it covers this share of the question's (known) words…
-MIN_SENTENCE_COVERAGE = 0.25
-#: Further sentences are quoted only when nearly as good as the best: each one more is a citation
-#: the reader has to check.
-RELATIVE_SENTENCE_SCORE = 0.9
-#: …and, about a named program, this share of the words besides the program's name.
+#: Prose about a named program (besides the card) is quoted when it covers this share of the words
+#: besides the program's name.
 PROSE_ABOUT_PROGRAM_MIN_COVERAGE = 0.5
-ANSWER_SHAPE_MIN_COVERAGE = 0.2
 
 
 _NOT_BUDGET = re.compile(r"新規|採択|申請|応募|対象|所管|担当|連絡|問い?合わ?せ|電話|メール")
@@ -582,63 +436,6 @@ _NOT_BUDGET = re.compile(r"新規|採択|申請|応募|対象|所管|担当|連�
 def _asks_more_than_budget(question: str) -> bool:
     """「新規の課題採択はありますか？予算額も」 wants the whole card, not only the budget lines."""
     return bool(_NOT_BUDGET.search(question))
-
-
-def _answer_shape(question: str) -> re.Pattern[str] | None:
-    if _ASKS_WHEN.search(question):
-        return _DATE
-    if _ASKS_COUNT.search(question):
-        return _NUMBER
-    return None
-
-
-def _sentences(text: str) -> list[str]:
-    pieces = []
-    for line in text.split("\n"):
-        pieces.extend(s.strip() for s in _SENTENCE.findall(line) if s.strip())
-    return pieces
-
-
-CELL_PREFIX = "cell:"
-
-
-def _cell_hit(cell: TableCell) -> Hit:
-    """A table cell as a passage: its text is the quote, its headers are where it stands."""
-    return Hit(
-        kind="chunk",
-        id=f"{CELL_PREFIX}{cell.doc_id}:{cell.line}:{cell.group}:{cell.column}",
-        text=cell.text,
-        doc_id=cell.doc_id,
-        line_start=cell.line,
-        line_end=cell.line,
-        section=cell.label,
-    )
-
-
-def _is_heading(sentence: str, hit: Hit) -> bool:
-    """A heading or title line (「**大学と地域を繋ぐ人材・組織への表彰」) names a topic; it answers nothing."""
-    bare = _squash(sentence.strip("*#＃ 　"))
-    return bool(bare) and bare in _squash(hit.section.replace("*", ""))
-
-
-def _looks_like_label(sentence: str, text: str) -> bool:
-    stripped = sentence.strip()
-    if stripped.endswith(("。", "！", "？", "：", ":")) or re.search(r"\d", stripped):
-        return False
-    whole_line = any(line.strip() == stripped for line in text.split("\n"))
-    return whole_line and (stripped.startswith(("**", "#", "【", "■", "□", "＜", "<")) or len(stripped) <= 30)
-
-
-def _bullet(sentence: str) -> str:
-    match = _BULLET.match(sentence)
-    if match is None:
-        return ""
-    mark = match.group(1)
-    return "①" if mark in "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳" else ("1" if mark[-1:] in ".．:：)" else mark)
-
-
-def _same_line(text: str, first: str, second: str) -> bool:
-    return any(first in line and second in line for line in text.split("\n"))
 
 
 def _display(sentence: str) -> str:
@@ -650,10 +447,6 @@ def _as_wish(goal: str) -> str:
     """A goal line as a wish for 「…したい」場合: 「…進めたい」 stays, 「…体制づくり」 becomes 「…体制づくりをしたい」."""
     goal = goal.strip().rstrip("、。")
     return goal if goal.endswith("たい") else f"{goal}をしたい"
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def _department(program: Program) -> str:

@@ -1,0 +1,245 @@
+"""Which passages of the corpus answer a prose question: sentences, their continuations, table cells.
+
+The composer quotes what this picks, verbatim. A sentence is scored by the IDF share of the question's
+words it holds (``scoring.SentenceScorer``), with a bonus for the date / number a when / how-many question
+wants, labels and titles weighed down, and table cells judged together with their row and column headers.
+The best sentence may bring the sentences that complete it (a lead-in's items, the rest of its line or
+list). Sentences holding a phone number or e-mail the catalog does not list are never picked: contacts
+come from the catalog only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from assistant.jp_text import tokenize
+from assistant.records import Catalog
+from assistant.retrieval import Hit
+from assistant.scoring import SentenceScorer
+from assistant.sources import DocumentStore
+from assistant.tables import MIN_TABS, TableCell, extract_cells
+
+_SENTENCE = re.compile(r"[^。！？]+[。！？]?")
+
+
+class QuotePicker:
+    """Built once per process (the table cells and the catalog's contacts); ``pick`` is thread-safe."""
+
+    def __init__(self, store: DocumentStore, catalog: Catalog, scorer: SentenceScorer) -> None:
+        self.store = store
+        self.scorer = scorer
+        self.known_contacts: set[str] = {
+            c for p in catalog.programs for c in contacts_in(" ".join([*p.tel, *p.email]))
+        }
+        self.table_cells: list[Hit] = [
+            _cell_hit(cell)
+            for doc_id, document in store.documents.items()
+            for cell in extract_cells(doc_id, document.lines)
+            if self.quotable(cell.text)
+        ]
+
+    def pick(
+        self,
+        question: str,
+        hits: list[Hit],
+        limit: int = 3,
+        exclude: set[str] | None = None,
+        min_score: float | None = None,
+    ) -> list[tuple[Hit, str]]:
+        """The sentences of the top passages that cover most of the question, best first.
+
+        A question that asks when / how many is answered by a sentence that holds a date / a number,
+        which the question itself cannot contain, so such sentences get a bonus on top of coverage.
+        """
+        # Unknown words keep their weight: a question whose key word the corpus never uses finds no
+        # sentence, and the answer abstains. ``exclude``: words already answered (a named program's name).
+        question_tokens = set(tokenize(question)) - (exclude or set())
+        threshold = MIN_SENTENCE_COVERAGE if min_score is None else min_score
+        wanted = answer_shape(question)
+        asks_title = bool(_ASKS_TITLE.search(question))
+        scored: list[tuple[float, int, Hit, str]] = []
+        for rank, hit in enumerate(hits):
+            for sentence in sentences(hit.text):
+                if len(sentence) < 12 or _is_heading(sentence, hit) or not self.quotable(sentence):
+                    continue
+                if sentence.count("\t") >= MIN_TABS:
+                    continue  # a table row mixes its cells: the cells are candidates of their own below
+                coverage = self.scorer.coverage(question_tokens, sentence)
+                if _looks_like_label(sentence, hit.text) or (
+                    self._is_title(sentence, hit) and not asks_title
+                ):
+                    coverage *= LABEL_WEIGHT
+                if wanted is not None and coverage >= ANSWER_SHAPE_MIN_COVERAGE and wanted.search(sentence):
+                    coverage += ANSWER_SHAPE_BONUS
+                scored.append((coverage - 0.02 * rank, rank, hit, sentence))
+        # Table cells are judged with their row and column headers (「高知県」「共創の場…」「名称」), a named
+        # program included: there it is the column that tells two cells of a row apart.
+        cell_tokens = set(tokenize(question))
+        for cell in self.table_cells:
+            coverage = self.scorer.coverage(cell_tokens, f"{cell.section} {cell.text}")
+            scored.append((coverage, 0, cell, cell.text))
+        scored.sort(key=lambda item: item[0], reverse=True)
+        picked: list[tuple[Hit, str]] = []
+        primary = 0
+        for score, _, hit, sentence in scored:
+            if primary >= limit or score < threshold or score < RELATIVE_SENTENCE_SCORE * scored[0][0]:
+                break
+            if any(sentence == s for _, s in picked):
+                continue
+            primary += 1
+            picked.append((hit, sentence))
+            follow = self._continuation(hit, sentence, question_tokens, wanted, lead_ins=primary == 1)
+            picked.extend((hit, s) for s in follow if all(s != p for _, p in picked))
+        return picked[: limit + MAX_CONTINUATION]
+
+    def _is_title(self, sentence: str, hit: Hit) -> bool:
+        """The document's own title (a cover line) restates the question's topic and answers nothing."""
+        document = self.store.get(hit.doc_id)
+        head = squash(document.info.title)[:TITLE_PREFIX] if document else ""
+        return bool(head) and squash(sentence).startswith(head)
+
+    def _continuation(
+        self,
+        hit: Hit,
+        sentence: str,
+        question_tokens: set[str],
+        wanted: re.Pattern[str] | None,
+        lead_ins: bool = True,
+    ) -> list[str]:
+        """Sentences right after the best one that complete it: the items a lead-in announces
+        (「以下の…からヒアリングを行った」), the next item of the same list or the rest of the same line
+        when it goes on about the question, or the date / number a when / how-many question wants."""
+        passage = sentences(hit.text)
+        if sentence not in passage:
+            return []
+        position = passage.index(sentence)
+        lead_in = lead_ins and bool(_LEAD_IN.search(sentence))
+        # The date / number a when / how-many question wants, when the best sentence lacks it.
+        still_wanted = wanted if wanted is not None and not wanted.search(sentence) else None
+        best = self.scorer.coverage(question_tokens, sentence)
+        follow: list[str] = []
+        for candidate in passage[position + 1 : position + 1 + CONTINUATION_LOOKAHEAD]:
+            if len(follow) >= MAX_CONTINUATION:
+                break
+            if len(candidate) < 12 or _is_heading(candidate, hit) or not self.quotable(candidate):
+                continue
+            coverage = self.scorer.coverage(question_tokens, candidate)
+            related = coverage >= CONTINUATION_MIN_SHARE * best and (
+                _same_line(hit.text, sentence, candidate) or _bullet(candidate) == _bullet(sentence) != ""
+            )
+            shaped = still_wanted is not None and bool(still_wanted.search(candidate))
+            if lead_in or related or shaped:
+                follow.append(candidate)
+        return follow
+
+    def quotable(self, sentence: str) -> bool:
+        """Contacts come from the catalog only: a sentence with a phone number or e-mail the catalog does
+        not list (the FAX of a report's author) is not quoted, so an answer never carries one."""
+        return contacts_in(sentence) <= self.known_contacts
+
+
+#: Phone numbers and e-mail addresses as the documents print them (after NFKC).
+_CONTACT = re.compile(
+    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}|(?<!\d)0\d{1,4}[-‐－―ー−]\d{1,4}[-‐－―ー−]\d{3,4}(?!\d)"
+)
+
+
+def contacts_in(text: str) -> set[str]:
+    """E-mails (lower case) and phone numbers (digits only) in a text."""
+    found = _CONTACT.findall(unicodedata.normalize("NFKC", text))
+    return {c.lower() if "@" in c else re.sub(r"\D", "", c) for c in found}
+
+
+#: Question words → what the answering sentence must hold.
+_ASKS_WHEN = re.compile(r"いつ|何年|何月|何日|時期|年度は|創設され|始まっ")
+_ASKS_COUNT = re.compile(
+    r"いくつ|何件|何人|何名|何地域|何団体|何か所|何カ所|何拠点|どのくらい|どれくらい|何割|割合|何%|何％|数は"
+)
+_DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
+_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
+ANSWER_SHAPE_BONUS = 0.25
+#: A bold or bracketed label line without a sentence end (「**大学と地域を繋ぐ人材・組織への表彰」) names a
+#: topic; it still answers when nothing better does.
+LABEL_WEIGHT = 0.5
+_ASKS_TITLE = re.compile(r"副題|表題|題名|タイトル|標題")
+TITLE_PREFIX = 16
+#: How far after the best sentence a continuation is looked for, and how many are quoted at most.
+CONTINUATION_LOOKAHEAD = 3
+MAX_CONTINUATION = 3
+#: A next sentence of the same line or list continues the best one when it covers this share of its words.
+CONTINUATION_MIN_SHARE = 0.4
+_LEAD_IN = re.compile(r"(?:以下|次)の|下記|とおり[。．]?$|[：:]$")
+_BULLET = re.compile(r"^\s*([-・•◆➢✓○●■□◇▶►]|[①-⑳]|\(?\d+\)|\d+[.．:：])")
+#: A sentence is quoted as an answer when it covers this share of the question's (known) words…
+MIN_SENTENCE_COVERAGE = 0.25
+#: Further sentences are quoted only when nearly as good as the best: each one more is a citation
+#: the reader has to check.
+RELATIVE_SENTENCE_SCORE = 0.9
+#: The date / number bonus needs this much coverage, so a stray number does not win on its own.
+ANSWER_SHAPE_MIN_COVERAGE = 0.2
+
+
+def answer_shape(question: str) -> re.Pattern[str] | None:
+    if _ASKS_WHEN.search(question):
+        return _DATE
+    if _ASKS_COUNT.search(question):
+        return _NUMBER
+    return None
+
+
+def sentences(text: str) -> list[str]:
+    pieces = []
+    for line in text.split("\n"):
+        pieces.extend(s.strip() for s in _SENTENCE.findall(line) if s.strip())
+    return pieces
+
+
+CELL_PREFIX = "cell:"
+
+
+def _cell_hit(cell: TableCell) -> Hit:
+    """A table cell as a passage: its text is the quote, its headers are where it stands."""
+    return Hit(
+        kind="chunk",
+        id=f"{CELL_PREFIX}{cell.doc_id}:{cell.line}:{cell.group}:{cell.column}",
+        text=cell.text,
+        doc_id=cell.doc_id,
+        line_start=cell.line,
+        line_end=cell.line,
+        section=cell.label,
+    )
+
+
+def _is_heading(sentence: str, hit: Hit) -> bool:
+    """A heading or title line (「**大学と地域を繋ぐ人材・組織への表彰」) names a topic; it answers nothing."""
+    bare = squash(sentence.strip("*#＃ 　"))
+    return bool(bare) and bare in squash(hit.section.replace("*", ""))
+
+
+def _looks_like_label(sentence: str, text: str) -> bool:
+    stripped = sentence.strip()
+    if stripped.endswith(("。", "！", "？", "：", ":")) or re.search(r"\d", stripped):
+        return False
+    whole_line = any(line.strip() == stripped for line in text.split("\n"))
+    return whole_line and (stripped.startswith(("**", "#", "【", "■", "□", "＜", "<")) or len(stripped) <= 30)
+
+
+def _bullet(sentence: str) -> str:
+    match = _BULLET.match(sentence)
+    if match is None:
+        return ""
+    mark = match.group(1)
+    return "①" if mark in "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳" else ("1" if mark[-1:] in ".．:：)" else mark)
+
+
+def _same_line(text: str, first: str, second: str) -> bool:
+    return any(first in line and second in line for line in text.split("\n"))
+
+
+def is_cell(hit: Hit) -> bool:
+    return hit.id.startswith(CELL_PREFIX)
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
