@@ -24,6 +24,7 @@ from assistant.intents import (
     asks_contacts,
     asks_list_explicitly,
     detect_intent,
+    goal_of,
     is_follow_up,
     pick_referred,
     programs_from_history,
@@ -165,8 +166,9 @@ class AnswerService:
         focus = [self.programs[pid] for pid in conditions.program_ids if pid in self.programs]
         # 「地方気象台と連携するにはどこに連絡すればいい？」 names no program, but one program's purpose is it.
         asks_whom = intent == "fact" and asks_contacts(question)
+        goal = goal_of(query)
         fit = (
-            self.recommender.recommend(query, conditions, retrieval.query_vector)
+            self.recommender.recommend(goal, conditions, retrieval.query_vector if goal == query else None)
             if (
                 intent in ("program_fit", "contact")
                 or (intent == "list" and theme_only(conditions))

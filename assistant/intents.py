@@ -128,6 +128,17 @@ def ranking_size(question: str, default: int = 3, most: int = 10) -> int:
     return max(1, min(asked, most))
 
 
+#: The wish of a goal question, up to its 「…たい」: what a program's purpose statement is compared with.
+_WISH = re.compile(r"^(.*?たい)(?:[。、,，．!！?？]|ので|のですが|んですが|んです|が|けど|と考え|と思)")
+
+
+def goal_of(question: str) -> str:
+    """「地域のリーダーを育てる教育をしたい。問い合わせ先は？」 → 「地域のリーダーを育てる教育をしたい」:
+    the asking part (問い合わせ先, 使える事業は) only blurs the comparison with what programs are for."""
+    match = _WISH.match(question.strip())
+    return match.group(1) if match and len(match.group(1)) >= 8 else question
+
+
 def asks_contacts(question: str) -> bool:
     return bool(_CONTACT.search(normalize(question)))
 

@@ -123,3 +123,14 @@ def test_a_prose_question_about_a_named_program_does_not_dump_its_card(answer_se
     assert "共創の場形成支援プログラムについて" in result.answer
     assert "連絡先" not in result.answer  # the question is about the prose, not the contact
     assert [p.name for p in result.programs] == ["共創の場形成支援プログラム"]  # the UI still gets the card
+
+
+def test_the_goal_clause_is_compared_not_the_asking_part(answer_service):
+    from assistant.intents import goal_of
+
+    question = "うちの大学で地域のリーダーを育てる教育をしたい。問い合わせ先は？"
+    assert goal_of(question) == "うちの大学で地域のリーダーを育てる教育をしたい"
+    assert goal_of("共創の場形成支援プログラムの予算は？") == "共創の場形成支援プログラムの予算は？"
+    result = answer_service.answer(question)
+    assert [p.name for p in result.programs] == ["地域活性化人材育成事業"]
+    assert "daikaika@mext.go.jp" in result.answer
