@@ -132,5 +132,5 @@ def test_the_goal_clause_is_compared_not_the_asking_part(answer_service):
     assert goal_of(question) == "うちの大学で地域のリーダーを育てる教育をしたい"
     assert goal_of("共創の場形成支援プログラムの予算は？") == "共創の場形成支援プログラムの予算は？"
     result = answer_service.answer(question)
-    assert [p.name for p in result.programs] == ["地域活性化人材育成事業"]
+    assert result.programs[0].name == "地域活性化人材育成事業"  # a close runner-up may follow
     assert "daikaika@mext.go.jp" in result.answer
