@@ -136,7 +136,8 @@ class ProgramRecommender:
         hard = conditions.model_copy(update={"theme": theme, "program_ids": []})
         if hard.has_filters:
             meeting = [i for i in ranked if self.targets[i].program and hard.matches(self.targets[i].program)]
-            ranked = meeting or ranked
+            # Conditions read from a goal's prose may be loose; filters the caller set are never dropped.
+            ranked = meeting if meeting or conditions.explicit else ranked
         if not ranked or best[ranked[0]][0] < t.min_score:
             return []
         top = best[ranked[0]][0]

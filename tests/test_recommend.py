@@ -62,6 +62,9 @@ def test_exact_conditions_narrow_the_recommendation(answer_service):
     assert [r.name for r in narrowed] == ["スマートシティ実装化支援事業"]
     # Nothing of that ministry close enough: no program rather than a loose one.
     assert answer_service.recommender.recommend(goal, QueryConditions(ministry="厚生労働省")) == []
+    # Filters a caller set that no program meets: nothing, not the unfiltered best.
+    impossible = QueryConditions(ministry="消防庁", applicant_type="官民コンソーシアム", explicit=True)
+    assert answer_service.recommender.recommend(goal, impossible) == []
 
 
 def test_target_name_drops_the_verb():
