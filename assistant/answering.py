@@ -231,8 +231,9 @@ class AnswerService:
     def _ranked_by_budget(self, conditions: QueryConditions, size: int) -> list[Program]:
         """The programs meeting the question's conditions, largest budget first (the table's figures)."""
         unnamed = conditions.model_copy(update={"program_ids": []})
-        meeting = filter_programs(unnamed, list(self.programs.values())) if unnamed.has_filters else []
-        pool = meeting if unnamed.has_filters else list(self.programs.values())
+        pool = list(self.programs.values())
+        if unnamed.has_filters:
+            pool = filter_programs(unnamed, pool)
         budgeted = [p for p in pool if p.budget_thousand_yen is not None]
         return sorted(budgeted, key=lambda p: -(p.budget_thousand_yen or 0))[:size]
 

@@ -142,16 +142,8 @@ class DeterministicComposer:
         self, index: int, program: Program, cites: CitationBuilder, *, why: list[Line]
     ) -> list[Line]:
         t = self.t["program"]
-        row = cites.span(program.source)
-        row_cites = [row] if row else []
-        lines = [
-            Line(
-                t["heading"].format(index=index, name=program.name, ministry=program.ministry or "所管不明"),
-                row_cites,  # the ministry is a fact too: its table row says so
-                end="\n",
-            )
-        ]
-        lines.extend(why)
+        heading, row_cites = self._heading(index, program, cites)
+        lines = [heading, *why]
         if program.applicant_types:
             lines.append(
                 Line(
@@ -165,6 +157,15 @@ class DeterministicComposer:
             lines.append(Line(t["new_calls_yes"] if program.new_calls else t["new_calls_no"], row_cites))
         lines.extend(self._contact_lines(program, row_cites))
         return lines
+
+    def _heading(self, index: int, program: Program, cites: CitationBuilder) -> tuple[Line, list[int]]:
+        """「【n】name（ministry）」 citing the program's table row, and that row's citation for its facts."""
+        row = cites.span(program.source)
+        row_cites = [row] if row else []
+        heading = self.t["program"]["heading"].format(
+            index=index, name=program.name, ministry=program.ministry or "所管不明"
+        )
+        return Line(heading, row_cites, end="\n"), row_cites  # the ministry is a fact too: the row says so
 
     def _applicant_note(self, program: Program) -> str:
         t = self.t["program"]
@@ -347,15 +348,8 @@ class DeterministicComposer:
     def _row_summary(self, index: int, program: Program, cites: CitationBuilder) -> list[Line]:
         """A program's heading, applicants and contact, all from its one table row (one citation)."""
         t = self.t["program"]
-        row = cites.span(program.source)
-        row_cites = [row] if row else []
-        lines = [
-            Line(
-                t["heading"].format(index=index, name=program.name, ministry=program.ministry or "所管不明"),
-                row_cites,
-                end="\n",
-            )
-        ]
+        heading, row_cites = self._heading(index, program, cites)
+        lines = [heading]
         if program.applicant_types:
             applicants = t["applicants"].format(applicants="、".join(program.applicant_types))
             lines.append(Line(applicants, row_cites))

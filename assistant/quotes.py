@@ -27,7 +27,6 @@ class QuotePicker:
     """Built once per process (the table cells and the catalog's contacts); ``pick`` is thread-safe."""
 
     def __init__(self, store: DocumentStore, catalog: Catalog, scorer: SentenceScorer) -> None:
-        self.store = store
         self.scorer = scorer
         self.known_contacts: set[str] = {
             c for p in catalog.programs for c in contacts_in(" ".join([*p.tel, *p.email]))
@@ -38,6 +37,11 @@ class QuotePicker:
             for cell in extract_cells(doc_id, document.lines)
             if self.quotable(cell.text)
         ]
+        # Headers and text of each cell, tokenized once: every question is compared with every cell.
+        self._cell_tokens = [set(tokenize(f"{cell.section} {cell.text}")) for cell in self.table_cells]
+        self._title_heads = {
+            doc_id: squash(document.info.title)[:TITLE_PREFIX] for doc_id, document in store.documents.items()
+        }
 
     def pick(
         self,
@@ -76,9 +80,8 @@ class QuotePicker:
         # Table cells are judged with their row and column headers (「高知県」「共創の場…」「名称」), a named
         # program included: there it is the column that tells two cells of a row apart.
         cell_tokens = set(tokenize(question))
-        for cell in self.table_cells:
-            coverage = self.scorer.coverage(cell_tokens, f"{cell.section} {cell.text}")
-            scored.append((coverage, 0, cell, cell.text))
+        for cell, tokens in zip(self.table_cells, self._cell_tokens, strict=True):
+            scored.append((self.scorer.token_coverage(cell_tokens, tokens), 0, cell, cell.text))
         scored.sort(key=lambda item: item[0], reverse=True)
         picked: list[tuple[Hit, str]] = []
         primary = 0
@@ -95,8 +98,7 @@ class QuotePicker:
 
     def _is_title(self, sentence: str, hit: Hit) -> bool:
         """The document's own title (a cover line) restates the question's topic and answers nothing."""
-        document = self.store.get(hit.doc_id)
-        head = squash(document.info.title)[:TITLE_PREFIX] if document else ""
+        head = self._title_heads.get(hit.doc_id, "")
         return bool(head) and squash(sentence).startswith(head)
 
     def _continuation(

@@ -95,7 +95,6 @@ class ProgramRecommender:
         # One row per statement: (target index, use case or None), and its text.
         self._rows: list[tuple[int, UseCase | None]] = []
         texts: list[str] = []
-        self._texts = texts
         for index, target in enumerate(self.targets):
             if target.program is not None:
                 texts.append(_purpose(target.program))
@@ -104,6 +103,7 @@ class ProgramRecommender:
                 texts.append(use_case.goal)
                 self._rows.append((index, use_case))
         self._vectors = embedder.embed_documents_array(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        self._tokens = [set(tokenize(text)) for text in texts]  # for the lexical tie-break, once
 
     def recommend(
         self, question: str, conditions: QueryConditions, query_vector: list[float] | None = None
@@ -126,8 +126,8 @@ class ProgramRecommender:
         t = self.thresholds
         question_tokens = set(tokenize(question))
         best: dict[int, tuple[float, UseCase | None]] = {}
-        for (index, use_case), sim, text in zip(self._rows, sims, self._texts, strict=True):
-            score = float(sim) + t.lexical_weight * self.scorer.coverage(question_tokens, text)
+        for (index, use_case), sim, tokens in zip(self._rows, sims, self._tokens, strict=True):
+            score = float(sim) + t.lexical_weight * self.scorer.token_coverage(question_tokens, tokens)
             if index not in best or score > best[index][0]:
                 best[index] = (score, use_case)
         ranked = sorted(best, key=lambda i: -best[i][0])

@@ -41,9 +41,12 @@ class SentenceScorer:
 
     def coverage(self, question_tokens: set[str], text: str) -> float:
         """Share of the question's content (by IDF weight) that ``text`` contains."""
+        return self.token_coverage(question_tokens, set(tokenize(text)))
+
+    def token_coverage(self, question_tokens: set[str], tokens: set[str]) -> float:
+        """:meth:`coverage` for a text tokenized once beforehand (texts compared with every question)."""
         question_tokens = question_tokens - QUESTION_SCAFFOLD
         if not question_tokens:
             return 0.0
-        tokens = set(tokenize(text))
         total = sum(self.weight(t) for t in question_tokens)
         return sum(self.weight(t) for t in question_tokens & tokens) / total
