@@ -34,7 +34,7 @@ from assistant.intents import (
 from assistant.jp_text import normalize, strip_controls, tokenize
 from assistant.keyword_index import KeywordIndex
 from assistant.query_parser import ProgramMatcher, QueryConditions, filter_programs, load_extra_aliases
-from assistant.recommend import ProgramRecommender
+from assistant.recommend import ProgramRecommender, Recommendation
 from assistant.records import Program
 from assistant.retrieval import HybridSearcher, Mode, RetrievalResult
 from assistant.scoring import SentenceScorer
@@ -164,32 +164,24 @@ class AnswerService:
 
         intent = detect_intent(question, conditions)
         focus = [self.programs[pid] for pid in conditions.program_ids if pid in self.programs]
-        # 「地方気象台と連携するにはどこに連絡すればいい？」 names no program, but one program's purpose is it.
-        asks_whom = intent == "fact" and asks_contacts(question)
-        goal = goal_of(query)
-        fit = (
-            self.recommender.recommend(goal, conditions, retrieval.query_vector if goal == query else None)
-            if (
-                intent in ("program_fit", "contact")
-                or (intent == "list" and theme_only(conditions))
-                or asks_whom
-            )
-            and not focus
-            else []
-        )
-        if asks_whom and fit:
-            intent = "program_fit"
         ranked: list[Program] = []
         if not focus and asks_budget_ranking(question):
             intent = "list"
             ranked = self._ranked_by_budget(conditions, ranking_size(question, default=RANKED_PROGRAMS))
-        if intent == "list":
-            # 「脱炭素先行地域の構想を支援してくれる事業はありますか」 names a theme, but a program whose
-            # purpose matches it closely answers it better than every program of the theme.
-            if fit and not asks_list_explicitly(question) and not ranked:
+        # 「地方気象台と連携するにはどこに連絡すればいい？」 names no program, but one program's purpose is it.
+        asks_whom = intent == "fact" and asks_contacts(question)
+        # 「脱炭素先行地域の構想を支援してくれる事業はありますか」 names a theme, but a program whose purpose
+        # matches it closely answers it better than every program of the theme.
+        theme_question = (
+            intent == "list" and theme_only(conditions) and not ranked and not asks_list_explicitly(question)
+        )
+        fit: list[Recommendation] = []
+        if not focus and (intent in ("program_fit", "contact") or asks_whom or theme_question):
+            goal = goal_of(query)
+            vector = retrieval.query_vector if goal == query else None
+            fit = self.recommender.recommend(goal, conditions, vector)
+            if fit and (asks_whom or theme_question):
                 intent = "program_fit"
-            else:
-                fit = []
         support = self._support(question, retrieval)
         grounded_by_catalog = (
             bool(focus) or (intent == "list" and (conditions.has_filters or bool(ranked))) or bool(fit)
