@@ -22,7 +22,7 @@ class UserError(Exception):
 
 
 def _cmd_prepare_model(args: argparse.Namespace) -> int:
-    from assistant.embeddings import get_embedder
+    from assistant.index.embeddings import get_embedder
 
     settings = get_settings()
     started = time.perf_counter()
@@ -48,14 +48,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.serving import startup_report
+    from assistant.web.serving import startup_report
 
     settings = get_settings()
     report = startup_report(settings, args.host, args.allow_unauthenticated)  # before loading anything
     import uvicorn
 
-    from assistant.api import create_app
-    from assistant.request_id import log_config
+    from assistant.web.app import create_app
+    from assistant.web.request_id import log_config
 
     print(f"Serving on http://{args.host}:{args.port}/ (API docs at /docs)")
     for line in report:
@@ -67,7 +67,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_new(args: argparse.Namespace) -> int:
-    from assistant.api_keys import key_line, new_key
+    from assistant.web.api_keys import key_line, new_key
 
     key = new_key()
     line = key_line(key, args.name)
@@ -84,7 +84,7 @@ def _cmd_keys_new(args: argparse.Namespace) -> int:
 def _cmd_keys_hash(args: argparse.Namespace) -> int:
     import getpass
 
-    from assistant.api_keys import key_line
+    from assistant.web.api_keys import key_line
 
     key = getpass.getpass("API key: ") if sys.stdin.isatty() else sys.stdin.readline()
     key = key.strip()
@@ -95,7 +95,7 @@ def _cmd_keys_hash(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_check(args: argparse.Namespace) -> int:
-    from assistant.api_keys import load_keyring
+    from assistant.web.api_keys import load_keyring
 
     keyring = load_keyring(get_settings())
     if not keyring.enabled:
@@ -106,7 +106,7 @@ def _cmd_keys_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.answering import AnswerService
+    from assistant.pipeline.service import AnswerService
 
     question = args.question.strip()
     if not question:
@@ -144,7 +144,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_feedback_export(args: argparse.Namespace) -> int:
-    from assistant.feedback import FEEDBACK_FILE, FeedbackStore
+    from assistant.web.feedback import FEEDBACK_FILE, FeedbackStore
 
     settings = get_settings()
     path = settings.data_dir / FEEDBACK_FILE
@@ -224,10 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from pydantic import ValidationError
 
-    from assistant.api_keys import ApiKeyConfigError
-    from assistant.embeddings import EmbeddingModelError
-    from assistant.index_store import IndexStateError
-    from assistant.serving import UnsafeBindError
+    from assistant.index.embeddings import EmbeddingModelError
+    from assistant.index.store import IndexStateError
+    from assistant.web.api_keys import ApiKeyConfigError
+    from assistant.web.serving import UnsafeBindError
     from ingest.documents import CorpusError
 
     args = build_parser().parse_args(argv)

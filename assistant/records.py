@@ -45,6 +45,14 @@ class Chunk(BaseModel):
         return " > ".join(self.heading_path)
 
 
+class BudgetBasis(BaseModel):
+    """What a budget figure is, as the document states it: 「令和4年度予算政府案」, 「令和3年度補正予算」."""
+
+    label: str  # verbatim from the document
+    fiscal_year: str | None = None  # e.g. 「令和4年度」
+    source: SourceSpan | None = None  # where the document says so
+
+
 class Program(BaseModel):
     """One support program (事業) of the 総合振興パッケージ and its 関連事業マップ.
 
@@ -59,6 +67,7 @@ class Program(BaseModel):
     applicant_types: list[str] = Field(default_factory=list)
     budget_thousand_yen: int | None = None
     budget_note: str | None = None
+    budget_basis: BudgetBasis | None = None  # what the table's 予算額 column is (its fiscal year)
     new_calls: bool | None = None
     tel: list[str] = Field(default_factory=list)
     email: list[str] = Field(default_factory=list)
@@ -88,6 +97,7 @@ class BudgetLine(BaseModel):
     ministry: str | None
     amount_text: str  # verbatim, e.g. 「138億円」, 「6,100百万円」, 「5.0億円（内数）」
     source: SourceSpan
+    basis: BudgetBasis | None = None  # what the figure is (令和4年度予算政府案, 補正 …), when stated
 
 
 class Catalog(BaseModel):

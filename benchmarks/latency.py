@@ -35,7 +35,7 @@ def _report(label: str, millis: list[float], target: str) -> None:
 
 
 def bench_retrieval(questions: list[str], rounds: int) -> list[float]:
-    from assistant.answering import AnswerService
+    from assistant.pipeline.service import AnswerService
 
     service = AnswerService(get_settings())
     for q in questions:  # warm-up
@@ -50,7 +50,7 @@ def bench_retrieval(questions: list[str], rounds: int) -> list[float]:
 
 
 def _start_server() -> tuple[str, uvicorn.Server, threading.Thread]:
-    from assistant.api import create_app
+    from assistant.web.app import create_app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

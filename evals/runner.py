@@ -53,12 +53,12 @@ class InProcessTarget:
 
     def __init__(self, settings: Any = None, service: Any = None) -> None:
         """Either settings (a service is loaded) or an already loaded AnswerService (tests share theirs)."""
-        from assistant.answering import AnswerService
+        from assistant.pipeline.service import AnswerService
 
         self.service = service if service is not None else AnswerService(settings)
 
     def run(self, case: EvalCase, mode: str) -> tuple[dict[str, Any], list[list[Span]], float]:
-        from assistant.intents import Turn
+        from assistant.pipeline.intents import Turn
 
         history = [Turn(role=t.role, content=t.content) for t in case.history]
         filters = case.filters.model_dump() if case.filters else None

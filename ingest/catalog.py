@@ -22,54 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.records import BudgetLine, Catalog, Program, SourceSpan, UseCase
+from assistant.vocabulary import (
+    APPLICANT_LABELS,
+    CONSORTIUM,
+    MINISTRY_LETTERS,
+    official_ministry,
+)
 from ingest.documents import CorpusError, load_manifest, read_document
-
-#: Official ministry names, longest first so that 国土交通省 wins over a shorter prefix.
-MINISTRIES = (
-    "文部科学省",
-    "経済産業省",
-    "農林水産省",
-    "国土交通省",
-    "厚生労働省",
-    "環境省",
-    "総務省",
-    "内閣府",
-    "消防庁",
-)
-
-#: Short forms printed in 【…】 / <…> markers → official name (checked as substrings, in this order).
-MINISTRY_SHORT_FORMS: tuple[tuple[str, str], ...] = (
-    ("文部科学", "文部科学省"),
-    ("文科", "文部科学省"),
-    ("経済産業", "経済産業省"),
-    ("経産", "経済産業省"),
-    ("農林水産", "農林水産省"),
-    ("農水", "農林水産省"),
-    ("国土交通", "国土交通省"),
-    ("国交", "国土交通省"),
-    ("厚生労働", "厚生労働省"),
-    ("厚労", "厚生労働省"),
-    ("消防庁", "消防庁"),
-    ("環境", "環境省"),
-    ("総務", "総務省"),
-    ("内閣府", "内閣府"),
-)
-
-#: One-character ministry markers of the ◆ / ◎ lists (<文>, 【農】 …).
-MINISTRY_LETTERS = {
-    "文": "文部科学省",
-    "経": "経済産業省",
-    "農": "農林水産省",
-    "国": "国土交通省",
-    "厚": "厚生労働省",
-    "環": "環境省",
-    "総": "総務省",
-    "内": "内閣府",
-}
-
-#: Canonical applicant labels; the tables print them as ①大学等研究機関 ②民間事業者等 ③自治体 ④研究者.
-APPLICANT_LABELS = ("大学等研究機関", "民間事業者等", "自治体", "研究者")
-CONSORTIUM = "官民コンソーシアム"
 
 _HEADER = re.compile(r"^\s*事業名\s+申請主体\s+予算額")
 _FOOTER = re.compile(r"^\s*(?:R\d+年度)?(?P<theme>\S+?)に向けた支援メニューの連絡先\s*$")
@@ -157,17 +116,6 @@ def name_key(name: str) -> str:
 def program_id(name: str) -> str:
     """Stable, URL-safe id: the same name gives the same id in every build."""
     return "p-" + hashlib.sha1(unicodedata.normalize("NFKC", name).encode("utf-8")).hexdigest()[:10]
-
-
-def official_ministry(text: str) -> str | None:
-    """The official ministry name in a department cell or a 【…】 marker (文科省 → 文部科学省)."""
-    for official in MINISTRIES:
-        if text.startswith(official):
-            return official
-    for short, official in MINISTRY_SHORT_FORMS:
-        if short in text:
-            return official
-    return None
 
 
 # =====================================================================================================

@@ -20,8 +20,10 @@ import numpy as np
 from tqdm import tqdm
 
 from assistant.config import Settings
-from assistant.embeddings import E5Embeddings, get_embedder
-from assistant.index_store import (
+from assistant.index.documents import DocumentStore
+from assistant.index.embeddings import E5Embeddings, get_embedder
+from assistant.index.keyword import KeywordIndex
+from assistant.index.store import (
     INDEX_FORMAT,
     ChromaE5Function,
     ChromaUnavailableError,
@@ -40,9 +42,7 @@ from assistant.index_store import (
     set_current_build,
     write_jsonl,
 )
-from assistant.keyword_index import KeywordIndex
 from assistant.records import Catalog, Chunk, Program
-from assistant.sources import DocumentStore
 from ingest.catalog import extract_catalog
 from ingest.chunker import chunk_document
 from ingest.documents import SourceText, corpus_fingerprint, load_corpus

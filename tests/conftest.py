@@ -27,7 +27,7 @@ def index_settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def answer_service(index_settings):
-    from assistant.answering import AnswerService
+    from assistant.pipeline.service import AnswerService
 
     return AnswerService(index_settings)
 

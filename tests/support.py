@@ -82,7 +82,7 @@ def serve(app, ready_path: str = "/readyz", wait_ready: bool = True, timeout: fl
 @contextmanager
 def serve_app(settings: Settings, wait_ready: bool = True, timeout: float = 180) -> Iterator[str]:
     """The real FastAPI app for ``settings`` over HTTP (see :func:`serve`)."""
-    from assistant.api import create_app
+    from assistant.web.app import create_app
 
     with serve(create_app(settings), wait_ready=wait_ready, timeout=timeout) as base:
         yield base

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.intents import Turn
+from assistant.pipeline.intents import Turn
 
 pytestmark = pytest.mark.slow
 

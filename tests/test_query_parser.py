@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.query_parser import (
+from assistant.pipeline.query_parser import (
     InvalidFilterError,
     ProgramMatcher,
     QueryConditions,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.query_parser import QueryConditions
-from assistant.recommend import target_name
+from assistant.pipeline.query_parser import QueryConditions
+from assistant.pipeline.recommend import target_name
 from assistant.records import SourceSpan, UseCase
 
 pytestmark = pytest.mark.slow
@@ -91,7 +91,7 @@ def test_a_recommended_measure_without_a_table_row_gives_no_contact(answer_servi
 
 
 def test_an_attribute_follow_up_is_answered_from_the_table_row(answer_service):
-    from assistant.intents import Turn
+    from assistant.pipeline.intents import Turn
 
     history = [
         Turn(role="user", content="医療系のベンチャーを支援する事業はある？"),
@@ -129,7 +129,7 @@ def test_a_prose_question_about_a_named_program_does_not_dump_its_card(answer_se
 
 
 def test_the_goal_clause_is_compared_not_the_asking_part(answer_service):
-    from assistant.intents import goal_of
+    from assistant.pipeline.intents import goal_of
 
     question = "うちの大学で地域のリーダーを育てる教育をしたい。問い合わせ先は？"
     assert goal_of(question) == "うちの大学で地域のリーダーを育てる教育をしたい"

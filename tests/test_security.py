@@ -21,12 +21,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from assistant.api_keys import ApiKeyConfigError, hash_key, key_line, load_keyring, new_key
 from assistant.cli import main as cli_main
 from assistant.config import PROJECT_ROOT, Settings, get_settings
-from assistant.rate_limit import RateLimiter
-from assistant.request_id import RequestContextFilter
-from assistant.serving import UnsafeBindError, startup_report
+from assistant.web.api_keys import ApiKeyConfigError, hash_key, key_line, load_keyring, new_key
+from assistant.web.rate_limit import RateLimiter
+from assistant.web.request_id import RequestContextFilter
+from assistant.web.serving import UnsafeBindError, startup_report
 from tests.support import free_port, serve
 
 ENV_KEY = "env-key-for-tests-0123456789"
@@ -49,7 +49,7 @@ def keys_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def secured(index_settings, keys_file) -> Iterator[str]:
-    from assistant.api import create_app
+    from assistant.web.app import create_app
 
     settings = index_settings.model_copy(
         update={
@@ -172,7 +172,7 @@ def test_serve_on_a_public_host_without_keys_exits_before_loading_anything(tmp_p
     env |= {"PYTHONPATH": str(PROJECT_ROOT), "ASSISTANT_DATA_DIR": str(tmp_path)}
     code = (
         "import sys; from assistant.cli import main; rc = main(['serve', '--host', '0.0.0.0']); "
-        "print('loaded:', [m for m in ('assistant.api', 'uvicorn', 'torch') if m in sys.modules]); "
+        "print('loaded:', [m for m in ('assistant.web.app', 'uvicorn', 'torch') if m in sys.modules]); "
         "sys.exit(rc)"
     )
     done = subprocess.run(
@@ -268,7 +268,9 @@ def test_auth_comes_before_the_body_limit_and_both_answer_in_json(client):
 
 def test_an_unexpected_error_is_json_with_the_request_id_in_header_and_log(secured, caplog):
     caplog.handler.addFilter(RequestContextFilter())
-    with caplog.at_level(logging.ERROR, logger="assistant.api"):  # own connection: uvicorn closes it after
+    with caplog.at_level(
+        logging.ERROR, logger="assistant.web.app"
+    ):  # own connection: uvicorn closes it after
         response = httpx.get(f"{secured}/v1/boom", headers={**_auth(ENV_KEY), "X-Request-ID": "boom-1"})
     assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
     assert response.headers["x-request-id"] == "boom-1"
@@ -359,7 +361,7 @@ def test_without_keys_v1_is_open_and_the_chat_page_is_served_with_request_ids(li
 # -- rate limit ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def limited(index_settings) -> Iterator[str]:
-    from assistant.api import create_app
+    from assistant.web.app import create_app
 
     other = "second-key-for-tests-0123456789"
     settings = index_settings.model_copy(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.tables import extract_cells
+from assistant.pipeline.tables import extract_cells
 
 NETWORK_TABLE_DOC = "000_bc52401283c58933"
 

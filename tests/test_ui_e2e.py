@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.feedback import FEEDBACK_FILE
-from assistant.ui import answer_html, program_cards_html, question_html, source_cards_html
+from assistant.web.feedback import FEEDBACK_FILE
+from assistant.web.ui import answer_html, program_cards_html, question_html, source_cards_html
 
 # Gradio's queue calls pandas APIs that pandas 3 deprecates; not ours to fix.
 pytestmark = [

@@ -11,14 +11,14 @@ come from the catalog only.
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from assistant.index.documents import DocumentStore
 from assistant.jp_text import tokenize
+from assistant.pipeline.retrieve import Hit
+from assistant.pipeline.scoring import SentenceScorer
+from assistant.pipeline.tables import MIN_TABS, TableCell, extract_cells
 from assistant.records import Catalog
-from assistant.retrieval import Hit
-from assistant.scoring import SentenceScorer
-from assistant.sources import DocumentStore
-from assistant.tables import MIN_TABS, TableCell, extract_cells
+from assistant.vocabulary import contacts_in
 
 _SENTENCE = re.compile(r"[^。！？]+[。！？]?")
 
@@ -139,18 +139,6 @@ class QuotePicker:
         """Contacts come from the catalog only: a sentence with a phone number or e-mail the catalog does
         not list (the FAX of a report's author) is not quoted, so an answer never carries one."""
         return contacts_in(sentence) <= self.known_contacts
-
-
-#: Phone numbers and e-mail addresses as the documents print them (after NFKC).
-_CONTACT = re.compile(
-    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}|(?<!\d)0\d{1,4}[-‐－―ー−]\d{1,4}[-‐－―ー−]\d{3,4}(?!\d)"
-)
-
-
-def contacts_in(text: str) -> set[str]:
-    """E-mails (lower case) and phone numbers (digits only) in a text."""
-    found = _CONTACT.findall(unicodedata.normalize("NFKC", text))
-    return {c.lower() if "@" in c else re.sub(r"\D", "", c) for c in found}
 
 
 #: Question words → what the answering sentence must hold.

@@ -18,12 +18,12 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from assistant.api_keys import KeyRing, bearer_token, load_keyring
 from assistant.config import Settings
-from assistant.rate_limit import RateLimiter
-from assistant.request_id import REQUEST_ID_HEADER, RequestIdMiddleware, set_client_label
+from assistant.web.api_keys import KeyRing, bearer_token, load_keyring
+from assistant.web.rate_limit import RateLimiter
+from assistant.web.request_id import REQUEST_ID_HEADER, RequestIdMiddleware, set_client_label
 
-log = logging.getLogger("assistant.security")
+log = logging.getLogger("assistant.web.security")
 
 API_PREFIX = "/v1"
 BEARER_SCHEME = "bearerAuth"
@@ -144,7 +144,7 @@ def document_bearer_auth(app: FastAPI, rate_limited: bool) -> None:
 def install(app: FastAPI, settings: Settings) -> KeyRing:
     """Add the middlewares (call after the body-size limit, so they wrap it) and document the auth.
 
-    Raises :class:`assistant.api_keys.ApiKeyConfigError` for unusable key settings: refuse to start
+    Raises :class:`assistant.web.api_keys.ApiKeyConfigError` for unusable key settings: refuse to start
     rather than serve with fewer keys than configured.
     """
     keyring = load_keyring(settings)

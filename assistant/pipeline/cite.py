@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from assistant.index.documents import DocumentStore
 from assistant.records import Chunk, SourceSpan
-from assistant.sources import DocumentStore
 
 
 class Citation(BaseModel):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from assistant.api_keys import load_keyring
 from assistant.config import Settings
+from assistant.web.api_keys import load_keyring
 
 
 class UnsafeBindError(Exception):
@@ -30,7 +30,7 @@ def is_loopback(host: str) -> bool:
 def startup_report(settings: Settings, host: str, allow_unauthenticated: bool) -> list[str]:
     """The lines to print at start; refuses an unauthenticated non-loopback bind.
 
-    Raises :class:`UnsafeBindError`, or :class:`assistant.api_keys.ApiKeyConfigError` for bad keys.
+    Raises :class:`UnsafeBindError`, or :class:`assistant.web.api_keys.ApiKeyConfigError` for bad keys.
     """
     keyring = load_keyring(settings)
     lines = []

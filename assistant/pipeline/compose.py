@@ -18,16 +18,23 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.citations import ChunkLocator, Citation, CitationBuilder
 from assistant.config import PROJECT_ROOT
-from assistant.intents import Intent, asks_contacts, asks_program_attribute
+from assistant.index.documents import DocumentStore
 from assistant.jp_text import tokenize
-from assistant.quotes import MIN_SENTENCE_COVERAGE, QuotePicker, answer_shape, is_cell, sentences, squash
-from assistant.recommend import Recommendation
+from assistant.pipeline.cite import ChunkLocator, Citation, CitationBuilder
+from assistant.pipeline.intents import Intent, asks_contacts, asks_program_attribute
+from assistant.pipeline.quotes import (
+    MIN_SENTENCE_COVERAGE,
+    QuotePicker,
+    answer_shape,
+    is_cell,
+    sentences,
+    squash,
+)
+from assistant.pipeline.recommend import Recommendation
+from assistant.pipeline.retrieve import Hit, RetrievalResult
+from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import BudgetLine, Catalog, Program, UseCase
-from assistant.retrieval import Hit, RetrievalResult
-from assistant.scoring import SentenceScorer
-from assistant.sources import DocumentStore
 
 TEMPLATES_PATH = PROJECT_ROOT / "prompts" / "answer_ja.toml"
 

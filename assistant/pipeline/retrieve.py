@@ -20,10 +20,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.index_store import LoadedIndex
-from assistant.intents import detect_intent
-from assistant.keyword_index import KeywordIndex
-from assistant.query_parser import (
+from assistant.index.keyword import KeywordIndex
+from assistant.index.store import LoadedIndex
+from assistant.pipeline.intents import detect_intent
+from assistant.pipeline.query_parser import (
     ProgramMatcher,
     QueryConditions,
     apply_filters,

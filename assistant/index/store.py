@@ -39,7 +39,7 @@ from assistant.records import Catalog, Chunk
 INDEX_FORMAT = 2
 CURRENT_POINTER = "CURRENT"
 
-log = logging.getLogger("assistant.index_store")
+log = logging.getLogger("assistant.index.store")
 
 
 class IndexStateError(RuntimeError):
@@ -102,7 +102,7 @@ class ChromaE5Function(EmbeddingFunction[Documents]):
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> ChromaE5Function:
-        from assistant.embeddings import get_embedder
+        from assistant.index.embeddings import get_embedder
 
         return ChromaE5Function(get_embedder())
 

@@ -21,9 +21,9 @@ import numpy as np
 from pydantic import BaseModel
 
 from assistant.jp_text import tokenize
-from assistant.query_parser import QueryConditions
+from assistant.pipeline.query_parser import QueryConditions
+from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import BudgetLine, Catalog, Program, UseCase
-from assistant.scoring import SentenceScorer
 
 
 class RecommendThresholds(BaseModel):

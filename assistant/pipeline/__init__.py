@@ -1,0 +1,1 @@
+"""The answer pipeline: read the question, retrieve, plan, compose, cite and verify."""

@@ -1,0 +1,54 @@
+"""The answer API (FastAPI): one app holding the routes, the access-control middleware and the chat UI.
+
+The service (model + index) loads once at start-up in a background thread; ``/readyz`` says when it is
+ready, or why not (no index → run ``assistant ingest``). Every error is JSON
+``{"error": {"code", "message"}}``; user input never produces a 5xx.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from assistant.config import Settings, get_settings
+from assistant.web.errors import ApiError, error_response, install_error_handlers
+from assistant.web.holder import ServiceHolder
+from assistant.web.limits import BodyLimitMiddleware
+from assistant.web.routes import ROUTERS
+from assistant.web.security import install as install_security
+
+__all__ = ["ApiError", "ServiceHolder", "create_app", "error_response"]
+
+
+def create_app(settings: Settings | None = None, load_in_background: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    holder = ServiceHolder(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if load_in_background:
+            threading.Thread(target=holder.load, name="load-service", daemon=True).start()
+        else:
+            holder.load()
+        yield
+
+    app = FastAPI(
+        title="政策アシスタント API",
+        version="1.0",
+        description="Grounded answers about 産学官連携 policy documents, with verified citations and contacts.",
+        lifespan=lifespan,
+    )
+    app.state.holder = holder
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_security(app, settings)  # API keys, rate limit, CORS, request ids — around the body limit
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    if not settings.ui_enabled:
+        return app
+    from assistant.web.ui import mount_ui  # the chat page at "/", mounted last so the routes above win
+
+    return mount_ui(app, holder)

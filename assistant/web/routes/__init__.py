@@ -1,0 +1,13 @@
+"""The API's routes, one ``APIRouter`` per resource; ``create_app`` includes them all."""
+
+from assistant.web import assets
+from assistant.web.routes import answers, catalog, documents, health, search
+
+ROUTERS = (
+    health.router,
+    answers.router,
+    search.router,
+    catalog.router,
+    documents.router,
+    assets.router,
+)

@@ -1,0 +1,36 @@
+"""``GET /v1/search``: the fused hybrid hits with their per-leg ranks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from assistant.config import get_settings
+from assistant.pipeline.retrieve import MODES, Mode
+from assistant.web.errors import ApiError
+from assistant.web.holder import Service
+from assistant.web.schemas import SearchHit, SearchResponse
+
+router = APIRouter(prefix="/v1", tags=["retrieval"])
+
+MAX_QUESTION_CHARS = get_settings().max_question_chars  # the q limit is the question limit
+
+
+@router.get("/search", response_model=SearchResponse)
+def search(
+    svc: Service,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
+    k: Annotated[int, Query(ge=1, le=50)] = 8,
+    mode: Mode = "hybrid",
+) -> SearchResponse:
+    if not q.strip():
+        raise ApiError(422, "invalid_request", "q must not be empty")
+    if mode not in MODES:
+        raise ApiError(422, "invalid_request", f"mode must be one of {', '.join(MODES)}")
+    result = svc.search(q, k=k, mode=mode)
+    return SearchResponse(
+        hits=[
+            SearchHit.model_validate(h.model_dump(include=set(SearchHit.model_fields))) for h in result.hits
+        ]
+    )

@@ -1,0 +1,64 @@
+"""Mounting the chat page at ``/`` of the API app, with the API's error shape for unknown paths."""
+
+from __future__ import annotations
+
+import gradio as gr
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
+
+from assistant.web.ui.chat import Holder
+from assistant.web.ui.page import CSS, THEME, build_ui
+
+
+def _api_methods(request: Request) -> list[str]:
+    """The methods an API route serves at this request's path. The mount at ``/`` also receives the API's
+    wrong-method requests (its full match beats the route's partial one): those are 405, not 404."""
+    methods: set[str] = set()
+    for route in _flat_routes(getattr(request.scope.get("router"), "routes", [])):
+        if isinstance(route, Route) and route.matches(request.scope)[0] == Match.PARTIAL:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
+def _flat_routes(routes: list) -> list:
+    """Routes of the app, with those of included ``APIRouter``s (FastAPI keeps them behind a wrapper that
+    matches, but does not say which methods it serves)."""
+    flat = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        flat.extend(_flat_routes(inner.routes) if inner is not None else [route])
+    return flat
+
+
+async def _not_found_as_api_error(request: Request, exc: StarletteHTTPException):
+    """Unknown paths under the mount answer like the API (``{"error": …}``); Gradio's own errors stay."""
+    allowed = _api_methods(request) if exc.status_code == 404 else []
+    if allowed:
+        return JSONResponse(
+            status_code=405,
+            content={"error": {"code": "method_not_allowed", "message": f"Use {', '.join(allowed)}."}},
+            headers={"Allow": ", ".join(allowed)},
+        )
+    if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed"):
+        code = "not_found" if exc.status_code == 404 else "method_not_allowed"
+        return JSONResponse(
+            status_code=exc.status_code, content={"error": {"code": code, "message": exc.detail}}
+        )
+    return await http_exception_handler(request, exc)
+
+
+def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
+    """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority."""
+    return gr.mount_gradio_app(
+        app,
+        build_ui(holder),
+        path="/",
+        theme=THEME,
+        css=CSS,
+        footer_links=[],
+        run_history=False,
+        app_kwargs={"exception_handlers": {StarletteHTTPException: _not_found_as_api_error}},
+    )
