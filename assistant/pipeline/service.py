@@ -10,7 +10,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assistant.config import Settings
 from assistant.index.documents import DocumentStore
@@ -101,6 +101,11 @@ class AnswerResponse(BaseModel):
     intent: Intent
     citations: list[Citation]
     programs: list[ProgramCard]
+    suggestions: list[str] = Field(
+        default_factory=list,
+        description="Questions the documents can answer, offered when the answer abstains.",
+    )
+    composer: str = Field("deterministic", description="Which composer wrote the answer text.")
     timings_ms: Timings
 
 
