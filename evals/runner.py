@@ -58,7 +58,7 @@ class InProcessTarget:
         self.service = service if service is not None else AnswerService(settings)
 
     def run(self, case: EvalCase, mode: str) -> tuple[dict[str, Any], list[list[Span]], float]:
-        from assistant.pipeline.intents import Turn
+        from assistant.pipeline.read import Turn
 
         history = [Turn(role=t.role, content=t.content) for t in case.history]
         filters = case.filters.model_dump() if case.filters else None

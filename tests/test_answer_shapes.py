@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.pipeline.intents import Turn
+from assistant.pipeline.read import Turn
 
 pytestmark = pytest.mark.slow
 

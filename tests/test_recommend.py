@@ -91,7 +91,7 @@ def test_a_recommended_measure_without_a_table_row_gives_no_contact(answer_servi
 
 
 def test_an_attribute_follow_up_is_answered_from_the_table_row(answer_service):
-    from assistant.pipeline.intents import Turn
+    from assistant.pipeline.read import Turn
 
     history = [
         Turn(role="user", content="医療系のベンチャーを支援する事業はある？"),

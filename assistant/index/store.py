@@ -25,7 +25,7 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chromadb
 import httpx
@@ -35,6 +35,9 @@ from pydantic import BaseModel
 
 from assistant.config import Settings
 from assistant.records import Catalog, Chunk
+
+if TYPE_CHECKING:
+    from assistant.index.embeddings import Embedder
 
 INDEX_FORMAT = 2
 CURRENT_POINTER = "CURRENT"
@@ -81,7 +84,7 @@ class ChromaE5Function(EmbeddingFunction[Documents]):
     """Our e5 model as a Chroma embedding function, so Chroma never falls back to its default model
     (which would try to download weights). Documents get the passage prompt, queries the query prompt."""
 
-    def __init__(self, embedder: Any) -> None:
+    def __init__(self, embedder: Embedder) -> None:
         self._embedder = embedder
 
     def __call__(self, input: Documents) -> Embeddings:
@@ -247,7 +250,9 @@ def chroma_client(settings: Settings, build_dir: Path) -> chromadb.ClientAPI:
         ) from exc
 
 
-def collections_complete(settings: Settings, build_dir: Path, manifest: IndexManifest, embedder: Any) -> bool:
+def collections_complete(
+    settings: Settings, build_dir: Path, manifest: IndexManifest, embedder: Embedder
+) -> bool:
     """True when the build's collections exist and hold every chunk and program of its manifest
     (a shared server may have lost them, or the build may come from the other Chroma mode)."""
     from chromadb.errors import NotFoundError
@@ -317,7 +322,7 @@ class LoadedIndex(BaseModel):
     program_collection: Any
 
 
-def load_index(settings: Settings, embedder: Any) -> LoadedIndex:
+def load_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
     """Open the current build for queries; refuses a build made with another embedding model."""
     build_dir = current_build_dir(settings)
     manifest = read_manifest(build_dir)

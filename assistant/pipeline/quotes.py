@@ -233,3 +233,49 @@ def is_cell(hit: Hit) -> bool:
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+#: A line of a contact block: a label (担当, 電話, FAX, E-mail …) or a phone number / e-mail address.
+_CONTACT_LABEL = re.compile(
+    r"^[\s\-・]*(?:\(?連絡先\)?|（連絡先）|担\s*当|電\s*話|TEL|Tel|F\s*A\s*X|FAX|E-?mail|e-?mail|メール|問い?合わ?せ先?)\s*[:：]?"
+)
+_ORGANISATION = re.compile(r"(?:省|庁|局|府|課|室|部|担当\)|担当）|センター|機構)")
+
+
+def contact_blocks(lines: list[str], start: int, end: int) -> list[tuple[int, int]]:
+    """1-based inclusive line ranges of the contact blocks between ``start`` and ``end``: the label lines
+    (担当・電話・FAX・E-mail) with the organisation line that heads them, as a document prints its own desk."""
+    blocks: list[tuple[int, int]] = []
+    number = max(1, start)
+    last = min(end, len(lines))
+    while number <= last:
+        line = lines[number - 1]
+        if _CONTACT_LABEL.match(line) or contacts_in(line):
+            first = number
+            while first > 1 and (
+                not lines[first - 2].strip()
+                or _ORGANISATION.search(lines[first - 2])
+                and len(lines[first - 2]) < 60
+            ):
+                if lines[first - 2].strip() and not _ORGANISATION.search(lines[first - 2]):
+                    break
+                first -= 1
+                if lines[first - 1].strip():
+                    break
+            stop = number
+            probe = number + 1
+            while probe <= len(lines) and (
+                not lines[probe - 1].strip()
+                or _CONTACT_LABEL.match(lines[probe - 1])
+                or contacts_in(lines[probe - 1])
+            ):
+                if lines[probe - 1].strip():
+                    stop = probe
+                probe += 1
+            block_text = "\n".join(lines[first - 1 : stop])
+            if contacts_in(block_text):
+                blocks.append((first, stop))
+            number = stop + 1
+        else:
+            number += 1
+    return blocks

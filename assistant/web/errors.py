@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.pipeline.query_parser import InvalidFilterError
+from assistant.pipeline.conditions import InvalidFilterError
 from assistant.web.request_id import REQUEST_ID_HEADER, current_request_id
 
 log = logging.getLogger("assistant.web.app")

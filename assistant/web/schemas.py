@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from assistant.config import get_settings
 from assistant.jp_text import strip_controls
-from assistant.pipeline.intents import Turn
+from assistant.pipeline.read import Turn
 from assistant.pipeline.service import ProgramCard
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from assistant.pipeline.query_parser import QueryConditions, apply_filters, filter_programs
+from assistant.pipeline.conditions import Condition, ProgramFilter, explicit_filters
 from assistant.pipeline.service import ProgramCard
 from assistant.web.errors import ApiError
 from assistant.web.holder import Service
@@ -27,12 +27,16 @@ def programs(
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ProgramList:
     catalog = list(svc.programs.values())
-    conditions = apply_filters(
-        QueryConditions(min_budget=min_budget, max_budget=max_budget, new_calls=new_calls),
-        {"ministry": ministry, "applicant_type": applicant_type, "theme": theme},
-        catalog,
+    conditions = explicit_filters(
+        {"ministry": ministry, "applicant_type": applicant_type, "theme": theme}, catalog
     )
-    found = filter_programs(conditions, catalog)
+    if min_budget is not None:
+        conditions.append(Condition("min_budget", "ge", min_budget, "filter"))
+    if max_budget is not None:
+        conditions.append(Condition("max_budget", "le", max_budget, "filter"))
+    if new_calls is not None:
+        conditions.append(Condition("new_calls", "eq", new_calls, "filter"))
+    found = ProgramFilter.of(conditions).apply(catalog)
     if q and q.strip():
         named = set(svc.matcher.find(q))
         needle = q.strip()

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import gradio as gr
 
 from assistant.config import Settings, get_settings
-from assistant.pipeline.intents import Turn
+from assistant.pipeline.read import Turn
 from assistant.pipeline.service import AnswerService
 from assistant.web.feedback import FeedbackStore
 from assistant.web.ui.render import (
