@@ -166,6 +166,15 @@ def to_katakana(text: str) -> str:
     return _HIRAGANA.sub(lambda m: chr(ord(m.group(0)) + 0x60), text)
 
 
+_SOFT_KANA = str.maketrans("", "", "ァィゥェォャュョッヮー")
+
+
+def loose_reading(kana: str) -> str:
+    """A reading without long-vowel marks and small kana: typed kana (ろーかる, ぷろじぇくと) is read by
+    Sudachi as ロカル / プロジクト, so readings are compared in this looser form."""
+    return kana.translate(_SOFT_KANA)
+
+
 def reading(text: str) -> str:
     """The katakana reading of a text, kana only (「共創の場」 → キョウソウノバ; punctuation, spaces and
     Latin words dropped), so a name typed in hiragana or katakana can be matched with the printed one."""

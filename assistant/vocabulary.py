@@ -223,13 +223,45 @@ SECTOR_LABELS: dict[str, str] = {
 }
 #: Words for the partners of a collaboration, by the sector the package's 産学官(金) vocabulary puts them in.
 SECTOR_WORDS: dict[str, tuple[str, ...]] = {
-    "産": ("企業", "産業界", "民間", "会社", "メーカー", "事業者", "経済界", "商工会", "地場産業", "industry", "companies", "company", "business"),
+    "産": (
+        "企業",
+        "産業界",
+        "民間",
+        "会社",
+        "メーカー",
+        "事業者",
+        "経済界",
+        "商工会",
+        "地場産業",
+        "industry",
+        "companies",
+        "company",
+        "business",
+    ),
     "学": ("大学", "高専", "研究機関", "学内", "university", "universities"),
-    "官": ("自治体", "県", "市役所", "市町村", "町", "村", "行政", "役所", "県庁", "官庁", "省庁", "local government", "municipal", "prefecture", "city"),
+    "官": (
+        "自治体",
+        "県",
+        "市役所",
+        "市町村",
+        "町",
+        "村",
+        "行政",
+        "役所",
+        "県庁",
+        "官庁",
+        "省庁",
+        "local government",
+        "municipal",
+        "prefecture",
+        "city",
+    ),
     "金": ("金融機関", "銀行", "信金", "信用金庫", "地銀", "bank"),
 }
 #: A phrase that says the asker works together with partners (「自治体や企業と一緒に」).
-TOGETHER = re.compile(r"(?:と|と一緒に|とともに|と共に|と組んで|と連携して|と協力して|と共同で|と協働して|with)(?=[、,\s]|\w)")
+TOGETHER = re.compile(
+    r"(?:と|と一緒に|とともに|と共に|と組んで|と連携して|と協力して|と共同で|と協働して|with)(?=[、,\s]|\w)"
+)
 
 
 def collaboration_label(text: str) -> str:

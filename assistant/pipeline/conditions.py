@@ -33,6 +33,7 @@ class Condition:
     op: Op
     value: str | int | bool | tuple[str, ...]
     role: Role = "asked"
+    words: tuple[str, ...] = ()  # a theme as the question put it (「MaaS」): programs named so match too
 
     def as_dict(self) -> dict[str, object]:
         value = list(self.value) if isinstance(self.value, tuple) else self.value
@@ -54,6 +55,8 @@ class ProgramFilter(BaseModel):
     applicants_any: tuple[str, ...] = ()  # at least one must be
     exclude_applicants: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()  # any of
+    theme_words: tuple[str, ...] = ()  # …or a program whose name holds the word the question used
+    exclude_themes: tuple[str, ...] = ()
     min_budget: int | None = None
     min_inclusive: bool = True
     max_budget: int | None = None
@@ -72,6 +75,7 @@ class ProgramFilter(BaseModel):
                 self.applicants_any,
                 self.exclude_applicants,
                 self.themes,
+                self.exclude_themes,
                 self.min_budget is not None,
                 self.max_budget is not None,
                 self.new_calls is not None,
@@ -96,7 +100,12 @@ class ProgramFilter(BaseModel):
             return False
         if any(_applies(kind, applicants) for kind in self.exclude_applicants):
             return False
-        if self.themes and not any(theme in program.themes for theme in self.themes):
+        if self.themes and not (
+            any(theme in program.themes for theme in self.themes)
+            or any(word in program.name.lower() for word in self.theme_words)
+        ):
+            return False
+        if any(theme in program.themes for theme in self.exclude_themes):
             return False
         if self.new_calls is not None and program.new_calls is not self.new_calls:
             return False
@@ -139,8 +148,11 @@ class ProgramFilter(BaseModel):
             elif c.field == "applicant":
                 key = {"not": "exclude_applicants", "any": "applicants_any"}.get(c.op, "applicants_all")
                 data[key] = _merge(data.get(key), values)
+            elif c.field == "theme" and c.op == "not":
+                data["exclude_themes"] = _merge(data.get("exclude_themes"), values)
             elif c.field == "theme":
                 data["themes"] = _merge(data.get("themes"), values)
+                data["theme_words"] = _merge(data.get("theme_words"), tuple(w.lower() for w in c.words))
             elif c.field == "min_budget":
                 data["min_budget"], data["min_inclusive"] = c.value, c.op == "ge"
             elif c.field == "max_budget":
@@ -161,38 +173,83 @@ def _applies(kind: str, applicants: list[str]) -> bool:
     return any(kind in applicant for applicant in applicants)
 
 
-def describe(conditions: Iterable[Condition]) -> str:
-    """The asked/filter conditions in words, for the first sentence of a list: 「所管：環境省、申請主体：大学等研究機関を含まない」."""
+_WORDS = {
+    "ja": {
+        "ministry": "所管：{v}",
+        "ministry_not": "所管：{v}以外",
+        "applicant": "申請主体：{v}",
+        "applicant_all": "申請主体：{v}のすべて",
+        "applicant_any": "申請主体：{v}のいずれか",
+        "applicant_not": "申請主体に{v}を含まない",
+        "theme": "テーマ：{v}",
+        "theme_not": "テーマ：{v}以外",
+        "ge": "予算額{v}以上",
+        "gt": "予算額{v}超",
+        "le": "予算額{v}以下",
+        "lt": "予算額{v}未満",
+        "new_calls_yes": "新規課題採択：有",
+        "new_calls_no": "新規課題採択：無",
+        "has_budget_yes": "予算額の記載あり",
+        "has_budget_no": "予算額の記載なし（ー）",
+        "none": "指定なし",
+        "or": "または",
+        "and": "・",
+        "sep": "、",
+    },
+    "en": {
+        "ministry": "ministry: {v}",
+        "ministry_not": "ministry: other than {v}",
+        "applicant": "applicants include {v}",
+        "applicant_all": "applicants include all of {v}",
+        "applicant_any": "applicants include one of {v}",
+        "applicant_not": "applicants do not include {v}",
+        "theme": "theme: {v}",
+        "theme_not": "theme: other than {v}",
+        "ge": "budget ≥ {v}",
+        "gt": "budget > {v}",
+        "le": "budget ≤ {v}",
+        "lt": "budget < {v}",
+        "new_calls_yes": "new calls: yes",
+        "new_calls_no": "new calls: no",
+        "has_budget_yes": "a budget is given",
+        "has_budget_no": "no budget is given",
+        "none": "none",
+        "or": " or ",
+        "and": ", ",
+        "sep": "; ",
+    },
+}
+
+
+def describe(conditions: Iterable[Condition], language: str = "ja") -> str:
+    """The asked/filter conditions in words, for the first sentence of a list: 「所管：環境省、申請主体に
+    大学等研究機関を含まない」 (or in English for a question asked in English)."""
+    w = _WORDS.get(language, _WORDS["ja"])
     parts: list[str] = []
     for c in conditions:
         if c.role == "background":
             continue
-        values = c.value if isinstance(c.value, tuple) else (c.value,)
-        joined = "・".join(str(v) for v in values)
+        values = [str(v) for v in (c.value if isinstance(c.value, tuple) else (c.value,))]
         if c.field == "ministry":
-            parts.append(
-                f"所管：{joined}以外" if c.op == "not" else f"所管：{'または'.join(map(str, values))}"
-            )
+            parts.append(w["ministry_not" if c.op == "not" else "ministry"].format(v=w["or"].join(values)))
         elif c.field == "applicant":
             if c.op == "not":
-                parts.append(f"申請主体に{joined}を含まない")
+                parts.append(w["applicant_not"].format(v=w["and"].join(values)))
             elif c.op == "any":
-                parts.append(f"申請主体：{'または'.join(map(str, values))}")
+                parts.append(w["applicant_any"].format(v=w["or"].join(values)))
             elif len(values) > 1:
-                parts.append(f"申請主体：{joined}のすべて")
+                parts.append(w["applicant_all"].format(v=w["and"].join(values)))
             else:
-                parts.append(f"申請主体：{joined}")
+                parts.append(w["applicant"].format(v=values[0]))
         elif c.field == "theme":
-            parts.append(f"テーマ：{'または'.join(map(str, values))}")
-        elif c.field == "min_budget":
-            parts.append(f"予算額{format_thousand_yen(int(c.value))}{'以上' if c.op == 'ge' else '超'}")
-        elif c.field == "max_budget":
-            parts.append(f"予算額{format_thousand_yen(int(c.value))}{'以下' if c.op == 'le' else '未満'}")
+            parts.append(w["theme_not" if c.op == "not" else "theme"].format(v=w["or"].join(values)))
+        elif c.field in ("min_budget", "max_budget"):
+            parts.append(w[c.op].format(v=format_thousand_yen(int(c.value))))  # type: ignore[arg-type]
         elif c.field == "new_calls":
-            parts.append("新規課題採択：" + ("有" if c.value else "無"))
+            parts.append(w["new_calls_yes" if c.value else "new_calls_no"])
         elif c.field == "has_budget":
-            parts.append("予算額の記載" + ("あり" if c.value else "なし（ー）"))
-    return "、".join(dict.fromkeys(parts)) or "指定なし"
+            parts.append(w["has_budget_yes" if c.value else "has_budget_no"])
+    return w["sep"].join(dict.fromkeys(parts)) or w["none"]
 
 
 def explicit_filters(filters: dict[str, str | None], programs: list[Program]) -> list[Condition]:

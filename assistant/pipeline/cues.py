@@ -27,6 +27,7 @@ WHICH_PROGRAMS = re.compile(
 )
 RANKING = re.compile(
     r"一番|いちばん|最も|もっとも|最大|最小|最高|トップ\s*\d|上位\s*\d*\s*(?:件|つ|位|個)?|"
+    r"(?:大きい|多い|小さい|少ない|高い|安い)(?:ほう|方)|"
     r"(?:多い|大きい|高い|少ない|小さい|低い)順|ランキング|"
     r"\b(?:largest|biggest|highest|smallest|lowest|most|least|top\s*\d*)\b"
 )
@@ -42,7 +43,7 @@ COMPARE = re.compile(
     r"どちら|どっち|比べ|比較|違い|違う|異なる|同じ|共通|差は|差が|より(?:大きい|多い|少ない|小さい|高い)|"
     r"\bcompare|\bdifference|\bdiffer|\bsame\b|\bwhich (?:one|of)\b|\b(?:bigger|larger|smaller|more) than\b|\bvs\.?\b|\bversus\b"
 )
-SAME = re.compile(r"同じ|共通|違う|異なる|違い|\bsame\b|\bdiffer")
+SAME = re.compile(r"同じ|共通|同一|\bsame\b")
 #: Words that make a Japanese question an open one (not answered by はい/いいえ).
 INTERROGATIVE = re.compile(
     r"何|なに|なん|どこ|どの|どれ|どう|どんな|誰|だれ|いつ|いくら|いくつ|どちら|どっち|なぜ|どうして|"
@@ -105,6 +106,7 @@ ASKS: dict[str, re.Pattern[str]] = {
     ),
     "department": re.compile(
         r"担当(?:部署|課|室|局|部局|部門|は|の部署|している(?:部署|課|室|局)|しているのは)|部署|どこが担当|所管課|"
+        r"の担当[?？。]*$|"
         r"\bdepartment\b|\bdivision\b|\bbureau\b|\boffice in charge\b|\bin charge\b"
     ),
     "contact": re.compile(
@@ -128,6 +130,8 @@ ASKS: dict[str, re.Pattern[str]] = {
     ),
     "person": re.compile(
         r"担当者(?:の)?(?:名前|氏名|名|は誰|はだれ|って誰)|(?:担当|責任者)(?:の)?(?:名前|氏名)|誰が担当|責任者|"
+        r"(?:審査員|審査委員|評価委員|選考委員|委員長|プログラムオフィサー|プログラムディレクター)|"
+        r"誰が(?:審査|評価|選考|選ぶ|決める)|"
         r"\bperson in charge\b|\bcontact person\b|\bwho is (?:the|in) charge\b|\bname of the\b"
     ),
     "later_round": re.compile(
@@ -138,7 +142,8 @@ ASKS: dict[str, re.Pattern[str]] = {
         r"採択(?:件数|数|実績|結果|率|倍率|された(?:大学|拠点|地域|件数))|何件採択|倍率|採択率|\bsuccess rate\b"
     ),
     "members": re.compile(
-        r"構成員|メンバー|参加(?:して|企業|団体|機関|者)|加わって|\bmembers?\b|\bparticipat"
+        r"構成員|メンバー|参加(?:している|する)?(?:企業|団体|機関|大学|自治体|者)|参加者|"
+        r"加わって(?:いる)?(?:企業|団体|機関)|\bmembers?\b|\bparticipants?\b"
     ),
     "count": COUNT,
     "when": WHEN,

@@ -9,20 +9,22 @@ or typo match that fits two programs equally well is not taken (a guess would na
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from assistant.jp_text import normalize, reading_spans
+from assistant.jp_text import loose_reading, normalize, reading_spans
 from assistant.records import Program
 
 MatchKind = Literal["name", "reading", "typo"]
 
 #: A reading match needs this many kana (shorter readings collide with ordinary words).
-MIN_READING_CHARS = 7
+MIN_READING_CHARS = 6
 #: Typos are looked for in names of at least this many characters: one edit per this many characters.
 MIN_TYPO_CHARS = 7
 CHARS_PER_TYPO = 8
@@ -40,6 +42,15 @@ class Mention:
     program_id: str
     start: int
     how: MatchKind
+    text: str = ""  # what was typed (normalised key form), e.g. a name with a typo
+
+
+def load_extra_aliases(path: Path) -> dict[str, list[str]]:
+    """Names people use that the documents do not print (共創の場, English names), program name → names."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: list(entry["aliases"]) for name, entry in data.items()}
 
 
 def match_key(text: str) -> str:
@@ -102,7 +113,7 @@ class ProgramMatcher:
             for name in names:
                 key = match_key(name)
                 if not re.search(r"[0-9a-z]", key):  # digits and Latin letters have no kana reading
-                    kana = "".join(part for _, part in reading_spans(normalize(name)))
+                    kana = loose_reading("".join(part for _, part in reading_spans(normalize(name))))
                     if len(kana) >= MIN_READING_CHARS:
                         readings.setdefault(kana, set()).add(pid)
                 if len(key) >= MIN_TYPO_CHARS and not key.isascii():
@@ -136,7 +147,7 @@ class ProgramMatcher:
                 end = start + len(variant)
                 if not any(taken[start:end]) and _is_whole_word(key, start, end, variant):
                     taken[start:end] = [True] * (end - start)
-                    hits.append(Mention(pid, start, "name"))
+                    hits.append(Mention(pid, start, "name", variant))
                 start = key.find(variant, start + 1)
         if not all(taken):
             hits.extend(self._by_reading(key, taken))
@@ -152,6 +163,7 @@ class ProgramMatcher:
             return []
         offsets, text = [], ""
         for start, kana in spans:
+            kana = loose_reading(kana)
             offsets.extend([start] * len(kana))
             text += kana
         hits = []
@@ -167,7 +179,7 @@ class ProgramMatcher:
                 if kana_share >= 0.5 and not any(used[at:end]) and not any(taken[surface_start:surface_end]):
                     used[at:end] = [True] * (end - at)
                     taken[surface_start:surface_end] = [True] * (surface_end - surface_start)
-                    hits.append(Mention(pid, surface_start, "reading"))
+                    hits.append(Mention(pid, surface_start, "reading", typed))
                 at = text.find(kana, at + 1)
         return hits
 
@@ -195,7 +207,7 @@ class ProgramMatcher:
             if any(d <= distance for d in rivals) or any(taken[start:end]):
                 continue
             taken[start:end] = [True] * (end - start)
-            hits.append(Mention(pid, start, "typo"))
+            hits.append(Mention(pid, start, "typo", key[start:end]))
         return hits
 
 

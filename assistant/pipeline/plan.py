@@ -17,22 +17,25 @@ verdict of a yes/no or comparison, and human-readable ``reasons``. Composers onl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from assistant.index.documents import DocumentStore
 from assistant.jp_text import tokenize
 from assistant.pipeline import cues
 from assistant.pipeline.conditions import Condition, ProgramFilter, describe
 from assistant.pipeline.evidence import Evidence, EvidenceBuilder
+from assistant.pipeline.hits import Hit, RetrievalResult
 from assistant.pipeline.quotes import QuotePicker, contact_blocks, is_cell, squash
 from assistant.pipeline.read import Question
-from assistant.pipeline.recommend import Recommendation
-from assistant.pipeline.retrieve import Hit, RetrievalResult
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import BudgetLine, Catalog, Program, UseCase
 from assistant.tuning import PLAN, SUPPORT
 from assistant.vocabulary import THEME_KEYWORDS
+
+if TYPE_CHECKING:  # the recommender needs the embedding model; the plan only reads its results
+    from assistant.pipeline.recommend import Recommendation
 
 PlanKind = Literal[
     "abstain",
@@ -71,7 +74,6 @@ _PROGRAM_WORD = (
     "公募",
     "枠組み",
     "施策",
-    "もの",
     "program",
     "project",
     "scheme",
@@ -128,7 +130,7 @@ class AnswerPlan:
     winner: str | None = None  # program id of a comparison's or ranking's winner
     compared: tuple[str, ...] = ()  # attributes a comparison is about
     missing: tuple[str, ...] = ()  # what the documents do not state (not_stated)
-    options: tuple[str, ...] = ()  # program ids a clarifying question offers
+    options: tuple[Program, ...] = ()  # the programs a clarifying question offers
     reasons: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     ranked_within: bool = False  # a ranking over the programs of the conversation (「その中で」)
@@ -232,7 +234,7 @@ class Planner:
     def _decide_open(self, q: Question) -> _Decision:
         asked_filter = q.filter
         about_programs = any(word in q.masked.lower() for word in _PROGRAM_WORD) or q.language == "en"
-        if q.has("ranking") and about_programs:
+        if q.has("ranking") and (about_programs or q.asks("budget")):
             return _Decision("ranking", "a superlative over the catalog (by budget)")
         outside = q.years - self.corpus_years
         if outside:
@@ -275,9 +277,15 @@ class Planner:
             return True
         if table_asks or q.asks("overview"):
             return False
-        names = {t for pid in q.program_ids for t in tokenize(_names(self.programs[pid]))}
-        rest = set(q.content_words) - names - _ASKING_WORDS - _condition_words(q)
+        rest = set(q.content_words) - self._name_tokens(q) - _ASKING_WORDS - _condition_words(q)
         return bool(rest)
+
+    def _name_tokens(self, q: Question) -> set[str]:
+        """Words of the programs' names as printed and as typed (a name with a typo or in kana)."""
+        names = {t for pid in q.program_ids for t in tokenize(_names(self.programs[pid]))}
+        for mention in q.mentions:
+            names |= set(tokenize(mention.text))
+        return names
 
     def _yes_no_attribute(self, q: Question) -> str | None:
         """Which table attribute a yes/no question is about: the condition it states, or 新規採択."""
@@ -318,8 +326,12 @@ class Planner:
     # or prose, prose without support abstains).
     def _plan_clarify(self, plan, q, retrieval, evidence, recommendations) -> None:
         ref = q.reference
-        plan.options = tuple((ref.candidates if ref else ())[: PLAN.clarify_options])
-        plan.suggestions = [f"{self.programs[pid].name}の{_asked_label(q)}は？" for pid in plan.options]
+        plan.options = tuple(
+            self.programs[pid]
+            for pid in (ref.candidates if ref else ())[: PLAN.clarify_options]
+            if pid in self.programs
+        )
+        plan.suggestions = [f"{program.name}の{_asked_label(q)}は？" for program in plan.options]
 
     def _plan_abstain(self, plan, q, retrieval, evidence, recommendations) -> None:
         return None
@@ -451,7 +463,7 @@ class Planner:
         return self.recommender.recommend(text, q.hard_filter, vector)
 
     def _plan_prose(self, plan, q, retrieval, evidence, recommendations) -> None:
-        names = {t for pid in q.program_ids for t in tokenize(_names(self.programs[pid]))}
+        names = self._name_tokens(q)
         if q.program_ids:
             self._focus(plan, q, evidence)
             floor = PLAN.prose_about_program_coverage if not q.asks("when", "count") else None
@@ -481,8 +493,10 @@ class Planner:
     def _plan_not_stated(self, plan, q, retrieval, evidence, recommendations) -> None:
         """Look-alikes: prose may still answer (「いつから公募が…」 is stated); otherwise say what is not."""
         outside = q.years - self.corpus_years
-        if not outside and q.asks("schedule", "result", "when", "count"):
-            names = {t for pid in q.program_ids for t in tokenize(_names(self.programs[pid]))}
+        # A deadline, a person or a later round is never in the prose either; a schedule or a result may be.
+        never_stated = q.asks("deadline", "person", "later_round")
+        if not outside and not never_stated and q.asks("schedule", "result", "when", "count"):
+            names = self._name_tokens(q)
             picked = self.quotes.pick(
                 q.text, retrieval.chunk_hits[:5], PLAN.prose_quotes, names, PLAN.prose_about_program_coverage
             )
@@ -516,7 +530,9 @@ class Planner:
             for block in contact_blocks(document.lines, hit.line_start, hit.line_end):
                 if self._in_program_table(hit.doc_id, block):
                     continue
-                about = f"{document.info.title} {hit.section} {document.span_text(*block)}"
+                # The block is the document's 問い合わせ先; cells break words (「電 話」), so spaces go.
+                block_text = squash(document.span_text(*block))
+                about = f"{document.info.title} {hit.section} 問い合わせ先 連絡先 電話番号 {block_text}"
                 score = self.scorer.coverage(tokens, about)
                 if best is None or score > best[0]:
                     best = (score, hit.doc_id, block)
@@ -597,17 +613,23 @@ class Planner:
             if hit.kind == "program" and hit.name:
                 found.append(f"{hit.name}の概要は？")
             elif hit.section:
-                heading = hit.section.split(" > ")[-1].strip("*#＃ 　")
-                if (
-                    len(heading) >= 6
-                    and any("\u4e00" <= ch <= "\u9fff" for ch in heading)
-                    and not heading[:1].isdigit()
-                ):
+                heading = _topic_of(hit.section)
+                if heading:
                     found.append(f"「{heading}」について教えて")
             found = list(dict.fromkeys(found))
             if len(found) >= PLAN.suggestions:
                 break
         return found
+
+
+def _topic_of(section: str) -> str:
+    """A section heading that reads as a topic (「地域の産学官ネットワークの可視化」), or "" for slide
+    markers, numbering and labels (「③-b」, 「【国交省】:－」)."""
+    heading = section.split(" > ")[-1]
+    heading = re.sub(r"[*#＃【】〈〉<>\[\]「」]|^[\s\d０-９①-⑳.．:：\-－ー]+", "", heading).strip(" 　")
+    if len(heading) < 6 or re.search(r"[:：－―]", heading) or not re.search(r"[\u4e00-\u9fff]", heading):
+        return ""
+    return heading
 
 
 def _names(program: Program) -> str:
@@ -657,7 +679,10 @@ def _unique_lines(
 
 
 def _compared_attributes(q: Question) -> tuple[str, ...]:
-    by_budget = q.asks("budget") or q.has("ranking") or (q.has("compare") and not q.asked)
+    """What a comparison is about: the budget (「どちらの予算が大きい」, 「どっちが多い」), an asked attribute
+    (「所管は同じ？」), or — for 「違いは？」 — everything the table rows state."""
+    measure = bool(cues.RANKING_MEASURE.search(q.masked.lower())) and not q.has("same")
+    by_budget = q.asks("budget") or q.has("ranking") or (q.has("compare") and measure and not q.asked)
     if by_budget and not (q.asks("ministry", "applicants", "department", "contact") or q.has("same")):
         return ("budget",)
     chosen = [

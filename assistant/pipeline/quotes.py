@@ -14,7 +14,7 @@ import re
 
 from assistant.index.documents import DocumentStore
 from assistant.jp_text import tokenize
-from assistant.pipeline.retrieve import Hit
+from assistant.pipeline.hits import Hit
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.pipeline.tables import MIN_TABS, TableCell, extract_cells
 from assistant.records import Catalog

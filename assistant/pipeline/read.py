@@ -157,6 +157,10 @@ _ASK_END = re.compile(
     r"ほしい|欲しい|挙げて|示して|見たい|一覧にして|どこ|どれ|なに|何|誰|だれ|いつ|いくら|いくつ)[^、]{0,12}$|"
     r"(?:は|って|を|の|で)$|\b(?:please|tell me|list|show me|give me)\b"
 )
+#: Discourse connectives that open a goal (「今度は」「次に」) and say nothing about it.
+_CONNECTIVE = re.compile(
+    r"^(?:今度は|次は|次に|また|さらに|更に|今後は|これからは|将来的には|そこで|ついては|そのため|このため|加えて)[、,]?\s*"
+)
 _CONTACT_WISH = re.compile(
     r"(?:問い?合わ?せ|連絡し|相談し|質問し|聞き|きき|知り|しり|教えてもらい|確認し)たい"
 )
@@ -166,6 +170,8 @@ _GOAL_TAIL = re.compile(
 #: Program names in ``Question.masked`` become one private-use character each (U+E000 + their index among
 #: the named programs), so cue words inside names do not count and a clause still shows which it names.
 _MASK_BASE = 0xE000
+#: Japanese quoted inside an English question (“the 「地域共創の場」 report”) does not make it Japanese.
+_QUOTED_JA = re.compile(r"「[^」]*」|『[^』]*』")
 MASKED_NAME = "[\ue000-\ue0ff]"
 
 
@@ -194,15 +200,14 @@ class QuestionReader:
     ) -> Question:
         text = strip_controls(text).strip()
         normalized = normalize(text)
-        language: Literal["ja", "en"] = "ja" if is_japanese(normalized) else "en"
         mentions = tuple(self.matcher.mentions(text))
         named = tuple(dict.fromkeys(m.program_id for m in mentions))
         masked = self._mask(normalized, named)
+        # An English question that names a program in Japanese is still English: names are masked first.
+        language: Literal["ja", "en"] = "ja" if is_japanese(_QUOTED_JA.sub("", masked)) else "en"
         clause_list = tuple(_clauses(masked, language))
         named, background_ids = _subject_programs(named, clause_list)
-        asked = frozenset(
-            name for name, pattern in cues.ASKS.items() if pattern.search(_lower(masked, language))
-        )
+        asked = _asked(clause_list, masked, language)
         conditions = list(self._conditions(clause_list, language))
         conditions.extend(explicit_filters(filters or {}, list(self.programs.values())))
         cue_set = self._cues(masked, clause_list, language, asked)
@@ -214,9 +219,11 @@ class QuestionReader:
         if not named:
             reference = self._reference(masked, language, cue_set, asked, conditions, history, history_ids)
             if reference is not None and reference.picked_by in ("ministry", "applicant"):
-                # 「経産省のほう」 picks a program; the ministry is not a condition on a list.
+                # 「経産省のほう」「自治体が申請するほう」 pick a program: the words are neither a condition on
+                # a list nor what is asked about it.
                 field_name = "ministry" if reference.picked_by == "ministry" else "applicant"
                 conditions = [c if c.field != field_name else _as_background(c) for c in conditions]
+                asked = asked - {"ministry" if field_name == "ministry" else "applicants"}
         size_match = cues.RANK_SIZE.search(_lower(masked, language))
         ranking_size = None
         if size_match:
@@ -279,7 +286,7 @@ class QuestionReader:
         if language == "en":
             if cues.YES_NO_EN.search(last) and not re.match(r"^(?:which|what|who|where|when|how)\b", last):
                 found.add("yes_no")
-        elif not cues.INTERROGATIVE.search(last) and cues.YES_NO_END.search(last.rstrip("。.!！ ")):
+        elif not cues.INTERROGATIVE.search(last) and cues.YES_NO_END.search(last.rstrip("。.!！?？ ")):
             found.add("yes_no")
         return found
 
@@ -304,22 +311,26 @@ class QuestionReader:
         return list(unique.values())
 
     def _themes(self, text: str, role: Role) -> list[Condition]:
+        """Theme words (「脱炭素」「MaaS」) → the catalog's themes; 「…以外」 excludes one."""
         found: list[str] = []
         negated: list[str] = []
+        words: list[str] = []
+        lowered = text.lower()
         for word in sorted(THEME_KEYWORDS, key=len, reverse=True):
-            at = text.find(word)
+            at = lowered.find(word)
             if at < 0:
                 continue
             fragment = THEME_KEYWORDS[word].lower()
+            tail = lowered[at + len(word) : at + len(word) + 8]
+            is_negated = bool(re.match(r"(?:関連|分野|テーマ)?(?:以外|を除)", tail))
             for theme in self.themes:
                 if fragment in theme.lower() and theme not in found and theme not in negated:
-                    tail = text[at + len(word) : at + len(word) + 8]
-                    (negated if re.match(r"(?:関連|分野|テーマ)?(?:以外|を除)", tail) else found).append(
-                        theme
-                    )
+                    (negated if is_negated else found).append(theme)
+                    if not is_negated and len(word) >= 2:
+                        words.append(word)
         conditions = []
         if found:
-            conditions.append(Condition("theme", "any", tuple(found), role))
+            conditions.append(Condition("theme", "any", tuple(found), role, tuple(dict.fromkeys(words))))
         if negated:
             conditions.append(Condition("theme", "not", tuple(negated), role))
         return conditions
@@ -382,6 +393,9 @@ class QuestionReader:
             if index is None:
                 return Reference(ordinal.group(0), "ambiguous", candidates=recent, picked_by="ordinal")
             return Reference(ordinal.group(0), "resolved", (recent[index],), picked_by="ordinal")
+        if pick and cues.RANKING_MEASURE.search(text) and len(recent) > 1 and not set_ref:
+            # 「予算が小さいほう」: the programs just discussed, ranked by budget.
+            return Reference(pick.group(0), "resolved", recent, recent, "set", "budget")
         if pick or set_ref:
             picked = _pick(programs, conditions)
             if picked is not None:
@@ -470,6 +484,13 @@ def _clauses(masked: str, language: str) -> list[Clause]:
     return [Clause(p, k) for p, k in zip(pieces, kinds, strict=True)]  # type: ignore[arg-type]
 
 
+def _asked(clause_list: tuple[Clause, ...], masked: str, language: str) -> frozenset[str]:
+    """The attributes the asking clauses ask about (a background clause's 「参加しています」 asks nothing)."""
+    asking = " ".join(c.text for c in clause_list if c.kind == "ask") or masked
+    text = _lower(asking, language)
+    return frozenset(name for name, pattern in cues.ASKS.items() if pattern.search(text))
+
+
 def _subject_programs(
     named: tuple[str, ...], clause_list: tuple[Clause, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -495,7 +516,8 @@ def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | No
     parts = []
     for wish in wishes:
         match = _GOAL_TAIL.match(wish) if language == "ja" else None
-        parts.append((match.group(1) if match else wish).strip())
+        part = (match.group(1) if match else wish).strip()
+        parts.append(_CONNECTIVE.sub("", part))
     goal = "。".join(p for p in parts if p)
     return goal if len(goal) >= 6 else None
 
@@ -518,9 +540,9 @@ def _as_background(condition: Condition) -> Condition:
 
 
 def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
-    found: list[str] = []
-    excluded: list[str] = []
-    background: list[str] = []
+    found: list[tuple[int, str]] = []
+    excluded: list[tuple[int, str]] = []
+    background: list[tuple[int, str]] = []
     taken = [False] * len(text)
     for alias in sorted(MINISTRY_ALIASES, key=len, reverse=True):
         for match in re.finditer(re.escape(alias), text):
@@ -533,27 +555,38 @@ def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
             if re.match(
                 r"(?:の|が|による|所管の)?\s*(?:事業)?(?:の|で)?\s*(?:以外|ではない|でない|じゃない)", tail
             ) or re.match(r"\s*(?:excluded|except)", tail):
-                excluded.append(official)
-            elif re.match(
-                rf"\s*(?:の|が|による|所管の|が所管する)?\s*[「『]?{MASKED_NAME}", tail
-            ) or re.match(r"(?:に|へ)(?:問い?合わ?せ|連絡|相談|聞|申請書)", tail):
-                background.append(
-                    official
-                )  # 「文科省の共創の場」 names the program's ministry; 「文科省に問い合わせ」
+                excluded.append((start, official))
+            elif (
+                re.match(rf"\s*(?:の|が|による|所管の|が所管する)?\s*[「『]?{MASKED_NAME}", tail)
+                or re.match(r"(?:に|へ)(?:問い?合わ?せ|連絡|相談|聞|申請書)", tail)
+                or re.match(rf"(?:の|が|による|が行った|がまとめた)?[「『]?{_DOCUMENT_WORDS}", tail)
+            ):
+                # 「文科省の共創の場」 names the program's ministry, 「文科省に問い合わせ」 a desk,
+                # 「総務省の実態調査」 a document: none of them is a condition on programs.
+                background.append((start, official))
             elif clause_kind == "wish" and not re.match(
                 r"(?:の|が|による|が所管する)?(?:事業|制度|支援|補助|予算|プログラム|交付金)", tail
             ):
-                background.append(official)
+                background.append((start, official))
             else:
-                found.append(official)
+                found.append((start, official))
     conditions = []
     if found:
-        conditions.append(Condition("ministry", "any", tuple(dict.fromkeys(found)), role))
+        conditions.append(Condition("ministry", "any", _in_order(found), role))
     if excluded:
-        conditions.append(Condition("ministry", "not", tuple(dict.fromkeys(excluded)), role))
+        conditions.append(Condition("ministry", "not", _in_order(excluded), role))
     if background:
-        conditions.append(Condition("ministry", "any", tuple(dict.fromkeys(background)), "background"))
+        conditions.append(Condition("ministry", "any", _in_order(background), "background"))
     return conditions
+
+
+#: What a ministry publishes besides programs: 「総務省の実態調査」 names a document, not a filter.
+_DOCUMENT_WORDS = r"(?:実態調査|調査|報告書?|資料|委員会|審議会|通知|中間とりまとめ|とりまとめ|ヒアリング|アンケート|パッケージ|白書)"
+
+
+def _in_order(found: list[tuple[int, str]]) -> tuple[str, ...]:
+    """Values in the order the question mentions them (each once)."""
+    return tuple(dict.fromkeys(value for _, value in sorted(found)))
 
 
 def _ascii_word(text: str, start: int, end: int) -> bool:
@@ -706,11 +739,11 @@ def _budgets(text: str, role: Role) -> list[Condition]:
 
 
 _NO_NEW_CALLS = re.compile(
-    r"新規(?:の)?(?:課題)?(?:の)?(?:採択|公募|募集)(?:が|は|を)?(?:ない|無い|無し|なし|していない|しない|行わない|ありません|されない)|"
+    r"新規(?:の)?(?:課題)?(?:の)?(?:採択|公募|募集)(?:が|は|を|も)?(?:ない|無い|無し|なし|していない|しない|行わない|ありません|されない)|"
     r"\bno new calls?\b|\bnot accepting\b"
 )
 _NEW_CALLS = re.compile(
-    r"新規(?:の)?(?:課題)?(?:の)?(?:採択|公募|募集)(?:が|は|を)?(?:ある|有る|有り|あり|している|する|中|可能|受け付け|行う|行って)|"
+    r"新規(?:の)?(?:課題)?(?:の)?(?:採択|公募|募集)(?:が|は|を|も)?(?:ある|有る|有り|あり|している|する|中|可能|受け付け|行う|行って)|"
     r"(?:今|現在)(?:も)?(?:公募|募集)(?:中|して)|\bnew calls\b|\baccepting (?:new )?(?:applications|proposals)\b"
 )
 

@@ -7,9 +7,7 @@ then shared by all request threads (it keeps no per-request state). Each stage i
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -21,7 +19,7 @@ from assistant.index.store import LoadedIndex, load_index
 from assistant.pipeline.cite import ChunkLocator, Citation, Citer
 from assistant.pipeline.compose import COMPOSERS, Composer
 from assistant.pipeline.compose import deterministic as _deterministic  # noqa: F401 - registers the default
-from assistant.pipeline.matching import ProgramMatcher
+from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
 from assistant.pipeline.plan import AnswerPlan, PlanKind, Planner
 from assistant.pipeline.quotes import QuotePicker
 from assistant.pipeline.read import Question, QuestionReader, Turn, mentioned_years
@@ -33,14 +31,6 @@ from assistant.records import Program
 ALIASES_FILE = "program_aliases.json"
 
 __all__ = ["AnswerResponse", "AnswerService", "PlanView", "ProgramCard", "Turn"]
-
-
-def load_extra_aliases(path: Path) -> dict[str, list[str]]:
-    """Names people use that the documents do not print (共創の場, English names), program name → names."""
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {name: list(entry["aliases"]) for name, entry in data.items()}
 
 
 class ProgramCard(BaseModel):

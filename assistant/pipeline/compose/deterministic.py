@@ -57,9 +57,9 @@ class DeterministicComposer:
     def _abstain(self, plan: AnswerPlan, t: dict) -> list[Line]:
         lines = [Line(t["abstain"]["no_support"])]
         if plan.suggestions:
-            lines.append(Line(t["abstain"]["suggestions"], end="：\n"))
+            lines.append(Line("\n" + t["abstain"]["suggestions"], end="：\n"))
             lines.extend(Line(f"・{s}", end="\n") for s in plan.suggestions)
-        lines.append(Line(t["abstain"]["whom"]))
+        lines.append(Line(("" if plan.suggestions else "\n") + t["abstain"]["whom"]))
         return lines
 
     def _clarify(self, plan: AnswerPlan, t: dict) -> list[Line]:
@@ -67,9 +67,8 @@ class DeterministicComposer:
         if not plan.options:
             return [Line(t["clarify"]["missing"])]
         lines = [Line(t["clarify"]["ambiguous"].format(expression=ref.expression if ref else ""), end="：\n")]
-        names = {f.program.id: f.program.name for f in plan.programs}
-        for pid in plan.options:
-            lines.append(Line(t["clarify"]["option"].format(name=names.get(pid, pid)), end="\n"))
+        for program in plan.options:
+            lines.append(Line(t["clarify"]["option"].format(name=program.name), end="\n"))
         return lines
 
     # -- program cards ------------------------------------------------------------------------------
@@ -275,7 +274,9 @@ class DeterministicComposer:
             lines.append(
                 Line(
                     y[key].format(
-                        name=program.name, budget=budget_text(program), condition=describe(conditions)
+                        name=program.name,
+                        budget=budget_text(program),
+                        condition=describe(conditions, plan.question.language),
                     ),
                     _row(facts),
                 )
@@ -328,7 +329,13 @@ class DeterministicComposer:
             attribute = plan.verdict_attribute
             values = [_value_text(f.program, attribute, t) for f in plan.programs]
             key = "same_yes" if plan.verdict == "yes" else "same_no"
-            lines.append(Line(c[key].format(value=values[0]), [e for f in plan.programs for e in _row(f)]))
+            label = t["labels"].get(attribute, attribute)
+            lines.append(
+                Line(
+                    c[key].format(value=values[0], attribute=label),
+                    [e for f in plan.programs for e in _row(f)],
+                )
+            )
             for facts, value in zip(plan.programs, values, strict=True):
                 lines.append(Line(c["row"].format(name=facts.program.name, value=value), _row(facts)))
             return lines
@@ -354,7 +361,7 @@ class DeterministicComposer:
         english = plan.question.language == "en"
         ascending = plan.question.ranking_ascending
         order = ("smallest" if ascending else "largest") if english else ("小さい" if ascending else "大きい")
-        conditions = describe(plan.conditions)
+        conditions = describe(plan.conditions, plan.question.language)
         if not plan.programs:
             return [Line(r["none"].format(conditions=conditions), end="")]
         if plan.ranked_within:
@@ -368,7 +375,7 @@ class DeterministicComposer:
                 )
             ]
             if len(plan.programs) > 1:
-                lines.append(Line(r["within_more"].format(order=order), end="：\n"))
+                lines.append(Line("\n" + r["within_more"].format(order=order), end="：\n"))
                 lines.extend(self._rank_items(plan.programs, t))
             return lines
         lines = [
@@ -392,7 +399,7 @@ class DeterministicComposer:
 
     def _list(self, plan: AnswerPlan, t: dict) -> list[Line]:
         li = t["list"]
-        conditions = describe(plan.conditions)
+        conditions = describe(plan.conditions, plan.question.language)
         if not plan.programs:
             return [Line(li["none"].format(conditions=conditions))]
         lines = [Line(li["intro"].format(conditions=conditions, count=len(plan.programs)), end="：\n")]
