@@ -164,6 +164,50 @@ def test_schema_error_names_the_line_and_field(tmp_path):
 
 
 # -- issue 11: the answer kinds users expect ----------------------------------------------------------
+MINIMUM_NEW_CATEGORY = {
+    "yes_no": 10,
+    "compare": 8,
+    "ranking": 6,
+    "clarify": 5,
+    "not_stated": 8,
+    "network": 8,
+    "contact_prose": 3,
+}
+MINIMUM_PER_TAG = {
+    "narrative": 5,
+    "background": 4,
+    "colloquial": 8,
+    "keigo": 6,
+    "english": 15,
+    "kana": 4,
+    "typo": 4,
+    "multi_turn": 12,
+    "negation": 4,
+    "multi_condition": 10,
+    "applicant_set": 3,
+}
+
+
+def test_the_new_answer_kinds_and_phrasings_are_all_covered(cases):
+    counts = Counter(case.category for case in cases)
+    for category, minimum in MINIMUM_NEW_CATEGORY.items():
+        assert counts[category] >= minimum, (category, counts[category])
+    tags = Counter(tag for case in cases for tag in case.tags)
+    for tag, minimum in MINIMUM_PER_TAG.items():
+        assert tags[tag] >= minimum, (tag, tags[tag])
+    # Issue 11 added at least 80 cases to the original 130, each naming the plan kind it expects.
+    assert sum(case.expected_kind is not None for case in cases) >= 80
+
+
+def test_lists_exclude_what_fails_a_condition_and_histories_use_references(cases):
+    lists = [c for c in cases if c.category == "list" and c.forbidden_programs]
+    assert len(lists) >= 10
+    assert sum(len(c.history) >= 4 for c in cases) >= 1  # a 2-turn history before the question
+    references = ("それ", "その事業", "後者", "前者", "2番目", "のほう", "その拠点", "その中で")
+    for ref in references:
+        assert any(ref in c.question for c in cases if c.history), ref
+
+
 def _issue11(**changes) -> dict:
     base = {
         "id": "yn-900",
