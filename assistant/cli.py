@@ -135,9 +135,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         raise UserError("--modes is empty; use e.g. dense,bm25,hybrid")
     if not args.dataset.exists():
         raise UserError(f"no eval set at {args.dataset}")
+    if not args.no_paraphrases and not args.paraphrases.exists():
+        raise UserError(f"no paraphrase groups at {args.paraphrases} (or pass --no-paraphrases)")
     try:
         return run_eval_main(
-            args.dataset, modes, args.report, args.url, args.api_key, get_settings(), not args.quiet
+            args.dataset,
+            modes,
+            args.report,
+            args.url,
+            args.api_key,
+            get_settings(),
+            not args.quiet,
+            None if args.no_paraphrases else args.paraphrases,
         )
     except (CaseFileError, ValueError) as exc:
         raise UserError(str(exc)) from exc
@@ -201,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the API's JSON")
     ask.set_defaults(func=_cmd_ask)
-    from evals.runner import DEFAULT_DATASET
+    from evals.runner import DEFAULT_DATASET, DEFAULT_PARAPHRASES
 
     evaluate = sub.add_parser("eval", help="run the eval set; exit 1 when a release threshold fails")
     evaluate.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, help="JSONL eval cases")
@@ -210,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--url", help="evaluate a deployed API instead of the local index")
     evaluate.add_argument("--api-key", default=os.environ.get("ASSISTANT_EVAL_API_KEY"), help="for --url")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.add_argument(
+        "--paraphrases", type=Path, default=DEFAULT_PARAPHRASES, help="JSONL paraphrase groups (consistency)"
+    )
+    evaluate.add_argument(
+        "--no-paraphrases", action="store_true", help="skip the paraphrase-consistency eval"
+    )
     evaluate.set_defaults(func=_cmd_eval)
 
     feedback = sub.add_parser("feedback", help="👍/👎 feedback collected by the chat UI")
