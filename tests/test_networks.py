@@ -333,3 +333,242 @@ def test_one_printing_alone_still_gives_the_networks(lines):
 
 def test_an_index_without_networks_json_loads_an_empty_catalog(tmp_path):
     assert read_networks(tmp_path) == NetworkCatalog()
+
+
+# -- the graph -----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def graph(catalog):
+    from assistant.pipeline.networks import NetworkGraph
+
+    return NetworkGraph(catalog)
+
+
+def test_graph_filters(graph):
+    assert [n.id for n in graph.filter(regions=["広島県"])] == ["hiroshima-kofukin", "hiroshima-kyoso"]
+    assert [n.id for n in graph.filter(programs=["survey"])] == ["tokushima-survey", "kochi-survey"]
+    mazda = graph.find_members("マツダ")
+    assert [m.name for m in mazda] == ["マツダ株式会社"]
+    assert [n.id for n in graph.filter(member_ids=[mazda[0].id])] == ["hiroshima-kofukin", "hiroshima-kyoso"]
+    # the 総務省 column of 高知県 lists no company
+    assert [n.id for n in graph.filter(regions=["高知県"], sectors=["産"])] == [
+        "kochi-kofukin",
+        "kochi-kyoso",
+    ]
+    assert [m.name for m in graph.members_of("tokushima-kyoso", ["産"])] == [
+        "ＰＨＣ株式会社",
+        "株式会社ＮＴＴドコモ四国支社",
+        "株式会社産学連携キャピタル",
+    ]
+    banks = [m.name for m in graph.members_of("tokushima-kofukin", ["金融"])]
+    assert banks == ["阿波銀行", "徳島銀行", "日本政策金融公庫"]
+    assert [n.id for n in graph.networks_of(mazda[0].id)] == ["hiroshima-kofukin", "hiroshima-kyoso"]
+
+
+def test_shared_members(graph):
+    hiroshima = graph.filter(regions=["広島県"])
+    assert [m.name for m in graph.shared_members(hiroshima)] == ["広島大学", "広島県", "マツダ株式会社"]
+    kochi = graph.filter(regions=["高知県"])
+    assert {m.name for m in graph.shared_members(kochi, min_networks=3)} == {
+        "高知大学",
+        "高知工科大学",
+        "高知県",
+    }
+
+
+def test_cytoscape_elements(graph):
+    elements = graph.elements(graph.filter(regions=["広島県"]))
+    nodes = {n["data"]["id"]: n["data"] for n in elements["nodes"]}
+    networks = [d for d in nodes.values() if d["kind"] == "network"]
+    members = [d for d in nodes.values() if d["kind"] == "member"]
+    assert len(networks) == 2 and len(members) == 15  # 8 + 10 members, 3 in both
+    mazda = next(d for d in members if d["label"] == "マツダ株式会社")
+    assert mazda["shared"] and mazda["networks"] == 2 and mazda["sector"] == "産"
+    assert not next(d for d in members if d["label"] == "東広島市")["shared"]
+    assert len(elements["edges"]) == 18
+    for edge in elements["edges"]:
+        data = edge["data"]
+        assert data["source"] in nodes and data["target"] in nodes and data["sources"]
+        assert all({"doc_id", "line_start", "line_end", "text"} <= set(s) for s in data["sources"])
+
+
+# -- the question reader --------------------------------------------------------------------------------
+def _read(graph, text):
+    from assistant.pipeline.networks import read_network_question
+
+    return read_network_question(text, graph)
+
+
+def _names(graph, ids):
+    return [graph.members[i].name for i in ids]
+
+
+QUESTIONS = [
+    # (question, relation, regions, programs, network ids, sectors, member names)
+    (
+        "広島県の産学官ネットワークにはどんな企業が参加していますか？",
+        "members",
+        ["広島県"],
+        [],
+        [],
+        ["産"],
+        [],
+    ),
+    ("徳島の光の拠点の構成員は？", "members", ["徳島県"], [], ["tokushima-kyoso"], [], []),
+    ("両方のネットワークに入っている企業は？", "shared", [], [], [], ["産"], []),
+    ("広島の両方のネットワークに入っている会社ってどこ？", "shared", ["広島県"], [], [], ["産"], []),
+    ("マツダはどのネットワークに参加していますか", "networks", [], [], [], [], ["マツダ株式会社"]),
+    ("バイオDXの拠点にはどんな大学が入っていますか", "members", [], [], ["hiroshima-kyoso"], ["学"], []),
+    ("IoPの協議会のメンバーを教えて", "members", [], [], ["kochi-kofukin"], [], []),
+    ("高知県のネットワークはいくつありますか", "overview", ["高知県"], [], [], [], []),
+    ("高知県の共創の場の拠点は何を目指していますか", "summary", ["高知県"], ["kyoso"], [], [], []),
+    (
+        "ひろしまの交付金のネットワークの構成員を教えてください",
+        "members",
+        ["広島県"],
+        ["kofukin"],
+        [],
+        [],
+        [],
+    ),
+    ("Which companies are members of the Hiroshima networks?", "members", ["広島県"], [], [], ["産"], []),
+    (
+        "徳島県の総務省の調査の協議会にはどこの大学が入ってる？",
+        "members",
+        ["徳島県"],
+        ["survey"],
+        [],
+        ["学"],
+        [],
+    ),
+    ("高知工科大はどこに参加してる？", "networks", [], [], [], [], ["高知工科大学"]),
+    ("徳島大学が参加しているネットワークはいくつ？", "networks", [], [], [], [], ["徳島大学"]),
+    ("高知県の自治体で参加しているのは？", "members", ["高知県"], [], [], ["官"], []),
+    (
+        "徳島の交付金のネットワークに銀行は入っていますか",
+        "members",
+        ["徳島県"],
+        ["kofukin"],
+        [],
+        ["金融"],
+        [],
+    ),
+    ("SAWACHI型健康社会共創拠点の取組概要は？", "summary", [], ["kyoso"], ["kochi-kyoso"], [], []),
+    ("複数のネットワークに参加している大学は？", "shared", [], [], [], ["学"], []),
+    ("広島県はどのネットワークに参加していますか", "networks", ["広島県"], [], [], [], ["広島県"]),
+    (
+        "とくしま産学官連携プラットフォームの構成員は何団体？",
+        "members",
+        ["徳島県"],
+        [],
+        ["tokushima-survey"],
+        [],
+        [],
+    ),
+    ("KCみやぎ推進ネットワークの連携先は？", "members", ["宮城県"], [], ["miyagi-cases-379ce3"], [], []),
+    ("三浦真珠プロジェクトに協力した大学は？", "members", [], [], ["kanagawa-cases-94e7fa"], ["学"], []),
+    ("キューピーはどこのネットワークのメンバー？", "networks", [], [], [], [], ["キユーピー株式会社"]),
+    (
+        "how many members does the tokushima co-creation network have",
+        "members",
+        ["徳島県"],
+        ["kyoso"],
+        [],
+        [],
+        [],
+    ),
+    (
+        "恐れ入りますが、こうちけんの共創の場の拠点に参画している企業をご教示いただけますでしょうか。",
+        "members",
+        ["高知県"],
+        ["kyoso"],
+        [],
+        ["産"],
+        [],
+    ),
+    ("What does the Kochi co-creation network aim for?", "summary", ["高知県"], ["kyoso"], [], [], []),
+    ("徳島県の交付金の協議会って何をしてるの？", "summary", ["徳島県"], ["kofukin"], [], [], []),
+    ("高知で産学官の全部のネットワークに入ってる大学は？", "members", ["高知県"], [], [], ["学"], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "relation", "regions", "programs", "networks", "sectors", "members"), QUESTIONS
+)
+def test_reads_network_questions(graph, question, relation, regions, programs, networks, sectors, members):
+    query = _read(graph, question)
+    assert query is not None, question
+    assert query.relation == relation
+    assert query.regions == regions
+    assert query.programs == programs
+    if networks:
+        assert query.network_ids == networks
+    assert query.sectors == sectors
+    assert _names(graph, query.member_ids) == members
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "共創の場形成支援プログラムの問い合わせ先は？",
+        "地方大学・地域産業創生交付金の予算額は？",
+        "うちの大学は地域の人材育成をしたい。使える事業と問い合わせ先は？",
+        "総合振興パッケージを具体化するために関係府省で設置した組織は何ですか？",
+        "文科省の事業で大学が申請できるものは？",
+        "宇宙ロケットを開発したい",
+        "",
+        "   ",
+    ],
+)
+def test_other_questions_are_not_network_questions(graph, question):
+    assert _read(graph, question) is None
+
+
+def test_no_graph_or_empty_catalog_reads_nothing():
+    from assistant.pipeline.networks import NetworkGraph, read_network_question
+
+    assert read_network_question("広島県の産学官ネットワークの構成員は？", None) is None
+    assert (
+        read_network_question("広島県の産学官ネットワークの構成員は？", NetworkGraph(NetworkCatalog()))
+        is None
+    )
+
+
+# -- answers ------------------------------------------------------------------------------------------
+def _answer(graph, question):
+    from assistant.pipeline.networks import answer_network_query
+
+    query = _read(graph, question)
+    assert query is not None
+    return answer_network_query(query, graph)
+
+
+def test_answer_lists_members_with_their_cell(graph, lines):
+    answer = _answer(graph, "広島県の産学官ネットワークにはどんな企業が参加していますか？")
+    assert [e.network_id for e in answer.networks] == ["hiroshima-kofukin", "hiroshima-kyoso"]
+    kofukin, kyoso = answer.networks
+    assert [m.name for m in kofukin.members] == [n for s, n in EXPECTED["hiroshima-kofukin"] if s == "産"]
+    assert [m.name for m in kyoso.members] == [n for s, n in EXPECTED["hiroshima-kyoso"] if s == "産"]
+    assert kofukin.members[0].role == "代表取締役会長"
+    for entry in answer.networks:
+        cell = entry.members_cell
+        assert cell is not None and _stands(cell, lines)
+        for member in entry.members:
+            assert member.sources and all(_stands(s, lines) for s in member.sources)
+            assert (
+                squash(member.sources[0].text) in squash(cell.text) or member.sources[0].doc_id != cell.doc_id
+            )
+
+
+def test_answer_shared_and_counts(graph):
+    shared = _answer(graph, "広島の両方のネットワークに入っている企業は？")
+    assert [m.name for m in shared.members] == ["マツダ株式会社"]
+    assert shared.members[0].network_ids == ["hiroshima-kofukin", "hiroshima-kyoso"]
+    assert len(shared.members[0].sources) == 4  # two networks × two printings
+    assert _answer(graph, "高知県のネットワークはいくつありますか").count == 3
+    assert _answer(graph, "とくしま産学官連携プラットフォームの構成員は何団体？").count == 16
+    networks = _answer(graph, "マツダはどのネットワークに参加していますか")
+    assert [e.network_id for e in networks.networks] == ["hiroshima-kofukin", "hiroshima-kyoso"]
+    summary = _answer(graph, "SAWACHI型健康社会共創拠点の取組概要は？")
+    assert summary.networks[0].summary and "プライマリケア" in summary.networks[0].summary
+    assert summary.networks[0].summary_source is not None
+    assert _answer(graph, "東京の産学官ネットワークは？").empty

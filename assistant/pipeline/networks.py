@@ -481,7 +481,7 @@ def read_network_question(text: str, graph: NetworkGraph | None) -> NetworkQuery
     folded = _fold_q(normalize(text))
     rest = folded
 
-    network_ids = _named_networks(text, graph)
+    network_ids, whole = _named_networks(text, graph)
     programs: list[str] = []
     for form, pid in _PROGRAM_FORMS:
         rest, hit = _take(rest, form)
@@ -518,6 +518,8 @@ def read_network_question(text: str, graph: NetworkGraph | None) -> NetworkQuery
     shared = bool(_SHARED.search(folded))
     count = bool(_COUNT.search(folded))
     about = bool(_NETWORK_WORDS.search(folded)) or bool((regions or programs) and _SITE_WORDS.search(rest))
+    if network_ids and not whole and not (about or _SITE_WORDS.search(folded) or regions):
+        network_ids = []  # a word shared with a network's name (振興, 健康 …) does not name it alone
     summary = bool(_SUMMARY.search(rest))
     if not (network_ids or about or (member_ids and _WHICH_NETWORKS.search(rest)) or (regions and sectors)):
         return None
@@ -562,9 +564,10 @@ def _asks_which_networks_of_subject(folded: str, region_forms: list[str]) -> boo
     )
 
 
-def _named_networks(text: str, graph: NetworkGraph) -> list[str]:
+def _named_networks(text: str, graph: NetworkGraph) -> tuple[list[str], bool]:
     """Networks whose name or plan name the question names, whole or by a distinctive part; the network
-    sharing the most words with the question wins (「光の拠点」: 光 and 拠点 → the 光 共創拠点)."""
+    sharing the most words with the question wins (「光の拠点」: 光 and 拠点 → the 光 共創拠点). Also says
+    whether a name was given whole."""
     question = set(tokenize(text))
     folded = _fold(text)
     scores: dict[str, tuple[int, int]] = {}
@@ -581,9 +584,9 @@ def _named_networks(text: str, graph: NetworkGraph) -> list[str]:
         if distinctive:
             scores[network_id] = (len(distinctive), len(hits))
     if not scores:
-        return []
+        return [], False
     best = max(scores.values())
-    return [nid for nid, score in scores.items() if score == best]
+    return [nid for nid, score in scores.items() if score == best], best[0] == 100
 
 
 @lru_cache(maxsize=1)
