@@ -700,3 +700,87 @@ def _member_entry(
         network_ids=in_scope,
         sources=[span for link in links for span in link.printed.printings],
     )
+
+
+# =====================================================================================================
+# explicit filters (the API's query parameters, the UI's region choice)
+def resolve_filters(
+    graph: NetworkGraph,
+    region: str | None = None,
+    program: str | None = None,
+    sector: str | None = None,
+    member: str | None = None,
+) -> dict[str, list[str]]:
+    """Filter values → what the graph knows (広島 / hiroshima → 広島県, 交付金 → kofukin, 企業 → 産,
+    マツダ → its member id). An unknown value raises ``InvalidFilterError`` listing the valid ones (the
+    value itself is not echoed)."""
+    from assistant.pipeline.query_parser import InvalidFilterError
+
+    resolved: dict[str, list[str]] = {}
+    if region is not None and region.strip():
+        wanted = _fold_q(region)
+        found = [name for form, name in _REGION_FORMS if form == wanted and name in graph.regions]
+        if not found:
+            raise InvalidFilterError(f"Unknown region. Valid regions: {', '.join(graph.regions)}.")
+        resolved["regions"] = found[:1]
+    if program is not None and program.strip():
+        wanted = _fold_q(program)
+        found = list(
+            dict.fromkeys(
+                pid
+                for form, pid in [*_PROGRAM_FORMS, *((pid, pid) for pid in graph.programs)]
+                if form == wanted and pid in graph.programs
+            )
+        )
+        if not found:
+            valid = ", ".join(f"{p.id} ({p.name})" for p in graph.programs.values())
+            raise InvalidFilterError(f"Unknown program. Valid programs: {valid}.")
+        resolved["programs"] = found
+    if sector is not None and sector.strip():
+        wanted = _fold_q(sector).strip("【】")
+        found = [s for s in graph.sectors if _fold_q(s) == wanted]
+        found = found or [s for form, s in _SECTOR_FORMS if form == wanted and s in graph.sectors]
+        if not found:
+            raise InvalidFilterError(
+                f"Unknown sector. Valid sectors: {', '.join(graph.sectors)} (or 企業, 大学, 自治体, 銀行)."
+            )
+        resolved["sectors"] = found[:1]
+    if member is not None and member.strip():
+        found_members = graph.find_members(member.strip())
+        if not found_members:
+            names = "、".join(m.name for m in graph.catalog.members)
+            raise InvalidFilterError(f"No member has that name. Members: {names}.")
+        resolved["member_ids"] = [m.id for m in found_members]
+    return resolved
+
+
+def counts(graph: NetworkGraph, networks: list[Network]) -> dict[str, int]:
+    """What a view holds: regions, networks, members, links (memberships) and members in ≥ 2 networks."""
+    member_ids = {mid for n in networks for mid in n.member_ids}
+    return {
+        "regions": len({n.region for n in networks}),
+        "networks": len(networks),
+        "members": len(member_ids),
+        "links": sum(len(n.member_ids) for n in networks),
+        "shared_members": len(graph.shared_members(networks)),
+    }
+
+
+def graph_payload(
+    graph: NetworkGraph, networks: list[Network], titles: dict[str, str], filters: dict[str, list[str]]
+) -> dict[str, Any]:
+    """What ``GET /v1/networks`` returns and the UI draws: the Cytoscape.js elements of these networks,
+    every span with its document's title, the counts and the valid filter values."""
+    elements = graph.elements(networks)
+    for element in [*elements["nodes"], *elements["edges"]]:
+        for key in ("sources", "summary_sources", "members_cells"):
+            for span in element["data"].get(key) or []:
+                span["title"] = titles.get(span["doc_id"])
+    return {
+        "filters": filters,
+        "regions": graph.regions,
+        "sectors": graph.sectors,
+        "programs": [{"id": p.id, "name": p.name, "ministry": p.ministry} for p in graph.programs.values()],
+        "counts": counts(graph, networks),
+        "elements": elements,
+    }
