@@ -9,6 +9,8 @@ Set ``ASSISTANT_NETWORK_SCREENSHOT=docs/network.png`` to save a screenshot of th
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -140,7 +142,10 @@ def test_hiroshima_graph_click_table_exports_offline(browser, live_server):
             page.locator("#pa-net-csv").click()
         csv_text = Path(csv_download.value.path()).read_text(encoding="utf-8-sig")
         assert csv_text.splitlines()[0].startswith("地域,事業,ネットワーク,構成員,区分")
-        assert len(csv_text.strip().splitlines()) == 19 and "マツダ株式会社" in csv_text
+        table = list(csv.reader(io.StringIO(csv_text)))
+        assert len(table) == 19 and all(len(row) == 11 for row in table)
+        mazda = [row for row in table if row[3] == "マツダ株式会社"]
+        assert len(mazda) == 2 and mazda[0][5] == "代表取締役会長" and mazda[0][10] == "マツダ株式会社"
         with page.expect_download() as png_download:
             page.locator("#pa-net-png").click()
         assert Path(png_download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
