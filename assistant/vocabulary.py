@@ -345,3 +345,257 @@ def format_oku(value: int) -> str:
     oku = value / 100_000
     text = f"{oku:,.1f}".rstrip("0").rstrip(".")
     return f"{text}億円" if value % 10_000 == 0 else f"約{text}億円"
+
+
+# -- regions and the regional 産学官 networks -------------------------------------------------------------
+#: The 47 prefectures: official name → (romanised name, name in hiragana). Rows of the network table are
+#: prefectures; questions name them with or without 県/府/都, in kana or in English.
+PREFECTURES: dict[str, tuple[str, str]] = {
+    "北海道": ("hokkaido", "ほっかいどう"),
+    "青森県": ("aomori", "あおもり"),
+    "岩手県": ("iwate", "いわて"),
+    "宮城県": ("miyagi", "みやぎ"),
+    "秋田県": ("akita", "あきた"),
+    "山形県": ("yamagata", "やまがた"),
+    "福島県": ("fukushima", "ふくしま"),
+    "茨城県": ("ibaraki", "いばらき"),
+    "栃木県": ("tochigi", "とちぎ"),
+    "群馬県": ("gunma", "ぐんま"),
+    "埼玉県": ("saitama", "さいたま"),
+    "千葉県": ("chiba", "ちば"),
+    "東京都": ("tokyo", "とうきょう"),
+    "神奈川県": ("kanagawa", "かながわ"),
+    "新潟県": ("niigata", "にいがた"),
+    "富山県": ("toyama", "とやま"),
+    "石川県": ("ishikawa", "いしかわ"),
+    "福井県": ("fukui", "ふくい"),
+    "山梨県": ("yamanashi", "やまなし"),
+    "長野県": ("nagano", "ながの"),
+    "岐阜県": ("gifu", "ぎふ"),
+    "静岡県": ("shizuoka", "しずおか"),
+    "愛知県": ("aichi", "あいち"),
+    "三重県": ("mie", "みえ"),
+    "滋賀県": ("shiga", "しが"),
+    "京都府": ("kyoto", "きょうと"),
+    "大阪府": ("osaka", "おおさか"),
+    "兵庫県": ("hyogo", "ひょうご"),
+    "奈良県": ("nara", "なら"),
+    "和歌山県": ("wakayama", "わかやま"),
+    "鳥取県": ("tottori", "とっとり"),
+    "島根県": ("shimane", "しまね"),
+    "岡山県": ("okayama", "おかやま"),
+    "広島県": ("hiroshima", "ひろしま"),
+    "山口県": ("yamaguchi", "やまぐち"),
+    "徳島県": ("tokushima", "とくしま"),
+    "香川県": ("kagawa", "かがわ"),
+    "愛媛県": ("ehime", "えひめ"),
+    "高知県": ("kochi", "こうち"),
+    "福岡県": ("fukuoka", "ふくおか"),
+    "佐賀県": ("saga", "さが"),
+    "長崎県": ("nagasaki", "ながさき"),
+    "熊本県": ("kumamoto", "くまもと"),
+    "大分県": ("oita", "おおいた"),
+    "宮崎県": ("miyazaki", "みやざき"),
+    "鹿児島県": ("kagoshima", "かごしま"),
+    "沖縄県": ("okinawa", "おきなわ"),
+}
+_PREFECTURE_SUFFIX = re.compile(r"[都府県]$")
+
+
+def prefecture_stem(name: str) -> str:
+    """広島県 → 広島 (北海道 stays): how people and slide titles name a prefecture without its suffix."""
+    return name if name == "北海道" else _PREFECTURE_SUFFIX.sub("", name)
+
+
+def prefecture_in(text: str) -> str | None:
+    """The first prefecture named in a text by its official name (「神奈川県三浦市」 → 神奈川県)."""
+    found = [(text.find(name), name) for name in PREFECTURES if name in text]
+    return min(found)[1] if found else None
+
+
+#: The schemes whose networks the package's table lists (its column groups) and the 総務省 survey whose
+#: cases name partners: id → official name, ministry, the words that identify its column group in a
+#: table header, and the words people use for it (matched after NFKC, ASCII lower-cased).
+NETWORK_PROGRAMS: dict[str, dict[str, object]] = {
+    "kofukin": {
+        "name": "地方大学・地域産業創生交付金",
+        "ministry": "内閣府",
+        "markers": ("地域産業創生交付金",),
+        "aliases": (
+            "地方大学・地域産業創生交付金",
+            "地域産業創生交付金",
+            "地方大学交付金",
+            "創生交付金",
+            "交付金",
+            "内閣府",
+            "regional university grant",
+            "grant",
+        ),
+    },
+    "kyoso": {
+        "name": "共創の場形成支援プログラム",
+        "ministry": "文部科学省",
+        "markers": ("共創の場形成支援",),
+        "aliases": (
+            "共創の場形成支援プログラム",
+            "共創の場",
+            "きょうそうのば",
+            "共創拠点",
+            "coi-next",
+            "coinext",
+            "文部科学省",
+            "文科省",
+            "co-creation",
+            "cocreation",
+        ),
+    },
+    "survey": {
+        "name": "都道府県・指定都市における「産学官連携」の推進体制等に係る調査",
+        "ministry": "総務省",
+        "markers": ("推進体制等に係る調査",),
+        "aliases": (
+            "推進体制等に係る調査",
+            "推進体制",
+            "総務省の調査",
+            "総務省調査",
+            "総務省",
+            "survey",
+            "mic",
+        ),
+    },
+    "cases": {
+        "name": "産学官連携による地域活性化に関する実態調査",
+        "ministry": "総務省",
+        "markers": ("地域活性化に関する実態調査",),
+        "aliases": ("実態調査", "事例集", "総務省の事例", "総務省", "case study", "case studies", "mic"),
+    },
+}
+
+#: Words that say which sector a member is in → the table's sector label (【学】【官】【産】…). Used to read
+#: questions (「どんな企業が」 → 産) and, for partners the text does not label, to infer it from the name.
+SECTOR_WORDS: dict[str, str] = {
+    "産業界": "産",
+    "民間企業": "産",
+    "企業": "産",
+    "会社": "産",
+    "メーカー": "産",
+    "経済界": "産",
+    "industry": "産",
+    "companies": "産",
+    "company": "産",
+    "firms": "産",
+    "business": "産",
+    "大学": "学",
+    "高専": "学",
+    "研究機関": "学",
+    "アカデミア": "学",
+    "学術": "学",
+    "university": "学",
+    "universities": "学",
+    "academia": "学",
+    "academic": "学",
+    "自治体": "官",
+    "行政": "官",
+    "地方公共団体": "官",
+    "市町村": "官",
+    "government": "官",
+    "municipal": "官",
+    "銀行": "金融",
+    "金融機関": "金融",
+    "金融": "金融",
+    "bank": "金融",
+    "banks": "金融",
+    "finance": "金融",
+}
+#: Parts of an organisation's name that tell its sector when the text gives no label (longest first).
+SECTOR_NAME_MARKERS: tuple[tuple[str, str], ...] = (
+    ("高等専門学校", "学"),
+    ("大学", "学"),
+    ("株式会社", "産"),
+    ("有限会社", "産"),
+    ("銀行", "金融"),
+    ("信用金庫", "金融"),
+    ("金融公庫", "金融"),
+)
+
+#: Titles printed after a member's name (「マツダ株式会社代表取締役会長」): the member is the organisation,
+#: the title is its role. Longest first, so 代表取締役会長 is taken whole.
+ROLE_TITLES: tuple[str, ...] = (
+    "代表取締役会長",
+    "代表取締役社長",
+    "代表取締役頭取",
+    "代表取締役副社長",
+    "代表取締役",
+    "取締役会長",
+    "取締役社長",
+    "代表理事",
+    "専務理事",
+    "理事長",
+    "副会長",
+    "会長",
+    "会頭",
+    "頭取",
+    "社長",
+    "学長",
+    "総長",
+    "校長",
+    "知事",
+    "市長",
+    "町長",
+    "村長",
+    "所長",
+    "センター長",
+    "機構長",
+)
+
+#: Legal forms that one printing puts before a name and another after it (株式会社マツダ / マツダ株式会社), or
+#: leaves out: they are not part of an organisation's identity when names are compared.
+LEGAL_FORMS: tuple[str, ...] = (
+    "国立研究開発法人",
+    "地方独立行政法人",
+    "独立行政法人",
+    "国立大学法人",
+    "公立大学法人",
+    "学校法人",
+    "一般社団法人",
+    "公益社団法人",
+    "一般財団法人",
+    "公益財団法人",
+    "特定非営利活動法人",
+    "社会福祉法人",
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "合資会社",
+    "合名会社",
+    "(株)",
+    "㈱",
+)
+#: A school printed with the corporation that runs it (「高知県公立大学法人高知工科大学」): the school is
+#: the member, so names compare from the text after the corporation's legal form.
+SCHOOL_CORPORATIONS: tuple[str, ...] = ("国立大学法人", "公立大学法人", "学校法人")
+#: A list item that is only one of these is the tail of the item before it, cut off by a stray 、
+#: (「徳島文理大学、短期大学部」 = 徳島文理大学短期大学部).
+ORGANISATION_UNITS: tuple[str, ...] = ("短期大学部", "大学院", "支社", "支店", "支部", "事業所", "研究所")
+#: Suffixes of organisation names in running text (「東大臨海実験所が協力」); a partner of a case is a
+#: name ending in one of these that also holds a proper noun.
+ORGANISATION_SUFFIXES: tuple[str, ...] = (
+    "高等専門学校",
+    "大学",
+    "実験所",
+    "研究所",
+    "研究センター",
+    "センター",
+    "試験場",
+    "機構",
+    "協会",
+    "組合",
+    "会議所",
+    "連合会",
+    "銀行",
+    "金庫",
+    "会社",
+    "公庫",
+    "協議会",
+    "ネットワーク",
+)

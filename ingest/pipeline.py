@@ -25,6 +25,7 @@ from assistant.index.embeddings import E5Embeddings, get_embedder
 from assistant.index.keyword import KeywordIndex
 from assistant.index.store import (
     INDEX_FORMAT,
+    NETWORKS_FILE,
     ChromaE5Function,
     ChromaUnavailableError,
     IndexManifest,
@@ -46,6 +47,7 @@ from assistant.records import Catalog, Chunk, Program
 from ingest.catalog import extract_catalog
 from ingest.chunker import chunk_document
 from ingest.documents import SourceText, corpus_fingerprint, load_corpus
+from ingest.networks import NETWORKS_FORMAT, build_catalog
 
 
 @dataclass
@@ -88,6 +90,7 @@ def settings_fingerprint(settings: Settings, model_id: str) -> str:
         model_id,
         # The catalog overrides change extracted records, so they are part of what the index was built from.
         settings.overrides_path.read_text(encoding="utf-8") if settings.overrides_path.exists() else "",
+        f"networks:{NETWORKS_FORMAT}",  # a build made before (or by an older) network extraction is redone
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -275,6 +278,8 @@ def _run_ingest_locked(
     write_jsonl(build_dir / "chunks.jsonl", chunks)
     DocumentStore.write(build_dir, [(src.info, src.lines) for src in sources])
     (build_dir / "catalog.json").write_text(catalog.model_dump_json(indent=1), encoding="utf-8")
+    networks = build_catalog([(src.info.doc_id, src.lines) for src in sources])
+    (build_dir / NETWORKS_FILE).write_text(networks.model_dump_json(indent=1), encoding="utf-8")
     KeywordIndex.build([c.chunk_id for c in chunks], [chunk_keyword_text(c) for c in chunks]).save(
         build_dir / "keyword"
     )
@@ -304,6 +309,7 @@ def _run_ingest_locked(
         programs=len(catalog.programs),
         use_cases=len(catalog.use_cases),
         budget_lines=len(catalog.budget_lines),
+        networks=len(networks.networks),
         seconds=round(seconds, 2),
         chunk_collection=chunk_collection,
         program_collection=program_collection,

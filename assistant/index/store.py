@@ -9,6 +9,7 @@ Layout under ``<data_dir>/index``::
         keyword/             the BM25 index of the same chunks
         chunks.jsonl         every chunk (the keyword leg and citations read these)
         catalog.json         the program catalog (programs, use cases, budget lines)
+        networks.json        the regional 産学官 networks (ingest/networks.py); absent in older builds
 
 Ingest writes a new build beside the old one and only then moves CURRENT, so a crash mid-way
 leaves the previous index in use. Collection names carry the build id, so the same scheme works
@@ -34,13 +35,14 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from pydantic import BaseModel
 
 from assistant.config import Settings
-from assistant.records import Catalog, Chunk
+from assistant.records import Catalog, Chunk, NetworkCatalog
 
 if TYPE_CHECKING:
     from assistant.index.embeddings import Embedder
 
 INDEX_FORMAT = 2
 CURRENT_POINTER = "CURRENT"
+NETWORKS_FILE = "networks.json"
 
 log = logging.getLogger("assistant.index.store")
 
@@ -74,6 +76,7 @@ class IndexManifest(BaseModel):
     programs: int
     use_cases: int
     budget_lines: int
+    networks: int = 0  # regional networks extracted (0 in builds made before they were)
     seconds: float
     chunk_collection: str
     program_collection: str
@@ -285,6 +288,14 @@ def read_catalog(build_dir: Path) -> Catalog:
     return Catalog.model_validate_json((build_dir / "catalog.json").read_text(encoding="utf-8"))
 
 
+def read_networks(build_dir: Path) -> NetworkCatalog:
+    """The build's network catalog; a build made before networks were extracted has none (empty)."""
+    path = build_dir / NETWORKS_FILE
+    if not path.exists():
+        return NetworkCatalog()
+    return NetworkCatalog.model_validate_json(path.read_text(encoding="utf-8"))
+
+
 def read_manifest(build_dir: Path) -> IndexManifest:
     return IndexManifest.model_validate(json.loads((build_dir / "manifest.json").read_text(encoding="utf-8")))
 
@@ -320,6 +331,7 @@ class LoadedIndex(BaseModel):
     catalog: Catalog
     chunk_collection: Any
     program_collection: Any
+    networks: NetworkCatalog = NetworkCatalog()
 
 
 def load_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
@@ -334,6 +346,7 @@ def load_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
         manifest=manifest,
         chunks=read_chunks(build_dir),
         catalog=read_catalog(build_dir),
+        networks=read_networks(build_dir),
         chunk_collection=_open_collection(settings, client, build_dir, manifest.chunk_collection, function),
         program_collection=_open_collection(
             settings, client, build_dir, manifest.program_collection, function

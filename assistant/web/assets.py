@@ -19,7 +19,11 @@ from assistant.web.errors import ApiError
 OWN_STATIC = Path(__file__).resolve().parent / "static"
 
 #: URL name → (installed package, path of the file inside it).
-VENDOR: dict[str, tuple[str, str]] = {}
+VENDOR: dict[str, tuple[str, str]] = {
+    # vis-network 9.1.2 standalone (includes vis-data), as shipped by pyvis==0.3.2: the network view's graph
+    "vis-network.min.js": ("pyvis", "lib/vis-9.1.2/vis-network.min.js"),
+    "vis-network.min.css": ("pyvis", "lib/vis-9.1.2/vis-network.css"),
+}
 
 CACHE = {"Cache-Control": "public, max-age=86400"}
 

@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.web.ui.chat import ChatUI, Holder
+from assistant.web.ui.network_view import network_view
 from assistant.web.ui.render import (
     NO_FILTER,
     _filters,
@@ -148,6 +149,8 @@ def build_ui(holder: Holder) -> gr.Blocks:
             with gr.Column(scale=5):
                 programs = gr.HTML(programs_panel(None), elem_id="pa-programs")
                 sources = gr.HTML(sources_panel(None, None), elem_id="pa-sources")
+        with gr.Tab("地域ネットワーク", elem_id="pa-net-tab"):
+            network_view(holder)
         gr.Markdown("API：[/docs](/docs)（OpenAPI）・回答の 👍 / 👎 は改善のために保存されます。")
 
         filter_inputs = [ministry, applicant, theme]
