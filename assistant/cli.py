@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.config import get_settings
+from assistant.config import PROJECT_ROOT, get_settings
 
 
 class UserError(Exception):
@@ -210,17 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the API's JSON")
     ask.set_defaults(func=_cmd_ask)
-    from evals.runner import DEFAULT_DATASET, DEFAULT_PARAPHRASES
+    # The eval set's files by path: serving and asking never import the evals package.
+    evals_dir = PROJECT_ROOT / "evals"
 
     evaluate = sub.add_parser("eval", help="run the eval set; exit 1 when a release threshold fails")
-    evaluate.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, help="JSONL eval cases")
+    evaluate.add_argument("--dataset", type=Path, default=evals_dir / "cases.jsonl", help="JSONL eval cases")
     evaluate.add_argument("--modes", default="hybrid", help="comma-separated: dense,bm25,hybrid")
     evaluate.add_argument("--report", type=Path, help="write the JSON report here (and a .md beside it)")
     evaluate.add_argument("--url", help="evaluate a deployed API instead of the local index")
     evaluate.add_argument("--api-key", default=os.environ.get("ASSISTANT_EVAL_API_KEY"), help="for --url")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.add_argument(
-        "--paraphrases", type=Path, default=DEFAULT_PARAPHRASES, help="JSONL paraphrase groups (consistency)"
+        "--paraphrases",
+        type=Path,
+        default=evals_dir / "paraphrases.jsonl",
+        help="JSONL paraphrase groups (consistency)",
     )
     evaluate.add_argument(
         "--no-paraphrases", action="store_true", help="skip the paraphrase-consistency eval"

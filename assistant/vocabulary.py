@@ -221,43 +221,6 @@ SECTOR_LABELS: dict[str, str] = {
     "民": "住民・民間",
     "公": "公的機関",
 }
-#: Words for the partners of a collaboration, by the sector the package's 産学官(金) vocabulary puts them in.
-SECTOR_WORDS: dict[str, tuple[str, ...]] = {
-    "産": (
-        "企業",
-        "産業界",
-        "民間",
-        "会社",
-        "メーカー",
-        "事業者",
-        "経済界",
-        "商工会",
-        "地場産業",
-        "industry",
-        "companies",
-        "company",
-        "business",
-    ),
-    "学": ("大学", "高専", "研究機関", "学内", "university", "universities"),
-    "官": (
-        "自治体",
-        "県",
-        "市役所",
-        "市町村",
-        "町",
-        "村",
-        "行政",
-        "役所",
-        "県庁",
-        "官庁",
-        "省庁",
-        "local government",
-        "municipal",
-        "prefecture",
-        "city",
-    ),
-    "金": ("金融機関", "銀行", "信金", "信用金庫", "地銀", "bank"),
-}
 #: A phrase that says the asker works together with partners (「自治体や企業と一緒に」).
 TOGETHER = re.compile(
     r"(?:と|と一緒に|とともに|と共に|と組んで|と連携して|と協力して|と共同で|と協働して|with)(?=[、,\s]|\w)"
@@ -268,11 +231,11 @@ def collaboration_label(text: str) -> str:
     """「産学官」 when a text names partners from industry and government (a university asks, so 学 is
     there too); 「産学官金」 with a financial institution; 「産学」 / 「学官」 for two sectors; "" for one."""
     lowered = text.lower()
-    found = [s for s in ("産", "官", "金") if any(w in lowered for w in SECTOR_WORDS[s])]
+    found = {SECTOR_WORDS[w].replace("金融", "金") for w in SECTOR_WORDS if w in lowered} - {"学"}
     if not found:
         return ""
     order = {"産": 0, "学": 1, "官": 2, "金": 3}
-    sectors = sorted({"学", *found}, key=order.__getitem__)
+    sectors = sorted({"学", *found} & set(order), key=order.__getitem__)
     return "".join(sectors) if len(sectors) >= 2 else ""
 
 
@@ -480,6 +443,9 @@ SECTOR_WORDS: dict[str, str] = {
     "会社": "産",
     "メーカー": "産",
     "経済界": "産",
+    "事業者": "産",
+    "商工会": "産",
+    "地場産業": "産",
     "industry": "産",
     "companies": "産",
     "company": "産",
@@ -498,10 +464,18 @@ SECTOR_WORDS: dict[str, str] = {
     "行政": "官",
     "地方公共団体": "官",
     "市町村": "官",
+    "県庁": "官",
+    "市役所": "官",
+    "役所": "官",
+    "官庁": "官",
+    "省庁": "官",
     "government": "官",
     "municipal": "官",
     "銀行": "金融",
     "金融機関": "金融",
+    "信用金庫": "金融",
+    "信金": "金融",
+    "地銀": "金融",
     "金融": "金融",
     "bank": "金融",
     "banks": "金融",

@@ -77,7 +77,7 @@ class InProcessTarget:
 
     def ask(self, question: str, history: list[Turn], filters: Filters | None, mode: str) -> dict[str, Any]:
         """Only the answer (the paraphrase eval needs no retrieval ranks)."""
-        from assistant.pipeline.intents import Turn as ApiTurn
+        from assistant.pipeline.read import Turn as ApiTurn
 
         turns = [ApiTurn(role=t.role, content=t.content) for t in history]
         response, _ = self.service.answer_with_retrieval(

@@ -51,7 +51,7 @@ def test_an_ordinal_follow_up_still_resolves(answer_service):
 
 def test_the_largest_budget_is_the_first_of_a_ranking(answer_service):
     result = answer_service.answer("一番予算が大きい事業はどれ？")
-    assert result.intent == "list" and not result.abstained
+    assert result.intent == "ranking" and not result.abstained
     budgets = [p.budget_thousand_yen for p in result.programs]
     largest = max(p.budget_thousand_yen or 0 for p in answer_service.programs.values())
     assert budgets[0] == largest and budgets == sorted(budgets, reverse=True)
@@ -68,7 +68,7 @@ def test_a_ranking_shows_as_many_as_asked(answer_service):
     result = answer_service.answer("予算の多い順に上位5件の事業を教えて")
     assert len(result.programs) == 5
     result = answer_service.answer("世界トップレベル研究拠点プログラム（WPI）の予算額は？")
-    assert result.intent == "figure" and "6,100百万円" in result.answer  # 「トップ」 in a name is no ranking
+    assert result.intent == "prose" and "6,100百万円" in result.answer  # 「トップ」 in a name is no ranking
 
 
 def test_whom_to_contact_about_a_programs_purpose_gets_that_programs_contact(answer_service):

@@ -64,7 +64,7 @@ def test_goal_question_recommends_the_program_with_contact(client, catalog_conta
         client,
         "うちの大学は地域社会と連携して教育課程を作り直し、地域を引っ張る人材を育てたい。使える事業と問い合わせ先は？",
     )
-    assert body["intent"] == "program_fit" and not body["abstained"]
+    assert body["intent"] == "fit" and not body["abstained"]
     names = [p["name"] for p in body["programs"]]
     assert names[0] == "地域活性化人材育成事業"
     assert "daikaika@mext.go.jp" in body["answer"] and "03-5253-4111（内線3034）" in body["answer"]
@@ -117,14 +117,14 @@ def test_structured_list_has_every_matching_program(client, catalog_contacts):
 
 def test_figure_question(client, catalog_contacts):
     body = _ask(client, "地域活性化人材育成事業の予算はいくらですか？")
-    assert body["intent"] == "figure"
+    assert body["intent"] == "attribute"
     assert "1,450,000千円" in body["answer"]
     _check_grounding(body, catalog_contacts)
 
 
 def test_fact_from_prose(client, catalog_contacts):
     body = _ask(client, "三浦真珠プロジェクトではどんな取組をしたのですか？")
-    assert body["intent"] == "fact" and not body["abstained"]
+    assert body["intent"] == "prose" and not body["abstained"]
     assert any(c["doc_id"] == "003_158fb85f1dc44ded" for c in body["citations"])
     _check_grounding(body, catalog_contacts)
 

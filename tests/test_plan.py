@@ -68,30 +68,92 @@ DISASTER = ("防災の事業で大学に関係あるものは？", f"{SHOBO}と{
 
 ROWS: list[Row] = [
     # -- lists that honour every condition -------------------------------------------------------------
-    Row("文科省の事業で、大学が直接申請できるものを一覧で", "list", conditions=(("ministry", "any", ("文部科学省",)), ("applicant", "all", ("大学等研究機関",)))),
-    Row("環境省の事業で大学が申請できて、新規採択もあるものは？", "list", (KANKYO,), (("ministry", "any", ("環境省",)), ("new_calls", "eq", True))),
+    Row(
+        "文科省の事業で、大学が直接申請できるものを一覧で",
+        "list",
+        conditions=(("ministry", "any", ("文部科学省",)), ("applicant", "all", ("大学等研究機関",))),
+    ),
+    Row(
+        "環境省の事業で大学が申請できて、新規採択もあるものは？",
+        "list",
+        (KANKYO,),
+        (("ministry", "any", ("環境省",)), ("new_calls", "eq", True)),
+    ),
     Row("予算が100億円を超える事業はどれ？", "list", (DATSU, KYOSO), (("min_budget", "gt", 10_000_000),)),
     Row("新規採択をしていない事業を教えてください", "list", (MOONSHOT,), (("new_calls", "eq", False),)),
-    Row("大学・企業・自治体のどれもが申請できる事業は？", "list", conditions=(("applicant", "all", ("大学等研究機関", "民間事業者等", "自治体")),), exclude=(KYOSO,)),
-    Row("大学は申請主体に入っていない環境省の事業は？", "list", (DATSU,), (("applicant", "not", ("大学等研究機関",)),), exclude=(KANKYO,)),
-    Row("内閣府以外の事業で、自治体が申請主体のものを全部", "list", conditions=(("ministry", "not", ("内閣府",)),), exclude=(KOFUKIN,)),
-    Row("農水省か経産省の事業で民間企業が応募できるもの", "list", conditions=(("ministry", "any", ("農林水産省", "経済産業省")),)),
-    Row("スマートシティ関連で国交省の事業は？", "list", (SMART_MLIT,), (("ministry", "any", ("国土交通省",)),), exclude=(SMART_MIC,)),
+    Row(
+        "大学・企業・自治体のどれもが申請できる事業は？",
+        "list",
+        conditions=(("applicant", "all", ("大学等研究機関", "民間事業者等", "自治体")),),
+        exclude=(KYOSO,),
+    ),
+    Row(
+        "大学は申請主体に入っていない環境省の事業は？",
+        "list",
+        (DATSU,),
+        (("applicant", "not", ("大学等研究機関",)),),
+        exclude=(KANKYO,),
+    ),
+    Row(
+        "内閣府以外の事業で、自治体が申請主体のものを全部",
+        "list",
+        conditions=(("ministry", "not", ("内閣府",)),),
+        exclude=(KOFUKIN,),
+    ),
+    Row(
+        "農水省か経産省の事業で民間企業が応募できるもの",
+        "list",
+        conditions=(("ministry", "any", ("農林水産省", "経済産業省")),),
+    ),
+    Row(
+        "スマートシティ関連で国交省の事業は？",
+        "list",
+        (SMART_MLIT,),
+        (("ministry", "any", ("国土交通省",)),),
+        exclude=(SMART_MIC,),
+    ),
     Row("予算額が書かれていない事業は？", "list", (KISHO,), (("has_budget", "eq", False),)),
-    Row("研究者個人が応募できる事業はありますか", "list", ("新SBIR制度加速事業",), (("applicant", "all", ("研究者",)),)),
+    Row(
+        "研究者個人が応募できる事業はありますか",
+        "list",
+        ("新SBIR制度加速事業",),
+        (("applicant", "all", ("研究者",)),),
+    ),
     Row("経産省の事業の連絡先を全部教えて", "list", conditions=(("ministry", "any", ("経済産業省",)),)),
-    Row("自治体も大学も申請できる脱炭素の事業はある？", "list", ("環境で地域を元気にする地域循環共生圏プラットフォーム事業",)),
-    Row("Which programs can a university apply to directly?", "list", conditions=(("applicant", "all", ("大学等研究機関",)),)),
+    Row(
+        "自治体も大学も申請できる脱炭素の事業はある？",
+        "list",
+        ("環境で地域を元気にする地域循環共生圏プラットフォーム事業",),
+    ),
+    Row(
+        "Which programs can a university apply to directly?",
+        "list",
+        conditions=(("applicant", "all", ("大学等研究機関",)),),
+    ),
     Row("List the programs of MEXT.", "list", (KYOSO,), (("ministry", "any", ("文部科学省",)),)),
-    Row("List the Ministry of the Environment programs that local governments can apply to.", "list", (DATSU,)),
+    Row(
+        "List the Ministry of the Environment programs that local governments can apply to.", "list", (DATSU,)
+    ),
     Row("大学が申請できる事業は？", "list", conditions=(("applicant", "all", ("大学等研究機関",)),)),
-    Row("1億円以下のMaaSの事業", "list", ("未来技術社会実装事業", "日本版MaaS推進・支援事業"), (("max_budget", "le", 100_000),)),
-    Row("5000万円以下のMaaSの事業", "list", conditions=(("max_budget", "le", 50_000),), exclude=("日本版MaaS推進・支援事業",)),
+    Row(
+        "1億円以下のMaaSの事業",
+        "list",
+        ("未来技術社会実装事業", "日本版MaaS推進・支援事業"),
+        (("max_budget", "le", 100_000),),
+    ),
+    Row(
+        "5000万円以下のMaaSの事業",
+        "list",
+        conditions=(("max_budget", "le", 50_000),),
+        exclude=("日本版MaaS推進・支援事業",),
+    ),
     Row("国交省の事業はどんなものがありますか", "list", conditions=(("ministry", "any", ("国土交通省",)),)),
     # -- rankings and superlatives ---------------------------------------------------------------------
     Row("一番予算が大きい事業はどれ？", "ranking", (DATSU,)),
     Row("予算の多い順に上位5件", "ranking", (DATSU, KYOSO)),
-    Row("農水省の事業で予算が一番大きいのは？", "ranking", ("スマート農業技術の開発・実証・実装プロジェクト",)),
+    Row(
+        "農水省の事業で予算が一番大きいのは？", "ranking", ("スマート農業技術の開発・実証・実装プロジェクト",)
+    ),
     Row("Which program has the largest budget?", "ranking", (DATSU,)),
     Row("予算が最も小さい事業は？", "ranking", ("日本版MaaS推進・支援事業",)),
     Row("その中で一番予算が大きいのは？", "ranking", (SMART_MIC,), history=SMART),
@@ -111,7 +173,13 @@ ROWS: list[Row] = [
     Row(f"{KANKYO}は文科省の事業ですか？", "yes_no", (KANKYO,), verdict="no"),
     Row(f"{KYOSO}の予算は100億円以上ですか？", "yes_no", (KYOSO,), verdict="yes"),
     Row("その事業は大学が直接申請できますか？", "yes_no", (SPARC,), history=ONE_SPARC, verdict="yes"),
-    Row("そこには自治体も申請できる？", "yes_no", (SHOBO,), history=("消防の研究開発に使える制度は？", f"{SHOBO}があります。"), verdict="yes"),
+    Row(
+        "そこには自治体も申請できる？",
+        "yes_no",
+        (SHOBO,),
+        history=("消防の研究開発に使える制度は？", f"{SHOBO}があります。"),
+        verdict="yes",
+    ),
     Row(f"Can a university apply directly to the {KYOSO}?", "yes_no", (KYOSO,), verdict="yes"),
     Row(f"Is {KANKYO} a program of MEXT?", "yes_no", (KANKYO,), verdict="no"),
     Row(f"{LOCAL10K}は自治体向けの事業ですか？", "yes_no", (LOCAL10K,), verdict="yes"),
@@ -138,7 +206,12 @@ ROWS: list[Row] = [
     Row("経産省のほうの問い合わせ先は？", "contact", (SANGAKU,), history=METI_MEXT, background=("ministry",)),
     Row("文科省の方の連絡先は", "contact", (SPARC,), history=METI_MEXT, background=("ministry",)),
     Row("自治体が申請するほうの連絡先を教えて", "contact", (SHOBO,), history=DISASTER),
-    Row("What about its budget?", "attribute", (SPARC,), history=(f"Tell me about {SPARC}", f"{SPARC}は文部科学省の事業です。")),
+    Row(
+        "What about its budget?",
+        "attribute",
+        (SPARC,),
+        history=(f"Tell me about {SPARC}", f"{SPARC}は文部科学省の事業です。"),
+    ),
     # -- look-alikes the documents do not state -----------------------------------------------------------
     Row(f"{KYOSO}の申請締切はいつですか？", "not_stated", (KYOSO,)),
     Row(f"{SPARC}の次回の公募はいつですか？", "not_stated", (SPARC,)),
@@ -153,23 +226,54 @@ ROWS: list[Row] = [
     Row("その事業の担当部署は？", "clarify", history=THREE),
     Row("3番目の事業の予算は？", "clarify", history=TWO_MEXT),
     # -- goals (the program comes from the model: kind only) -------------------------------------------------
-    Row("うちは工学部が強い地方国立大学です。地元の自治体や企業と一緒に、地域の課題を解決する研究拠点をつくりたい。", "fit"),
-    Row("私どもは農学部のある地方の国立大学です。県の農業試験場や地元の農協と協力して、スマート農業の技術を現場で試したいと考えております。応募できる国の事業はございますでしょうか。", "fit", background=("theme",)),
+    Row(
+        "うちは工学部が強い地方国立大学です。地元の自治体や企業と一緒に、地域の課題を解決する研究拠点をつくりたい。",
+        "fit",
+    ),
+    Row(
+        "私どもは農学部のある地方の国立大学です。県の農業試験場や地元の農協と協力して、スマート農業の技術を現場で試したいと考えております。応募できる国の事業はございますでしょうか。",
+        "fit",
+        background=("theme",),
+    ),
     Row("地域のリーダーを育てる教育プログラムを作り直したい。使える事業と問い合わせ先は？", "fit"),
-    Row("当大学ではすでに経産省の産学融合拠点創出事業に参加していますが、今度は学生の起業を支援する仕組みを作りたいです。使える事業はありますか？", "fit", background=("ministry",)),
-    Row("うちの大学はすでに文科省の共創の場に採択されています。次は企業と一緒に脱炭素の実証をしたいのですが、使える事業は？", "fit", background=("ministry", "theme")),
+    Row(
+        "当大学ではすでに経産省の産学融合拠点創出事業に参加していますが、今度は学生の起業を支援する仕組みを作りたいです。使える事業はありますか？",
+        "fit",
+        background=("ministry",),
+    ),
+    Row(
+        "うちの大学はすでに文科省の共創の場に採択されています。次は企業と一緒に脱炭素の実証をしたいのですが、使える事業は？",
+        "fit",
+        background=("ministry", "theme"),
+    ),
     Row("脱炭素先行地域の構想を支援してくれる事業はありますか", "fit"),
     Row("地方気象台と組んで防災教育をしたい場合、どこに連絡すればいい？", "fit"),
     Row("We want to build a research hub with local companies and the prefecture.", "fit"),
     # -- prose ----------------------------------------------------------------------------------------------
-    Row("総務省の実態調査で整理された、産学官連携を進める工夫にはどんなものがありますか？", "prose", background=("ministry",)),
+    Row(
+        "総務省の実態調査で整理された、産学官連携を進める工夫にはどんなものがありますか？",
+        "prose",
+        background=("ministry",),
+    ),
     Row("浜松市が市内のベンチャー企業への投資を呼び込むためにやっている事業は？", "prose"),
     Row("コロナの影響で、文科省の事業の拠点のうちどのくらいの割合が共同研究を始めにくくなった？", "prose"),
-    Row("産学官連携の実態調査について総務省に問い合わせたい。電話番号は？", "prose", background=("ministry",)),
+    Row(
+        "産学官連携の実態調査について総務省に問い合わせたい。電話番号は？", "prose", background=("ministry",)
+    ),
     Row("中間とりまとめに出てくる「ABC」とは何の略ですか？", "prose"),
     Row("日本オープンイノベーション大賞は何年に創設されたの？", "prose"),
-    Row("今年度は新規の課題採択をしない事業を教えてください。", "list", (MOONSHOT,), (("new_calls", "eq", False),)),
-    Row("国土交通省の事業の連絡先を全部", "list", conditions=(("ministry", "any", ("国土交通省",)),), history=SMART),
+    Row(
+        "今年度は新規の課題採択をしない事業を教えてください。",
+        "list",
+        (MOONSHOT,),
+        (("new_calls", "eq", False),),
+    ),
+    Row(
+        "国土交通省の事業の連絡先を全部",
+        "list",
+        conditions=(("ministry", "any", ("国土交通省",)),),
+        history=SMART,
+    ),
     # -- outside the documents' period ---------------------------------------------------------------------
     Row("2026年度の大学入学共通テストの日程を教えてください。", "abstain"),
 ]
@@ -178,7 +282,9 @@ ROWS: list[Row] = [
 @pytest.fixture(scope="module")
 def reader_and_planner():
     catalog = extract_catalog(CORPUS, CORPUS / "catalog_overrides.json")
-    matcher = ProgramMatcher.from_programs(catalog.programs, load_extra_aliases(CORPUS / "program_aliases.json"))
+    matcher = ProgramMatcher.from_programs(
+        catalog.programs, load_extra_aliases(CORPUS / "program_aliases.json")
+    )
     documents = {}
     for info in load_manifest(CORPUS):
         source = read_document(CORPUS, info)
@@ -198,7 +304,18 @@ def _history(row: Row) -> list[Turn]:
 def test_there_are_enough_rows_of_every_kind():
     kinds = {row.kind for row in ROWS}
     assert len(ROWS) >= 80
-    assert kinds >= {"list", "ranking", "compare", "yes_no", "attribute", "contact", "not_stated", "clarify", "fit", "prose"}
+    assert kinds >= {
+        "list",
+        "ranking",
+        "compare",
+        "yes_no",
+        "attribute",
+        "contact",
+        "not_stated",
+        "clarify",
+        "fit",
+        "prose",
+    }
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.question[:40] for r in ROWS])
@@ -224,7 +341,13 @@ def test_question_to_plan(row: Row, reader_and_planner):
     for field_name, op, value in row.conditions:
         assert (field_name, op, value) in applied, (row.question, applied)
     for field_name in row.background:
-        assert all(c.role == "background" for c in q.conditions if c.field == field_name), (row.question, q.conditions)
+        assert all(c.role == "background" for c in q.conditions if c.field == field_name), (
+            row.question,
+            q.conditions,
+        )
         assert any(c.field == field_name for c in q.conditions), (row.question, q.conditions)
     if row.verdict is not None:
-        assert plan is not None and plan.verdict == row.verdict, (row.question, plan.verdict if plan else None)
+        assert plan is not None and plan.verdict == row.verdict, (
+            row.question,
+            plan.verdict if plan else None,
+        )

@@ -195,7 +195,7 @@ def test_chat_page_end_to_end(page, index_settings):
     [row] = _feedback_rows(index_settings.data_dir)
     assert row["question"] == GOAL and row["rating"] == "up" and json.loads(row["history"]) == []
     stored = json.loads(row["answer"])
-    assert stored["intent"] == "program_fit" and stored["answer"].startswith(answer.splitlines()[0])
+    assert stored["intent"] == "fit" and stored["answer"].startswith(answer.splitlines()[0])
     assert "地域活性化人材育成事業" in [p["name"] for p in stored["programs"]]
     pg.locator("#pa-comment textarea, #pa-comment input").first.fill("問い合わせ先まで分かって助かりました")
     pg.locator("#pa-comment-send").click()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -155,7 +156,8 @@ class Citer:
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    """Compared without white space and width differences (a cell broken over lines, ＤＸ / DX)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 def _states_fact(text: str) -> bool:

@@ -20,8 +20,10 @@ from assistant.jp_text import normalize
 from assistant.records import Program
 from assistant.vocabulary import APPLICANT_ALIASES, MINISTRY_ALIASES, THEME_KEYWORDS, format_thousand_yen
 
-Field_ = Literal["ministry", "applicant", "theme", "min_budget", "max_budget", "new_calls", "has_budget"]
-Op = Literal["eq", "all", "any", "not", "ge", "gt", "le", "lt"]
+Field_ = Literal[
+    "ministry", "applicant", "theme", "min_budget", "max_budget", "new_calls", "has_budget", "program"
+]
+Op = Literal["eq", "all", "any", "not", "only", "ge", "gt", "le", "lt"]
 Role = Literal["asked", "background", "filter"]
 
 
@@ -54,6 +56,8 @@ class ProgramFilter(BaseModel):
     applicants_all: tuple[str, ...] = ()  # each must be an applicant type
     applicants_any: tuple[str, ...] = ()  # at least one must be
     exclude_applicants: tuple[str, ...] = ()
+    applicants_only: tuple[str, ...] = ()  # every applicant type is one of these (「自治体しか申請できない」)
+    exclude_programs: tuple[str, ...] = ()  # program ids left out (「…事業以外で」)
     themes: tuple[str, ...] = ()  # any of
     theme_words: tuple[str, ...] = ()  # …or a program whose name holds the word the question used
     exclude_themes: tuple[str, ...] = ()
@@ -74,6 +78,8 @@ class ProgramFilter(BaseModel):
                 self.applicants_all,
                 self.applicants_any,
                 self.exclude_applicants,
+                self.applicants_only,
+                self.exclude_programs,
                 self.themes,
                 self.exclude_themes,
                 self.min_budget is not None,
@@ -99,6 +105,12 @@ class ProgramFilter(BaseModel):
         if self.applicants_any and not any(_applies(kind, applicants) for kind in self.applicants_any):
             return False
         if any(_applies(kind, applicants) for kind in self.exclude_applicants):
+            return False
+        if self.applicants_only and not (
+            applicants and all(any(kind in a for kind in self.applicants_only) for a in applicants)
+        ):
+            return False
+        if program.id in self.exclude_programs:
             return False
         if self.themes and not (
             any(theme in program.themes for theme in self.themes)
@@ -146,8 +158,12 @@ class ProgramFilter(BaseModel):
                 key = "exclude_ministries" if c.op == "not" else "ministries"
                 data[key] = _merge(data.get(key), values)
             elif c.field == "applicant":
-                key = {"not": "exclude_applicants", "any": "applicants_any"}.get(c.op, "applicants_all")
+                key = {"not": "exclude_applicants", "any": "applicants_any", "only": "applicants_only"}.get(
+                    c.op, "applicants_all"
+                )
                 data[key] = _merge(data.get(key), values)
+            elif c.field == "program":
+                data["exclude_programs"] = _merge(data.get("exclude_programs"), values)
             elif c.field == "theme" and c.op == "not":
                 data["exclude_themes"] = _merge(data.get("exclude_themes"), values)
             elif c.field == "theme":
@@ -181,6 +197,8 @@ _WORDS = {
         "applicant_all": "申請主体：{v}のすべて",
         "applicant_any": "申請主体：{v}のいずれか",
         "applicant_not": "申請主体に{v}を含まない",
+        "applicant_only": "申請主体が{v}だけ",
+        "program_not": "{v}を除く",
         "theme": "テーマ：{v}",
         "theme_not": "テーマ：{v}以外",
         "ge": "予算額{v}以上",
@@ -203,6 +221,8 @@ _WORDS = {
         "applicant_all": "applicants include all of {v}",
         "applicant_any": "applicants include one of {v}",
         "applicant_not": "applicants do not include {v}",
+        "applicant_only": "applicants are only {v}",
+        "program_not": "other than {v}",
         "theme": "theme: {v}",
         "theme_not": "theme: other than {v}",
         "ge": "budget ≥ {v}",
@@ -235,6 +255,8 @@ def describe(conditions: Iterable[Condition], language: str = "ja") -> str:
         elif c.field == "applicant":
             if c.op == "not":
                 parts.append(w["applicant_not"].format(v=w["and"].join(values)))
+            elif c.op == "only":
+                parts.append(w["applicant_only"].format(v=w["or"].join(values)))
             elif c.op == "any":
                 parts.append(w["applicant_any"].format(v=w["or"].join(values)))
             elif len(values) > 1:

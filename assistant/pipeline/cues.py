@@ -41,9 +41,10 @@ RANK_SIZE = re.compile(
 )
 COMPARE = re.compile(
     r"どちら|どっち|比べ|比較|違い|違う|異なる|同じ|共通|差は|差が|より(?:大きい|多い|少ない|小さい|高い)|"
-    r"\bcompare|\bdifference|\bdiffer|\bsame\b|\bwhich (?:one|of)\b|\b(?:bigger|larger|smaller|more) than\b|\bvs\.?\b|\bversus\b"
+    r"一緒|\bcompare|\bdifference|\bdiffer|\bsame\b|\bwhich (?:one|of)\b|\b(?:bigger|larger|smaller|more) than\b|\bvs\.?\b|"
+    r"\bversus\b|\bwhich (?:has|is|gets) the (?:larger|bigger|smaller|higher|lower|largest|biggest|smallest)\b"
 )
-SAME = re.compile(r"同じ|共通|同一|\bsame\b")
+SAME = re.compile(r"同じ|共通|同一|一緒|\bsame\b")
 #: Words that make a Japanese question an open one (not answered by はい/いいえ).
 INTERROGATIVE = re.compile(
     r"何|なに|なん|どこ|どの|どれ|どう|どんな|誰|だれ|いつ|いくら|いくつ|どちら|どっち|なぜ|どうして|"
@@ -110,7 +111,7 @@ ASKS: dict[str, re.Pattern[str]] = {
         r"\bdepartment\b|\bdivision\b|\bbureau\b|\boffice in charge\b|\bin charge\b"
     ),
     "contact": re.compile(
-        r"問い?合わ?せ|連絡先|連絡|電話|TEL|tel|メール|mail|アドレス|窓口|どこに(?:聞|相談|連絡|問)|"
+        r"問い?合わ?せ|連絡先|連絡|電話|TEL|tel|FAX|fax|ファックス|ファクス|メール|mail|アドレス|窓口|どこに(?:聞|相談|連絡|問)|"
         r"\bcontact\b|\bphone\b|\btelephone\b|\be-?mail\b|\breach\b|\bwho (?:do|should) i (?:ask|call|contact)\b"
     ),
     "new_calls": re.compile(
@@ -123,13 +124,20 @@ ASKS: dict[str, re.Pattern[str]] = {
         r"どんな事業|どういう事業|どのような事業|概要|目的|内容|とは|って何|ってなに|について(?:教えて|知りたい|詳しく)|"
         r"\bwhat is\b|\btell me about\b|\babout\b"
     ),
-    "deadline": re.compile(r"締切|締め切|〆切|しめきり|期限|いつまで|\bdeadline|\bdue date\b|\bby when\b"),
+    "deadline": re.compile(
+        r"締切|締め切|〆切|しめきり|期限|いつまで|(?:申請|応募|募集|受付)(?:の)?(?:受付)?期間|受付(?:期間|期限)|"
+        r"\bdeadline|\bdue date\b|\bby when\b|\bapplication period\b"
+    ),
+    "terms": re.compile(
+        r"補助率|補助上限|上限額|助成率|採択予定件数|採択件数|公募要領|審査基準|審査の観点|申請要件|応募要件|事業期間|"
+        r"\bsubsidy rate\b|\bfunding rate\b|\bceiling\b|\bselection criteria\b"
+    ),
     "schedule": re.compile(
         r"公募(?:時期|開始|期間|予定|スケジュール)|募集(?:時期|開始|期間|予定)|スケジュール|いつから|いつ(?:公募|募集|始ま)|"
         r"\bwhen (?:does|will|is)\b.*\b(?:open|start|begin)|\bschedule\b"
     ),
     "person": re.compile(
-        r"担当者(?:の)?(?:名前|氏名|名|は誰|はだれ|って誰)|(?:担当|責任者)(?:の)?(?:名前|氏名)|誰が担当|責任者|"
+        r"担当者(?:の)?(?:名前|氏名|名|は誰|はだれ|って誰)|(?:担当|責任者)(?:の)?(?:名前|氏名)|誰が担当|責任者|担当の(?:方|人)|"
         r"(?:審査員|審査委員|評価委員|選考委員|委員長|プログラムオフィサー|プログラムディレクター)|"
         r"誰が(?:審査|評価|選考|選ぶ|決める)|"
         r"\bperson in charge\b|\bcontact person\b|\bwho is (?:the|in) charge\b|\bname of the\b"
@@ -139,21 +147,60 @@ ASKS: dict[str, re.Pattern[str]] = {
         r"\bnext (?:round|year|call)\b|\bfuture calls?\b"
     ),
     "result": re.compile(
-        r"採択(?:件数|数|実績|結果|率|倍率|された(?:大学|拠点|地域|件数))|何件採択|倍率|採択率|\bsuccess rate\b"
+        r"採択(?:件数|数|実績|結果|率|倍率|された(?:大学|拠点|地域|件数))|何件採択|倍率|採択率|"
+        r"何(?:大学|校|件|団体|拠点)(?:が|も)?(?:これまでに)?採択|採択され(?:た|ている)(?:のは)?(?:何|どの|どこ)|"
+        r"\bsuccess rate\b|\bhow many (?:universities|projects) (?:were|have been) (?:selected|funded)\b"
     ),
     "members": re.compile(
         r"構成員|メンバー|参加(?:している|する)?(?:企業|団体|機関|大学|自治体|者)|参加者|"
         r"加わって(?:いる)?(?:企業|団体|機関)|\bmembers?\b|\bparticipants?\b"
     ),
+    "region": re.compile(
+        r"どこの(?:県|都道府県|地域|自治体)|どの(?:県|都道府県|地域)|何県|どこ(?:です)?か.{0,6}(?:県|地域)|"
+        r"\bwhich (?:prefectures?|regions?)\b|\bwhere\b"
+    ),
     "count": COUNT,
     "when": WHEN,
 }
 #: Attributes the catalog's table row answers.
+#: Hiragana spellings of the words of asking (「たんとうぶしょ」「でんわばんごう」): a question typed in kana
+#: is read with these replaced, so its cues count like the kanji ones.
+KANA_WORDS: dict[str, str] = {
+    "といあわせさき": "問い合わせ先",
+    "といあわせ": "問い合わせ",
+    "れんらくさき": "連絡先",
+    "たんとうぶしょ": "担当部署",
+    "たんとうしゃ": "担当者",
+    "たんとう": "担当",
+    "でんわばんごう": "電話番号",
+    "でんわ": "電話",
+    "めーるあどれす": "メールアドレス",
+    "めーる": "メール",
+    "あどれす": "アドレス",
+    "よさん": "予算",
+    "いくら": "いくら",
+    "しんせい": "申請",
+    "おうぼ": "応募",
+    "しょかん": "所管",
+    "しめきり": "締切",
+    "こうぼ": "公募",
+    "さいたく": "採択",
+    "しんき": "新規",
+    "いちらん": "一覧",
+    "ぜんぶ": "全部",
+    "じぎょう": "事業",
+    "だいがく": "大学",
+    "じちたい": "自治体",
+    "きぎょう": "企業",
+    "おしえて": "教えて",
+}
+KANA_WORD = re.compile("|".join(sorted(KANA_WORDS, key=len, reverse=True)))
+
 CATALOG_ATTRIBUTES = frozenset(
     {"budget", "applicants", "ministry", "department", "contact", "new_calls", "themes"}
 )
 #: Attributes no table states; prose may, or the answer says they are not stated and whom to ask.
-UNSTATED_ATTRIBUTES = frozenset({"deadline", "schedule", "person", "later_round", "result"})
+UNSTATED_ATTRIBUTES = frozenset({"deadline", "schedule", "person", "later_round", "result", "terms"})
 
 # -- references to earlier turns ---------------------------------------------------------------------
 ANAPHORA = re.compile(
@@ -164,7 +211,8 @@ ANAPHORA = re.compile(
     r"\b(?:it|that one|this one|that program|this program|the program|that project|this project)\b"
 )
 PLURAL_REFERENCE = re.compile(
-    r"それぞれ|両方|両者|どちらも|いずれも|それら(?!し)|これら|二つとも|2つとも|\bboth\b|\beach of\b|\ball of them\b|\bthey\b|\bthem\b"
+    r"それぞれ|両方の(?:事業|予算|担当|連絡先|申請主体)|両者|それら(?!し)|これら|二つとも|2つとも|"
+    r"\bboth of them\b|\beach of them\b|\ball of them\b|\bboth programs\b|\beach program\b"
 )
 SET_REFERENCE = re.compile(
     r"その中で|そのうち|この中で|これらの(?:うち|中で)|それらの(?:うち|中で)|上記の(?:うち|中で)|今の(?:うち|中で)|"

@@ -175,6 +175,9 @@ class NetworkQuery(BaseModel):
 class MemberEntry(BaseModel):
     member_id: str
     name: str  # the printed form shown
+    printed: str = (
+        ""  # as this network's cell prints it (高知県公立大学法人高知工科大学), when listed per network
+    )
     sector: str | None
     sector_inferred: bool = False
     role: str | None = None
@@ -694,6 +697,7 @@ def _member_entry(
     return MemberEntry(
         member_id=member.id,
         name=member.name,
+        printed=links[0].printed.text if network_id and links else "",
         sector=member.sector,
         sector_inferred=member.sector_inferred,
         role=next((link.role for link in links if link.role), None),
@@ -714,7 +718,7 @@ def resolve_filters(
     """Filter values → what the graph knows (広島 / hiroshima → 広島県, 交付金 → kofukin, 企業 → 産,
     マツダ → its member id). An unknown value raises ``InvalidFilterError`` listing the valid ones (the
     value itself is not echoed)."""
-    from assistant.pipeline.query_parser import InvalidFilterError
+    from assistant.pipeline.conditions import InvalidFilterError
 
     resolved: dict[str, list[str]] = {}
     if region is not None and region.strip():

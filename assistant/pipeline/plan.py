@@ -27,10 +27,11 @@ from assistant.pipeline import cues
 from assistant.pipeline.conditions import Condition, ProgramFilter, describe
 from assistant.pipeline.evidence import Evidence, EvidenceBuilder
 from assistant.pipeline.hits import Hit, RetrievalResult
+from assistant.pipeline.networks import NetworkAnswer, NetworkGraph, answer_network_query
 from assistant.pipeline.quotes import QuotePicker, contact_blocks, is_cell, squash
 from assistant.pipeline.read import Question
 from assistant.pipeline.scoring import SentenceScorer
-from assistant.records import BudgetLine, Catalog, Program, UseCase
+from assistant.records import BudgetLine, Catalog, Program, TextSpan, UseCase
 from assistant.tuning import PLAN, SUPPORT
 from assistant.vocabulary import THEME_KEYWORDS
 
@@ -61,6 +62,10 @@ _ASKING_WORDS = frozenset(
         "新規 採択 課題 有無 教える 知る 知りたい 概要 内容 目的 詳しい 大学 直接 できる 方 ほう 全部 一覧 "
         "budget program programs contact phone email apply university ministry department which what tell about"
     )
+)
+#: Words that speak of the regional networks outright (not of programs).
+_NETWORK_WORDS = re.compile(
+    r"ネットワーク|構成員|構成団体|メンバー|協議会|推進会議|プラットフォーム|\bnetworks?\b|\bmembers?\b", re.I
 )
 _PROGRAM_WORD = (
     "事業",
@@ -134,6 +139,13 @@ class AnswerPlan:
     reasons: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     ranked_within: bool = False  # a ranking over the programs of the conversation (「その中で」)
+    network: NetworkAnswer | None = None  # the regional network table's answer (kind network)
+    network_evidence: dict[tuple[str, int, int, str], int] = field(default_factory=dict)  # cell → evidence id
+
+    def cell(self, span: TextSpan | None) -> list[int]:
+        """The evidence id of a network cell, as a citation list."""
+        eid = self.network_evidence.get(_span_key(span)) if span is not None else None
+        return [eid] if eid is not None else []
 
     @property
     def abstained(self) -> bool:
@@ -178,7 +190,9 @@ class Planner:
         scorer: SentenceScorer,
         recommender: Recommender | None,
         corpus_years: set[int],
+        networks: NetworkGraph | None = None,
     ) -> None:
+        self.networks = networks
         self.catalog = catalog
         self.programs = {p.id: p for p in catalog.programs}
         self.store = store
@@ -198,6 +212,15 @@ class Planner:
     # -- the decision ------------------------------------------------------------------------------
     def decide(self, q: Question) -> _Decision:
         """The answer kind, from the question alone (no retrieval): table-driven tests check this."""
+        outside = q.years - self.corpus_years
+        if outside and not q.program_ids:
+            return _Decision("abstain", f"asks about {sorted(outside)}, a period the documents do not cover")
+        if outside:
+            return _Decision(
+                "not_stated", f"asks about {sorted(outside)}, a period the documents do not cover"
+            )
+        if self._about_networks(q):
+            return _Decision("network", "asks about the regional network table")
         ref = q.reference
         if not q.named_ids and ref is not None and ref.status == "missing":
             return _Decision("clarify", "the question refers to a program, but nothing was discussed before")
@@ -207,17 +230,34 @@ class Planner:
             return self._decide_about_programs(q)
         return self._decide_open(q)
 
+    def _about_networks(self, q: Question) -> bool:
+        """The network table answers when the question names a region, a network or a member of one, or
+        speaks of networks / members outright — and is not a question about programs (their rows, a list
+        or a recommendation), which a scheme's name (共創の場) or a word like 参加 would otherwise pull in."""
+        network = q.network
+        if network is None or self.networks is None:
+            return False
+        scoped = bool(network.regions or network.network_ids or network.member_ids)
+        outright = bool(_NETWORK_WORDS.search(q.masked)) or q.asks("members")
+        if not (scoped or outright):
+            return False
+        if q.named_ids and not scoped and not q.asks("members"):
+            return False  # 「共創の場の予算は？」: about the program's row
+        if q.named_ids and q.asked & cues.CATALOG_ATTRIBUTES and not q.asks("members"):
+            return False
+        about_programs = any(word in q.masked.lower() for word in _PROGRAM_WORD)
+        if about_programs and not network.regions and not network.network_ids and not q.asks("members"):
+            return False  # 「大学が入っていない事業」「ネットワークをつくりたい。使える事業は？」
+        return not (q.has("goal") and not network.regions and not network.network_ids)
+
     def _decide_about_programs(self, q: Question) -> _Decision:
         ids = q.program_ids
         if q.reference is not None and q.reference.scope == "set" and (q.has("ranking") or q.has("compare")):
             return _Decision("ranking", "a superlative over the programs just discussed")
+        if q.reference is not None and q.reference.scope == "set" and q.filter.active:
+            return _Decision("list", "the programs just discussed that meet its conditions")
         if len(ids) >= 2 and (q.has("compare") or q.has("ranking")):
             return _Decision("compare", "two or more programs compared")
-        outside = q.years - self.corpus_years
-        if outside:
-            return _Decision(
-                "not_stated", f"asks about {sorted(outside)}, a period the documents do not cover"
-            )
         if q.has("yes_no") and self._yes_no_attribute(q) is not None:
             return _Decision("yes_no", "a yes/no question about the program's table row")
         if q.asked & cues.UNSTATED_ATTRIBUTES:
@@ -236,9 +276,6 @@ class Planner:
         about_programs = any(word in q.masked.lower() for word in _PROGRAM_WORD) or q.language == "en"
         if q.has("ranking") and (about_programs or q.asks("budget")):
             return _Decision("ranking", "a superlative over the catalog (by budget)")
-        outside = q.years - self.corpus_years
-        if outside:
-            return _Decision("abstain", f"asks about {sorted(outside)}, a period the documents do not cover")
         if q.has("goal") and not q.has("explicit_list"):
             return _Decision("fit", "states a goal: the program whose purpose matches it")
         if asked_filter.active and about_programs and not q.asks("when", "count", "members"):
@@ -336,10 +373,32 @@ class Planner:
     def _plan_abstain(self, plan, q, retrieval, evidence, recommendations) -> None:
         return None
 
-    def _plan_network(
-        self, plan, q, retrieval, evidence, recommendations
-    ) -> None:  # wired by the network map
-        plan.kind = "abstain"
+    def _plan_network(self, plan, q, retrieval, evidence, recommendations) -> None:
+        """The regional network table: members, networks of a member, shared members, 取組概要 — each list
+        cited to its cell."""
+        if self.networks is None or q.network is None:
+            plan.kind = "abstain"
+            return
+        answer = answer_network_query(q.network, self.networks)
+        if answer.empty:
+            plan.kind = "abstain"
+            plan.reasons.append("no network in the table meets it")
+            return
+        plan.network = answer
+        spans = []
+        for entry in answer.networks:
+            spans.extend(
+                s for s in (entry.name_source, entry.members_cell, entry.summary_source) if s is not None
+            )
+        for member in answer.members:
+            spans.extend(member.sources[:1])
+        for span in spans:
+            eid = evidence.snippet("cell", span.doc_id, span.text, near=(span.line_start, span.line_end))
+            if eid is not None:
+                plan.network_evidence[_span_key(span)] = eid
+        plan.reasons.append(
+            f"network table: {q.network.relation}, {len(answer.networks)} networks, {len(answer.members)} members"
+        )
 
     def _plan_contact(self, plan, q, retrieval, evidence, recommendations) -> None:
         self._focus(plan, q, evidence)
@@ -384,6 +443,7 @@ class Planner:
                     budgets, key=lambda p: p.budget_thousand_yen or 0, reverse=not q.ranking_ascending
                 )
                 plan.winner = order[0].id
+                plan.programs.sort(key=lambda f: f.program.id != plan.winner)  # the winner leads
                 plan.reasons.append("compared by the budget of each table row")
         elif q.has("same") or q.has("yes_no"):
             attribute = compared[0]
@@ -416,7 +476,10 @@ class Planner:
         )
 
     def _plan_list(self, plan, q, retrieval, evidence, recommendations) -> None:
-        matching = q.filter.apply(self.programs.values())
+        pool = self.programs.values()
+        if q.reference is not None and q.reference.scope == "set" and not q.named_ids:
+            pool = [self.programs[pid] for pid in q.reference.program_ids if pid in self.programs]
+        matching = q.filter.apply(pool)
         matching.sort(key=lambda p: -(p.budget_thousand_yen or 0))
         for program in matching:
             plan.programs.append(self._facts(program, evidence))
@@ -534,6 +597,8 @@ class Planner:
                 block_text = squash(document.span_text(*block))
                 about = f"{document.info.title} {hit.section} 問い合わせ先 連絡先 電話番号 {block_text}"
                 score = self.scorer.coverage(tokens, about)
+                if q.language == "en":  # English words meet the Japanese title only in the embedding
+                    score = 1.0 if hit in retrieval.chunk_hits[:3] else 0.0
                 if best is None or score > best[0]:
                     best = (score, hit.doc_id, block)
         if best is None or best[0] < SUPPORT.min_coverage:
@@ -620,6 +685,11 @@ class Planner:
             if len(found) >= PLAN.suggestions:
                 break
         return found
+
+
+def _span_key(span: TextSpan) -> tuple[str, int, int, str]:
+    """Cells of one table row share their line: the text tells them apart."""
+    return (span.doc_id, span.line_start, span.line_end, span.text)
 
 
 def _topic_of(section: str) -> str:

@@ -11,13 +11,14 @@ come from the catalog only.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from assistant.index.documents import DocumentStore
 from assistant.jp_text import tokenize
 from assistant.pipeline.hits import Hit
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.pipeline.tables import MIN_TABS, TableCell, extract_cells
-from assistant.records import Catalog
+from assistant.records import Catalog, Chunk
 from assistant.vocabulary import contacts_in
 
 _SENTENCE = re.compile(r"[^。！？]+[。！？]?")
@@ -26,8 +27,24 @@ _SENTENCE = re.compile(r"[^。！？]+[。！？]?")
 class QuotePicker:
     """Built once per process (the table cells and the catalog's contacts); ``pick`` is thread-safe."""
 
-    def __init__(self, store: DocumentStore, catalog: Catalog, scorer: SentenceScorer) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        catalog: Catalog,
+        scorer: SentenceScorer,
+        chunks: list[Chunk] | None = None,
+    ) -> None:
         self.scorer = scorer
+        self.section_lists = [
+            found for chunk in chunks or [] if (found := _section_list(chunk, store)) is not None
+        ]
+        self._list_tokens = [
+            (
+                set(tokenize(f"{item.title} {item.heading} {' '.join(item.items)}")),
+                set(tokenize(item.heading)),
+            )
+            for item in self.section_lists
+        ]
         self.known_contacts: set[str] = {
             c for p in catalog.programs for c in contacts_in(" ".join([*p.tel, *p.email]))
         }
@@ -83,6 +100,14 @@ class QuotePicker:
         for cell, tokens in zip(self.table_cells, self._cell_tokens, strict=True):
             scored.append((self.scorer.token_coverage(cell_tokens, tokens), 0, cell, cell.text))
         scored.sort(key=lambda item: item[0], reverse=True)
+        best_sentence = scored[0][0] if scored else 0.0
+        if _ASKS_ENUMERATION.search(question):
+            best_sentence *= (
+                LIST_OVER_SENTENCE  # 「どんな…がありますか」 asks for the items, not one sentence
+            )
+        listed = self._best_list(question_tokens, best_sentence, threshold)
+        if listed:
+            return listed
         picked: list[tuple[Hit, str]] = []
         primary = 0
         for score, _, hit, sentence in scored:
@@ -95,6 +120,25 @@ class QuotePicker:
             follow = self._continuation(hit, sentence, question_tokens, wanted, lead_ins=primary == 1)
             picked.extend((hit, s) for s in follow if all(s != p for _, p in picked))
         return picked[: limit + MAX_CONTINUATION]
+
+    def _best_list(
+        self, question_tokens: set[str], best_sentence: float, threshold: float
+    ) -> list[tuple[Hit, str]]:
+        """A section whose heading names what is asked and whose body lists the items (「2: …工夫した取組」
+        ① … ④): the answer is the heading and every item, not the one item that happens to score best."""
+        best: tuple[float, SectionList] | None = None
+        for section, (tokens, heading_tokens) in zip(self.section_lists, self._list_tokens, strict=True):
+            if not question_tokens & heading_tokens:
+                continue
+            score = self.scorer.token_coverage(question_tokens, tokens)
+            if best is None or score > best[0]:
+                best = (score, section)
+        if best is None or best[0] < max(threshold, LIST_MIN_COVERAGE) or best[0] <= best_sentence:
+            return []
+        section = best[1]
+        picked = [(section.heading_hit, section.heading)]
+        picked.extend((section.hit, item) for item in section.items[:MAX_LIST_ITEMS])
+        return picked
 
     def _is_title(self, sentence: str, hit: Hit) -> bool:
         """The document's own title (a cover line) restates the question's topic and answers nothing."""
@@ -178,11 +222,75 @@ def answer_shape(question: str) -> re.Pattern[str] | None:
     return None
 
 
+#: A parenthesis that closes a line after a sentence names what the sentence is about
+#: (「…例あり。（事例⑫希少糖）」): it belongs to the sentence.
+_TRAILING_NOTE = re.compile(r"^[（(][^（）()]{1,60}[）)]$")
+
+
 def sentences(text: str) -> list[str]:
-    pieces = []
+    pieces: list[str] = []
     for line in text.split("\n"):
-        pieces.extend(s.strip() for s in _SENTENCE.findall(line) if s.strip())
+        for piece in (s.strip() for s in _SENTENCE.findall(line)):
+            if not piece:
+                continue
+            if pieces and _TRAILING_NOTE.match(piece) and pieces[-1].endswith(("。", "！", "？")):
+                pieces[-1] += piece
+            else:
+                pieces.append(piece)
     return pieces
+
+
+#: Questions that ask for several items (「どんな視点で」「何を挙げて」): a list may answer them even when one
+#: sentence covers the question a little better (LIST_OVER_SENTENCE of its score is enough).
+_ASKS_ENUMERATION = re.compile(
+    r"どんな|どのような|どういった|何を|なにを|どれ|種類|挙げ|列挙|項目|ポイント|視点|観点|\bwhat (?:are|kinds?)\b|\blist\b"
+)
+LIST_OVER_SENTENCE = 0.85
+#: A section list answers when it covers this share of the question (title, heading and items together).
+LIST_MIN_COVERAGE = 0.4
+#: Items quoted at most, and the longest average item that still makes a list (longer ones are paragraphs).
+MAX_LIST_ITEMS = 10
+MAX_LIST_ITEM_CHARS = 90
+_LIST_ITEM = re.compile(r"^\s*(?:[-・•◆➢✓○●■□◇▶►]\s*)*(?:[①-⑳]|\(?\d{1,2}\)|[0-9０-９]{1,2}[.．)）])")
+
+
+@dataclass(frozen=True)
+class SectionList:
+    """A chunk that is a list under its heading, with the heading located in the document."""
+
+    hit: Hit
+    heading_hit: Hit
+    heading: str
+    title: str
+    items: tuple[str, ...]
+
+
+def _section_list(chunk: Chunk, store: DocumentStore) -> SectionList | None:
+    lines = [line.strip() for line in chunk.text.split("\n") if line.strip()]
+    items = tuple(line for line in lines if _LIST_ITEM.match(line))
+    if len(items) < 2 or len(items) < len(lines) - 1 or not chunk.heading_path:
+        return None
+    if sum(len(i) for i in items) / len(items) > MAX_LIST_ITEM_CHARS:
+        return None
+    document = store.get(chunk.doc_id)
+    heading = chunk.heading_path[-1].strip("*#＃ 　")
+    located = (
+        document.locate(heading, near=(max(1, chunk.line_start - 3), chunk.line_start)) if document else None
+    )
+    if located is None or document is None or located.line_start > chunk.line_start:
+        return None
+    hit = Hit(
+        kind="chunk",
+        id=chunk.chunk_id,
+        text=chunk.text,
+        doc_id=chunk.doc_id,
+        line_start=chunk.line_start,
+        line_end=chunk.line_end,
+        page=chunk.page,
+        section=chunk.section,
+    )
+    heading_hit = hit.model_copy(update={"line_start": located.line_start, "line_end": located.line_end})
+    return SectionList(hit, heading_hit, located.quote, document.info.title, items)
 
 
 CELL_PREFIX = "cell:"

@@ -21,6 +21,7 @@ from assistant.jp_text import _tokenizer, is_japanese, normalize, strip_controls
 from assistant.pipeline import cues
 from assistant.pipeline.conditions import Condition, ProgramFilter, Role, explicit_filters
 from assistant.pipeline.matching import Mention, ProgramMatcher, match_key
+from assistant.pipeline.networks import NetworkGraph, NetworkQuery, read_network_question
 from assistant.records import Program
 from assistant.vocabulary import (
     APPLICANT_ALIASES,
@@ -89,9 +90,9 @@ class Question:
     years: frozenset[int]
     history_ids: tuple[str, ...]  # programs of the most recent turn that names any
     history_texts: tuple[str, ...] = field(default=(), repr=False)
-    background_ids: tuple[
-        str, ...
-    ] = ()  # programs named only as background (「すでに共創の場に採択されています」)
+    #: Programs named only as background (「すでに共創の場に採択されています」).
+    background_ids: tuple[str, ...] = ()
+    network: NetworkQuery | None = None  # what it asks about the regional networks, if it does
 
     # -- derived views ------------------------------------------------------------------------------
     @property
@@ -178,9 +179,12 @@ MASKED_NAME = "[\ue000-\ue0ff]"
 class QuestionReader:
     """Built once per process from the catalog; ``read`` is thread-safe (no per-call state)."""
 
-    def __init__(self, programs: list[Program], matcher: ProgramMatcher) -> None:
+    def __init__(
+        self, programs: list[Program], matcher: ProgramMatcher, networks: NetworkGraph | None = None
+    ) -> None:
         self.programs = {p.id: p for p in programs}
         self.matcher = matcher
+        self.networks = networks
         self.themes = sorted({t for p in programs for t in p.themes})
         # Each program's printed names as flexible patterns (separators may differ), for masking.
         self._name_patterns: dict[str, re.Pattern[str]] = {}
@@ -203,12 +207,17 @@ class QuestionReader:
         mentions = tuple(self.matcher.mentions(text))
         named = tuple(dict.fromkeys(m.program_id for m in mentions))
         masked = self._mask(normalized, named)
+        if re.search(r"[\u3041-\u3096]{4,}", masked):  # typed in kana: its words of asking as kanji
+            masked = cues.KANA_WORD.sub(lambda m: cues.KANA_WORDS[m.group(0)], masked)
+        named, excluded = _excluded_programs(named, masked)
         # An English question that names a program in Japanese is still English: names are masked first.
         language: Literal["ja", "en"] = "ja" if is_japanese(_QUOTED_JA.sub("", masked)) else "en"
         clause_list = tuple(_clauses(masked, language))
         named, background_ids = _subject_programs(named, clause_list)
         asked = _asked(clause_list, masked, language)
         conditions = list(self._conditions(clause_list, language))
+        if excluded:
+            conditions.append(Condition("program", "not", excluded))
         conditions.extend(explicit_filters(filters or {}, list(self.programs.values())))
         cue_set = self._cues(masked, clause_list, language, asked)
         goal = _goal(clause_list, text, language)
@@ -250,6 +259,7 @@ class QuestionReader:
             history_ids=history_ids,
             history_texts=history_texts,
             background_ids=background_ids,
+            network=self._network(text, masked, language, history),
         )
 
     # -- names ---------------------------------------------------------------------------------------
@@ -335,6 +345,33 @@ class QuestionReader:
             conditions.append(Condition("theme", "not", tuple(negated), role))
         return conditions
 
+    def _network(self, text: str, masked: str, language: str, history: Sequence[Turn]) -> NetworkQuery | None:
+        """The question about the regional networks; 「その拠点の構成員は？」 borrows the network or region the
+        conversation named last."""
+        if self.networks is None:
+            return None
+        found = read_network_question(text, self.networks)
+        lowered = _lower(masked, language)
+        points_back = bool(cues.ANAPHORA.search(lowered) or cues.PLURAL_REFERENCE.search(lowered)) or bool(
+            re.search(r"その(?:拠点|ネットワーク|協議会|会議|地域|県)|そこ", masked)
+        )
+        scoped = found is not None and bool(found.regions or found.network_ids or found.member_ids)
+        if scoped or not history or not points_back:
+            return found
+        for turn in reversed(history):
+            earlier = read_network_question(turn.content, self.networks)
+            if earlier is None or not (earlier.network_ids or earlier.regions):
+                continue
+            if found is None:  # 「その拠点の構成員は？」: the question's relation, the earlier turn's network
+                found = read_network_question(f"ネットワーク {text}", self.networks)
+                if found is None:
+                    return None
+            # 「両方」 is the region just discussed; 「その拠点」 the network just named.
+            if found.relation == "shared" or not earlier.network_ids:
+                return found.model_copy(update={"regions": earlier.regions})
+            return found.model_copy(update={"network_ids": earlier.network_ids, "regions": earlier.regions})
+        return found
+
     # -- the conversation ----------------------------------------------------------------------------
     def _history(self, history: Sequence[Turn]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Programs of the most recent turn that names any (the assistant's answer before the user's)."""
@@ -379,6 +416,8 @@ class QuestionReader:
         if not points_back and not self._implied_subject(text, cue_set, asked, conditions, history):
             return None
         if not recent:
+            if not (ordinal or anaphora or set_ref):
+                return None  # 「どちらも」「…のほう」 with nothing before them are not references
             expression = (
                 next(m.group(0) for m in (ordinal, set_ref, plural, anaphora, pick, None) if m)
                 if points_back
@@ -400,7 +439,8 @@ class QuestionReader:
             picked = _pick(programs, conditions)
             if picked is not None:
                 by, chosen = picked
-                status = "resolved" if len(chosen) == 1 or set_ref or plural else "ambiguous"
+                several = bool(set_ref or plural or cues.COMPARE.search(text) or cues.RANKING.search(text))
+                status = "resolved" if len(chosen) == 1 or several else "ambiguous"
                 ids = tuple(p.id for p in chosen)
                 return Reference(
                     (pick or set_ref).group(0), status, ids if status == "resolved" else (), ids, "one", by
@@ -482,6 +522,20 @@ def _clauses(masked: str, language: str) -> list[Clause]:
     if "ask" not in kinds:  # 「…したい。」 alone: the wish is what is asked about
         kinds[-1] = "ask" if kinds[-1] != "wish" else "wish"
     return [Clause(p, k) for p, k in zip(pieces, kinds, strict=True)]  # type: ignore[arg-type]
+
+
+def _excluded_programs(named: tuple[str, ...], masked: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """「医療系ベンチャートータルサポート事業以外で」: a program named to be left out is not the subject."""
+    keep, excluded = [], []
+    for index, pid in enumerate(named):
+        mark = chr(_MASK_BASE + index)
+        at = masked.find(mark)
+        tail = masked[at + 1 : at + 12] if at >= 0 else ""
+        if re.match(r"\s*(?:を除く|を除いて|は除いて|以外|を除いた|\s*other than|\s*except)", tail):
+            excluded.append(pid)
+        else:
+            keep.append(pid)
+    return tuple(keep), tuple(excluded)
 
 
 def _asked(clause_list: tuple[Clause, ...], masked: str, language: str) -> frozenset[str]:
@@ -596,10 +650,11 @@ def _ascii_word(text: str, start: int, end: int) -> bool:
 
 
 _APPLY = (
-    r"(?:等)?(?:個人|単独|自身|自ら|だけ|のみ|自体)?(?:が|も|で|から|として|は|でも)?\s*(?:直接|単独で|自ら)?\s*"
-    r"(?:申請|応募|申し込|手を挙げ|使え|利用でき|対象|主体|参加でき|受けられ)"
+    r"(?:等)?(?:個人|単独|自身|自ら|だけ|のみ|自体)?(?:が|も|で|から|として|は|でも)?\s*(?:直接|単独で|自ら|自分で)?\s*"
+    r"(?:申請|応募|申し込|手を挙げ|使え|利用でき|対象|主体|参加でき|受けられ|出せ|出す)"
 )
 _SET_ALL = r"(?:の)?(?:どれもが|どれも|いずれもが|いずれも|すべてが|全てが|全部が|みんな|みな|ともに|どちらも|両方とも|両方が|両方)"
+_ONLY_TAIL = r"(?:等)?\s*(?:しか|だけ|のみ)(?:が|で|を|は)?\s*(?:直接)?\s*(?:申請|応募|主体|対象|出せ|使え)"
 _NEG_TAIL = (
     r"(?:等)?(?:は|が|も)?\s*(?:申請主体|申請者|対象|応募主体)?(?:に|と|として)?(?:は)?\s*"
     r"(?:入って|含まれて|なって|なれ)?(?:いない|いません|ない|ません)|"
@@ -610,7 +665,7 @@ _EN_APPLICANT = re.compile(
     r"(?P<who>universit(?:y|ies)|research institutions?|compan(?:y|ies)|business(?:es)?|private sector|"
     r"local governments?|municipalit(?:y|ies)|prefectures?|researchers?|consorti(?:um|a))"
     r"(?P<tail>\s+(?:can(?:not|'t)?|may|are able to|are eligible|is eligible|could)\s*(?:directly\s+)?(?:apply|to apply)?|"
-    r"\s+(?:directly\s+)?apply|\s+(?:are|is) (?:not )?(?:eligible|allowed)|\s+as (?:the )?applicants?)?"
+    r"\s+(?:directly\s+)?apply|\s+(?:are|is) (?:not )?(?:eligible|allowed)|\s+as (?:the |an? )?(?:eligible )?applicants?)?"
 )
 
 
@@ -639,6 +694,7 @@ def _applicants(text: str, role: Role, language: str) -> list[Condition]:
             handled[match.start() : match.end()] = [True] * (match.end() - match.start())
     negated: list[str] = []
     positive: list[str] = []
+    only: list[str] = []
     taken = list(handled)
     for alias in aliases:
         if alias.isascii():
@@ -649,7 +705,9 @@ def _applicants(text: str, role: Role, language: str) -> list[Condition]:
                 continue
             kind = APPLICANT_ALIASES[alias]
             tail = text[end:]
-            if re.match(_NEG_TAIL, tail):
+            if re.match(_ONLY_TAIL, tail):
+                only.append(kind)  # 「自治体しか申請できない」「大学だけが申請主体」
+            elif re.match(_NEG_TAIL, tail):
                 negated.append(kind)
             elif (
                 re.match(_APPLY, tail)
@@ -663,11 +721,13 @@ def _applicants(text: str, role: Role, language: str) -> list[Condition]:
                 continue
             taken[start:end] = [True] * (end - start)
     negated = list(dict.fromkeys(negated))
-    positive = [k for k in dict.fromkeys(positive) if k not in negated]
+    positive = [k for k in dict.fromkeys(positive) if k not in negated and k not in only]
     if positive:
         conditions.extend(Condition("applicant", "all", (k,), role) for k in positive)
     if negated:
         conditions.append(Condition("applicant", "not", tuple(negated), role))
+    if only:
+        conditions.append(Condition("applicant", "only", tuple(dict.fromkeys(only)), role))
     return conditions
 
 
@@ -691,12 +751,13 @@ def _applicants_en(text: str, role: Role) -> list[Condition]:
 
 
 _BUDGET_OP = re.compile(
-    r"(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>兆円|億円|千万円|百万円|万円|千円|円)\s*"
-    r"(?P<op>以上|超え|超|を超える|より多い|より大きい|以下|未満|を下回る|より少ない|より小さい)"
+    r"(?<![0-9.])(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>兆円|億円|千万円|百万円|万円|千円|円)\s*"
+    r"(?P<op>以上|超え|超|を超える|を超えて|超えて|を上回|上回|より多い|より大きい|以下|未満|を下回る|を下回って|下回|"
+    r"に満たない|より少ない|より小さい)"
 )
 _BUDGET_OP_EN = re.compile(
     r"(?P<op>over|more than|above|at least|under|less than|below|at most)\s*(?:¥|jpy\s*)?"
-    r"(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>billion|million|thousand)?\s*(?:yen|jpy)?"
+    r"(?<![0-9.])(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>billion|million|thousand)?\s*(?:yen|jpy)?"
 )
 _EN_UNITS = {"billion": ("1", "億円", 10), "million": ("1", "百万円", 1), "thousand": ("1", "千円", 1)}
 _GE = {"以上": "ge", "at least": "ge"}
@@ -705,6 +766,10 @@ _LOWER = {
     "超え",
     "超",
     "を超える",
+    "を超えて",
+    "超えて",
+    "を上回",
+    "上回",
     "より多い",
     "より大きい",
     "over",
@@ -756,6 +821,9 @@ def _new_calls(text: str, role: Role) -> list[Condition]:
     return []
 
 
+_HAS_BUDGET = re.compile(
+    r"予算(?:額)?(?:が|の)?(?:額|金額|数字)?(?:が|は)?(?:表に)?(?:書かれて|記載されて|載って|示されて|入って)(?:いる|います)"
+)
 _NO_BUDGET = re.compile(
     r"予算(?:額)?(?:が|の)?(?:記載|記入|数字|金額)?(?:が|は)?(?:書かれて|記載されて|載って|示されて|入って)?(?:いない|ない|無い|なし)|"
     r"予算(?:額)?(?:が|は)?[「『]?[ー－―-][」』]?"
@@ -763,7 +831,9 @@ _NO_BUDGET = re.compile(
 
 
 def _has_budget(text: str, role: Role) -> list[Condition]:
-    return [Condition("has_budget", "eq", False, role)] if _NO_BUDGET.search(text) else []
+    if _NO_BUDGET.search(text):
+        return [Condition("has_budget", "eq", False, role)]
+    return [Condition("has_budget", "eq", True, role)] if _HAS_BUDGET.search(text) else []
 
 
 def _ordinal_index(match: re.Match[str], count: int) -> int | None:

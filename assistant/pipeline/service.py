@@ -20,6 +20,7 @@ from assistant.pipeline.cite import ChunkLocator, Citation, Citer
 from assistant.pipeline.compose import COMPOSERS, Composer
 from assistant.pipeline.compose import deterministic as _deterministic  # noqa: F401 - registers the default
 from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
+from assistant.pipeline.networks import graph_for_build
 from assistant.pipeline.plan import AnswerPlan, PlanKind, Planner
 from assistant.pipeline.quotes import QuotePicker
 from assistant.pipeline.read import Question, QuestionReader, Turn, mentioned_years
@@ -101,7 +102,8 @@ class AnswerService:
         self.matcher = ProgramMatcher.from_programs(
             catalog.programs, load_extra_aliases(settings.corpus_dir / ALIASES_FILE)
         )
-        self.reader = QuestionReader(catalog.programs, self.matcher)
+        self.networks = graph_for_build(build)
+        self.reader = QuestionReader(catalog.programs, self.matcher, self.networks)
         program_keywords = (
             KeywordIndex.load(build / "keyword_programs") if (build / "keyword_programs").exists() else None
         )
@@ -111,10 +113,12 @@ class AnswerService:
         self.store = DocumentStore.load(build)
         self.locator = ChunkLocator.from_chunks(self.index.chunks)
         self.scorer = SentenceScorer.from_texts([c.text for c in self.index.chunks])
-        self.quotes = QuotePicker(self.store, catalog, self.scorer)
+        self.quotes = QuotePicker(self.store, catalog, self.scorer, self.index.chunks)
         self.recommender = ProgramRecommender(catalog, self.embedder, self.scorer)
         corpus_years = {y for doc in self.store.documents.values() for y in mentioned_years(doc.text)}
-        self.planner = Planner(catalog, self.store, self.quotes, self.scorer, self.recommender, corpus_years)
+        self.planner = Planner(
+            catalog, self.store, self.quotes, self.scorer, self.recommender, corpus_years, self.networks
+        )
         self.composer: Composer = COMPOSERS.create(composer or settings.composer, self)
         self.citer = Citer(self.store, self.locator)
 

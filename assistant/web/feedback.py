@@ -24,7 +24,20 @@ RATINGS: tuple[str, ...] = ("up", "down")
 FEEDBACK_FILE = "feedback.sqlite3"
 
 #: Answer intents are the eval categories of the same name.
-_INTENT_CATEGORIES = {"program_fit", "contact", "list", "figure", "fact"}
+#: The answer plan's kind → the eval set's category of a case like it (the categories predate the kinds).
+_KIND_CATEGORIES = {
+    "fit": "program_fit",
+    "contact": "contact",
+    "list": "list",
+    "ranking": "ranking",
+    "compare": "compare",
+    "yes_no": "yes_no",
+    "attribute": "figure",
+    "prose": "fact",
+    "network": "network",
+    "not_stated": "not_stated",
+    "clarify": "clarify",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -195,8 +208,7 @@ def to_eval_case(row: FeedbackRow) -> dict[str, Any]:
     elif history:
         category = "follow_up"
     else:
-        intent = answer.get("intent")
-        category = intent if intent in _INTENT_CATEGORIES else "fact"
+        category = _KIND_CATEGORIES.get(str(answer.get("intent")), "fact")
 
     liked = row.rating == "up"
     programs: list[str] = []

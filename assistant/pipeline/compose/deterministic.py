@@ -43,6 +43,7 @@ class DeterministicComposer:
             "contact": self._contact,
             "prose": self._prose,
             "not_stated": self._not_stated,
+            "network": self._network,
         }
 
     def compose(self, plan: AnswerPlan) -> AnswerDraft:
@@ -470,6 +471,98 @@ class DeterministicComposer:
             lines.append(Line(item, [eid]))
         return lines
 
+    def _network(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        n = t["network"]
+        answer = plan.network
+        if answer is None:
+            return self._abstain(plan, t)
+        query = answer.query
+        lines: list[Line] = []
+        if "region" in plan.asked and answer.networks:
+            regions = list(dict.fromkeys(e.region for e in answer.networks))
+            cites = [e for entry in answer.networks for e in plan.cell(entry.name_source)]
+            lines.append(Line(n["regions"].format(regions="、".join(regions)), cites))
+            lines.append(Line("\n" + n["regions_networks"], end="：\n"))
+            for entry in answer.networks:
+                item = n["network_item"].format(
+                    region=entry.region, program=entry.program_name, name=entry.name
+                )
+                lines.append(Line(item, plan.cell(entry.name_source)))
+            return lines
+        if answer.count is not None:
+            key = "count_members" if query.relation in ("members", "shared") else "count_networks"
+            cited = [
+                e for entry in answer.networks for e in plan.cell(entry.members_cell or entry.name_source)
+            ]
+            lines.append(Line(n[key].format(count=answer.count), cited[:6]))
+        if query.relation == "networks":
+            for member in answer.members:
+                lines.append(
+                    Line(("\n" if lines else "") + n["networks_intro"].format(member=member.name), end="：\n")
+                )
+                for entry in answer.networks:
+                    if entry.network_id in member.network_ids:
+                        item = n["network_item"].format(
+                            region=entry.region, program=entry.program_name, name=entry.name
+                        )
+                        lines.append(
+                            Line(
+                                item,
+                                [
+                                    *plan.cell(entry.name_source),
+                                    *plan.cell(member.sources[0] if member.sources else None),
+                                ],
+                            )
+                        )
+            return lines
+        if query.relation == "shared":
+            lines.append(Line(n["shared_intro"], end="：\n"))
+            names = {e.network_id: e.name for e in answer.networks}
+            cells = {e.network_id: e.members_cell or e.name_source for e in answer.networks}
+            for member in answer.members:
+                networks = "、".join(names.get(nid, nid) for nid in member.network_ids)
+                cites = [e for nid in member.network_ids for e in plan.cell(cells.get(nid))]
+                lines.append(Line(n["shared_item"].format(member=member.name, networks=networks), cites))
+            return lines
+        if query.relation == "summary":
+            for entry in answer.networks:
+                intro = n["summary"].format(region=entry.region, program=entry.program_name, name=entry.name)
+                lines.append(Line(("\n" if lines else "") + intro, plan.cell(entry.name_source), end="：\n"))
+                if entry.summary:
+                    lines.append(
+                        Line(n["summary_item"].format(summary=entry.summary), plan.cell(entry.summary_source))
+                    )
+            return lines
+        if query.relation == "members":
+            sectors = (
+                n["sector_only"].format(sectors="・".join(f"【{s}】" for s in query.sectors))
+                if query.sectors
+                else ""
+            )
+            for entry in answer.networks:
+                intro = n["members_intro"].format(
+                    region=entry.region, program=entry.program_name, name=entry.name, sectors=sectors
+                )
+                lines.append(Line(("\n" if lines else "") + intro, plan.cell(entry.name_source), end="：\n"))
+                for sector, members in _sector_groups(entry.members):
+                    names = "、".join(
+                        (m.printed or m.name) + (n["role"].format(role=m.role) if m.role else "")
+                        for m in members
+                    )
+                    lines.append(
+                        Line(
+                            n["members_line"].format(sector=sector, members=names),
+                            plan.cell(entry.members_cell),
+                        )
+                    )
+            return lines
+        scope = "・".join(query.regions) or "・".join(dict.fromkeys(e.program_name for e in answer.networks))
+        lines.append(Line(n["overview_intro"].format(scope=scope or "表"), end="：\n"))
+        for entry in answer.networks:
+            item = n["network_item"].format(region=entry.region, program=entry.program_name, name=entry.name)
+            lines.append(Line(item, plan.cell(entry.name_source)))
+        return lines
+
     def _not_stated(self, plan: AnswerPlan, t: dict) -> list[Line]:
         n = t["not_stated"]
         labels = t["labels"]
@@ -502,6 +595,16 @@ class DeterministicComposer:
 
 
 _ENGLISH_END = {"。": ".", "：\n": ":\n"}
+
+
+def _sector_groups(
+    members: list, order: tuple[str, ...] = ("学", "官", "産", "金融")
+) -> list[tuple[str, list]]:
+    groups: dict[str, list] = {}
+    for member in members:
+        groups.setdefault(member.sector or "その他", []).append(member)
+    ranked = sorted(groups.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    return ranked
 
 
 def _row(facts: ProgramFacts) -> list[int]:
