@@ -41,10 +41,10 @@ RANK_SIZE = re.compile(
 )
 COMPARE = re.compile(
     r"どちら|どっち|比べ|比較|違い|違う|異なる|同じ|共通|差は|差が|より(?:大きい|多い|少ない|小さい|高い)|"
-    r"一緒|\bcompare|\bdifference|\bdiffer|\bsame\b|\bwhich (?:one|of)\b|\b(?:bigger|larger|smaller|more) than\b|\bvs\.?\b|"
+    r"一緒(?!に)|\bcompare|\bdifference|\bdiffer|\bsame\b|\bwhich (?:one|of)\b|\b(?:bigger|larger|smaller|more) than\b|\bvs\.?\b|"
     r"\bversus\b|\bwhich (?:has|is|gets) the (?:larger|bigger|smaller|higher|lower|largest|biggest|smallest)\b"
 )
-SAME = re.compile(r"同じ|共通|同一|一緒|\bsame\b")
+SAME = re.compile(r"同じ|共通|同一|一緒(?!に)|\bsame\b")
 #: Words that make a Japanese question an open one (not answered by はい/いいえ).
 INTERROGATIVE = re.compile(
     r"何|なに|なん|どこ|どの|どれ|どう|どんな|誰|だれ|いつ|いくら|いくつ|どちら|どっち|なぜ|どうして|"
@@ -58,7 +58,7 @@ YES_NO_END = re.compile(
 )
 YES_NO_EN = re.compile(r"^(?:is|are|can|could|does|do|did|may|will|would|has|have|should)\b", re.I)
 COUNT = re.compile(
-    r"いくつ|何件|何個|何事業|何団体|何地域|何か所|何カ所|何拠点|何人|何名|どのくらい|どれくらい|どれほど|割合|何割|何%|何％|比率|"
+    r"いくつ(?!か)|何件|何個|何事業|何団体|何地域|何か所|何カ所|何拠点|何人|何名|どのくらい|どれくらい|どれほど|割合|何割|何%|何％|比率|"
     r"\bhow many\b|\bnumber of\b|\bwhat share\b|\bproportion\b"
 )
 #: Quantities and times a prose sentence answers (the shape of the answer, not a program attribute).
@@ -137,7 +137,7 @@ ASKS: dict[str, re.Pattern[str]] = {
         r"\bwhen (?:does|will|is)\b.*\b(?:open|start|begin)|\bschedule\b"
     ),
     "person": re.compile(
-        r"担当者(?:の)?(?:名前|氏名|名|は誰|はだれ|って誰)|(?:担当|責任者)(?:の)?(?:名前|氏名)|誰が担当|責任者|担当の(?:方|人)|"
+        r"担当者(?:の)?(?:お?名前|氏名|名|は誰|はだれ|って誰|はどなた)|(?:担当|責任者)(?:の)?(?:お?名前|氏名)|誰が担当|責任者|担当の(?:方|人)|"
         r"(?:審査員|審査委員|評価委員|選考委員|委員長|プログラムオフィサー|プログラムディレクター)|"
         r"誰が(?:審査|評価|選考|選ぶ|決める)|"
         r"\bperson in charge\b|\bcontact person\b|\bwho is (?:the|in) charge\b|\bname of the\b"
@@ -205,7 +205,7 @@ UNSTATED_ATTRIBUTES = frozenset({"deadline", "schedule", "person", "later_round"
 # -- references to earlier turns ---------------------------------------------------------------------
 ANAPHORA = re.compile(
     r"(?:その|この|あの|同|当該|上記の?|前述の?|先ほどの|先程の|さっきの|今の|前の)\s*"
-    r"(?:事業|プログラム|交付金|制度|支援策|支援|補助金|助成|プロジェクト|取り組み|取組|施策|メニュー|もの)|"
+    r"(?:事業|プログラム|交付金|制度|支援策|支援|補助金|助成|プロジェクト|取り組み|取組|施策|メニュー)|"
     r"(?:^|[、。\s])(?:それ|これ|あれ)(?:は|の|が|に|を|って|も|で|について)|^(?:それ|これ)$|"
     r"そちら|こちらの事業|そこ(?:は|に|の|って|では|も)|同事業|上記|前述|"
     r"\b(?:it|that one|this one|that program|this program|the program|that project|this project)\b"
@@ -235,5 +235,6 @@ ORDINAL_WORDS = {
 }
 #: 「経産省のほう」「自治体が申請するほう」「予算が大きい方」: one of the programs just discussed, picked by a property.
 PICK = re.compile(
-    r"(?:の|が|な|い|る)\s*(?:ほう|方)(?:の|が|は|で|を|に|って)|(?:ほう|方)[?？]?$|\bthe \w+ one\b|\bone (?:run )?by\b"
+    r"(?:の|が|な|い|る)\s*(?:ほう|方)(?:の|が|は|で|を|に|って|と|、|,)|(?:ほう|方)[?？]?$|\bthe \w+ one\b|"
+    r"\bone (?:run )?by\b"
 )

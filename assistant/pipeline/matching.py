@@ -75,6 +75,8 @@ def _is_whole_word(key: str, start: int, end: int, variant: str) -> bool:
     if not variant.isascii():
         return len(variant) > 6 or not re.match(r"[\u4e00-\u9fff\u30a0-\u30ff]", before)
     after = key[end] if end < len(key) else ""
+    if re.match(r"(?:project|programme|program|initiative|scheme|grant)", key[end:]):
+        after = ""  # "RoAD to the L4 project": the English word for the name's プロジェクト
     return not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum())
 
 

@@ -175,9 +175,8 @@ class NetworkQuery(BaseModel):
 class MemberEntry(BaseModel):
     member_id: str
     name: str  # the printed form shown
-    printed: str = (
-        ""  # as this network's cell prints it (高知県公立大学法人高知工科大学), when listed per network
-    )
+    #: As this network's cell prints it (高知県公立大学法人高知工科大学), when listed per network.
+    printed: str = ""
     sector: str | None
     sector_inferred: bool = False
     role: str | None = None

@@ -18,7 +18,7 @@ verdict of a yes/no or comparison, and human-readable ``reasons``. Composers onl
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from assistant.index.documents import DocumentStore
@@ -64,9 +64,7 @@ _ASKING_WORDS = frozenset(
     )
 )
 #: Words that speak of the regional networks outright (not of programs).
-_NETWORK_WORDS = re.compile(
-    r"ネットワーク|構成員|構成団体|メンバー|協議会|推進会議|プラットフォーム|\bnetworks?\b|\bmembers?\b", re.I
-)
+_NETWORK_WORDS = re.compile(r"ネットワーク|構成員|構成団体|メンバー|\bnetworks?\b|\bmembers?\b", re.I)
 _PROGRAM_WORD = (
     "事業",
     "プログラム",
@@ -79,6 +77,7 @@ _PROGRAM_WORD = (
     "公募",
     "枠組み",
     "施策",
+    "やつ",
     "program",
     "project",
     "scheme",
@@ -237,16 +236,20 @@ class Planner:
         network = q.network
         if network is None or self.networks is None:
             return False
-        scoped = bool(network.regions or network.network_ids or network.member_ids)
         outright = bool(_NETWORK_WORDS.search(q.masked)) or q.asks("members")
+        joined = bool(re.search(r"参加|参画|加盟|所属|入って|\bjoin|\bbelong", q.masked))
+        # A word shared with a network's name (委員会, 拠点) names it only when the question speaks of networks.
+        scoped = bool(
+            network.regions or (network.network_ids and outright) or (network.member_ids and (outright or joined))
+        )
         if not (scoped or outright):
             return False
-        if q.named_ids and not scoped and not q.asks("members"):
-            return False  # 「共創の場の予算は？」: about the program's row
+        if q.named_ids and not network.regions and not q.asks("members"):
+            return False  # 「共創の場の予算は？」「産学融合拠点創出事業の担当者」: about the program
         if q.named_ids and q.asked & cues.CATALOG_ATTRIBUTES and not q.asks("members"):
             return False
         about_programs = any(word in q.masked.lower() for word in _PROGRAM_WORD)
-        if about_programs and not network.regions and not network.network_ids and not q.asks("members"):
+        if about_programs and not network.regions and not q.asks("members"):
             return False  # 「大学が入っていない事業」「ネットワークをつくりたい。使える事業は？」
         return not (q.has("goal") and not network.regions and not network.network_ids)
 
@@ -344,6 +347,10 @@ class Planner:
         recommendations: list[Recommendation] | None = None,
     ) -> AnswerPlan:
         decision = self.decide(q)
+        if decision.kind == "network" and answer_network_query(q.network, self.networks).empty:  # type: ignore[arg-type]
+            # A region or word of the table that names nothing in it (「福島の浜通りで…」): the question is
+            # decided as if the table did not exist.
+            decision = self.decide(replace(q, network=None))
         evidence = EvidenceBuilder(self.store)
         plan = AnswerPlan(
             kind=decision.kind,

@@ -56,6 +56,25 @@ class QuotePicker:
         ]
         # Headers and text of each cell, tokenized once: every question is compared with every cell.
         self._cell_tokens = [set(tokenize(f"{cell.section} {cell.text}")) for cell in self.table_cells]
+        # 「【実施時期】平成31年4月～令和2年9月」: a labelled field answers when / how many by its label.
+        self.fields: list[tuple[Hit, set[str], set[str], str]] = []
+        for doc_id, document in store.documents.items():
+            for number, line in enumerate(document.lines, start=1):
+                match = _FIELD.match(line)
+                if match is None or not self.quotable(line):
+                    continue
+                hit = Hit(
+                    kind="chunk",
+                    id=f"{FIELD_PREFIX}{doc_id}:{number}",
+                    text=line.strip(),
+                    doc_id=doc_id,
+                    line_start=number,
+                    line_end=number,
+                    section=match.group("label"),
+                )
+                own = set(tokenize(f"{match.group('label')} {match.group('value')}"))
+                title = set(tokenize(document.info.title))
+                self.fields.append((hit, own, title, match.group("label")))
         self._title_heads = {
             doc_id: squash(document.info.title)[:TITLE_PREFIX] for doc_id, document in store.documents.items()
         }
@@ -99,15 +118,24 @@ class QuotePicker:
         cell_tokens = set(tokenize(question))
         for cell, tokens in zip(self.table_cells, self._cell_tokens, strict=True):
             scored.append((self.scorer.token_coverage(cell_tokens, tokens), 0, cell, cell.text))
+        if wanted is not None:
+            labels = _WHEN_LABEL if wanted is _DATE else _COUNT_LABEL
+            for hit, own, title, label in self.fields:
+                if not (labels.search(label) and wanted.search(hit.text)):
+                    continue
+                # The field answers only when every word of the question is the document's subject, the
+                # field's own, or a bare verb of doing: 「いつ公表された」 asks something the field does not say.
+                if question_tokens - title - own - _BARE_VERBS:
+                    continue
+                coverage = self.scorer.token_coverage(question_tokens, own | title)
+                if coverage >= ANSWER_SHAPE_MIN_COVERAGE:
+                    scored.append((coverage + ANSWER_SHAPE_BONUS, 0, hit, hit.text))
         scored.sort(key=lambda item: item[0], reverse=True)
-        best_sentence = scored[0][0] if scored else 0.0
-        if _ASKS_ENUMERATION.search(question):
-            best_sentence *= (
-                LIST_OVER_SENTENCE  # 「どんな…がありますか」 asks for the items, not one sentence
-            )
-        listed = self._best_list(question_tokens, best_sentence, threshold)
-        if listed:
-            return listed
+        if _ASKS_ENUMERATION.search(question):  # 「どんな…がありますか」 asks for the items, not one sentence
+            best_sentence = scored[0][0] * LIST_OVER_SENTENCE if scored else 0.0
+            listed = self._best_list(question_tokens, best_sentence, threshold)
+            if listed:
+                return listed
         picked: list[tuple[Hit, str]] = []
         primary = 0
         for score, _, hit, sentence in scored:
@@ -294,6 +322,11 @@ def _section_list(chunk: Chunk, store: DocumentStore) -> SectionList | None:
 
 
 CELL_PREFIX = "cell:"
+FIELD_PREFIX = "field:"
+_FIELD = re.compile(r"^\s*[【\[]\s*(?P<label>[^】\]]{2,12}?)\s*[】\]]\s*(?P<value>\S.*)$")
+_WHEN_LABEL = re.compile(r"時期|期間|日程|期日|年月|開始|終了|日$|年度")
+_COUNT_LABEL = re.compile(r"数|件|対象|規模")
+_BARE_VERBS = frozenset(["行う", "行われる", "実施", "実施する", "する", "ある", "なる", "いる", "やる"])
 
 
 def _cell_hit(cell: TableCell) -> Hit:

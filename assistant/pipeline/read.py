@@ -155,18 +155,24 @@ _SUBORDINATE = re.compile(
 )
 _ASK_END = re.compile(
     r"[?？]|か[。.]?$|(?:教えて|おしえて|知りたい|しりたい|ください|下さい|願います|お願い|いただけ|頂け|"
-    r"ほしい|欲しい|挙げて|示して|見たい|一覧にして|どこ|どれ|なに|何|誰|だれ|いつ|いくら|いくつ)[^、]{0,12}$|"
+    r"ほしい|欲しい|挙げて|示して|見たい|一覧にして|どこ|どれ|なに|何|誰|だれ|いつ|いくら|いくつ(?!か))[^、]{0,12}$|"
     r"(?:は|って|を|の|で)$|\b(?:please|tell me|list|show me|give me)\b"
 )
 #: Discourse connectives that open a goal (「今度は」「次に」) and say nothing about it.
 _CONNECTIVE = re.compile(
-    r"^(?:今度は|次は|次に|また|さらに|更に|今後は|これからは|将来的には|そこで|ついては|そのため|このため|加えて)[、,]?\s*"
+    r"^(?:今度は|今回は|次は|次に|また|さらに|更に|今後は|これからは|将来的には|そこで|ついては|そのため|このため|加えて)[、,]?\s*"
+)
+#: A clause that ends as a statement (「…です。」「…参加してきました。」「…担当しております。」).
+_DECLARATIVE_END = re.compile(r"(?:です|ます|ました|でした|である|おります|いる|いた|った)[。.]\s*$|\.\s*$")
+#: 「このような取組に使える事業は？」: the ask points back at the narrative before it, which is the goal.
+_NARRATIVE_BACK = re.compile(
+    r"このような|こういう|こうした|そのような|そういう|こういった|そういった|\bsuch\b|\bthis kind of\b"
 )
 _CONTACT_WISH = re.compile(
     r"(?:問い?合わ?せ|連絡し|相談し|質問し|聞き|きき|知り|しり|教えてもらい|確認し)たい"
 )
 _GOAL_TAIL = re.compile(
-    r"^(.*?(?:たい|ほしい|欲しい|考えて(?:い|お)ます|検討して(?:い|お)ます|目指して(?:い|お)ます|予定です|つもりです))"
+    r"^(.*(?:たい|ほしい|欲しい|考えて(?:い|お)ます|検討して(?:い|お)ます|目指して(?:い|お)ます|予定です|つもりです))"
 )
 #: Program names in ``Question.masked`` become one private-use character each (U+E000 + their index among
 #: the named programs), so cue words inside names do not count and a clause still shows which it names.
@@ -296,8 +302,11 @@ class QuestionReader:
         if language == "en":
             if cues.YES_NO_EN.search(last) and not re.match(r"^(?:which|what|who|where|when|how)\b", last):
                 found.add("yes_no")
-        elif not cues.INTERROGATIVE.search(last) and cues.YES_NO_END.search(last.rstrip("。.!！?？ ")):
-            found.add("yes_no")
+        elif not cues.INTERROGATIVE.search(last) and (
+            cues.YES_NO_END.search(last.rstrip("。.!！?？ "))
+            or re.search(r"[るうくすつぬむぶぐいた][?？]$", last)
+        ):
+            found.add("yes_no")  # 「…申請できますか」, and a plain verb asked (「研究者でも出せる？」)
         return found
 
     # -- conditions ----------------------------------------------------------------------------------
@@ -318,7 +327,10 @@ class QuestionReader:
             key = (c.field, c.op, c.value)
             if key not in unique or unique[key].role == "background":
                 unique[key] = c
-        return list(unique.values())
+        conditions = list(unique.values())
+        if any(_ALSO_INCLUDE.search(c.text) for c in clause_list):
+            conditions = _widen_applicants(conditions)
+        return conditions
 
     def _themes(self, text: str, role: Role) -> list[Condition]:
         """Theme words (「脱炭素」「MaaS」) → the catalog's themes; 「…以外」 excludes one."""
@@ -353,7 +365,10 @@ class QuestionReader:
         found = read_network_question(text, self.networks)
         lowered = _lower(masked, language)
         points_back = bool(cues.ANAPHORA.search(lowered) or cues.PLURAL_REFERENCE.search(lowered)) or bool(
-            re.search(r"その(?:拠点|ネットワーク|協議会|会議|地域|県)|そこ", masked)
+            re.search(
+                r"その(?:拠点|ネットワーク|協議会|会議|委員会|推進会議|プラットフォーム|組織|団体|地域|県)|そこ",
+                masked,
+            )
         )
         scoped = found is not None and bool(found.regions or found.network_ids or found.member_ids)
         if scoped or not history or not points_back:
@@ -432,7 +447,7 @@ class QuestionReader:
             if index is None:
                 return Reference(ordinal.group(0), "ambiguous", candidates=recent, picked_by="ordinal")
             return Reference(ordinal.group(0), "resolved", (recent[index],), picked_by="ordinal")
-        if pick and cues.RANKING_MEASURE.search(text) and len(recent) > 1 and not set_ref:
+        if pick and cues.RANKING.search(text) and len(recent) > 1 and not set_ref:
             # 「予算が小さいほう」: the programs just discussed, ranked by budget.
             return Reference(pick.group(0), "resolved", recent, recent, "set", "budget")
         if pick or set_ref:
@@ -513,6 +528,8 @@ def _clauses(masked: str, language: str) -> list[Clause]:
         is_last = index == len(pieces) - 1
         if cues.WISH.search(text) and not _CONTACT_WISH.search(text):
             kinds.append("wish")
+        elif _DECLARATIVE_END.search(text) and not is_last:
+            kinds.append("background")  # 「…参加してきました。」 states, it does not ask
         elif _ASK_END.search(text) or is_last:
             kinds.append("ask")
         elif cues.ASKER.search(piece) or cues.ASKER_STATE.search(text):
@@ -565,6 +582,16 @@ def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | No
     """The wish of a goal question, background and asking parts left out (they blur the comparison with
     what programs are for)."""
     wishes = [c.text for c in clause_list if c.kind == "wish"]
+    asks = [c.text for c in clause_list if c.kind == "ask"]
+    if not wishes and any(_NARRATIVE_BACK.search(_lower(a, language)) and cues.NEED.search(a) for a in asks):
+        # 「…を立ち上げることになりました。このような取組に活用できる事業は？」: the narrative is the goal,
+        # without the asker introducing themself.
+        wishes = [
+            c.text
+            for c in clause_list
+            if c.kind == "background"
+            and not (cues.ASKER.search(c.text) and _DECLARATIVE_END.search(c.text) and len(c.text) < 40)
+        ]
     if not wishes:
         return None
     parts = []
@@ -589,6 +616,21 @@ def _matching_goal(goal: str) -> str:
     return f"{goal[: match.end()]}（{label}で）{goal[match.end() :]}"
 
 
+#: 「…として申請するものも含めてください」: a later sentence adds an alternative to the applicants asked for.
+_ALSO_INCLUDE = re.compile(r"も(?:含めて|含める|含めた|加えて|入れて)|\bas well\b|\balso include")
+
+
+def _widen_applicants(conditions: list[Condition]) -> list[Condition]:
+    """Applicant types asked for one by one, when the question says to include the others too, are
+    alternatives: the programs any of them may apply to."""
+    single = [c for c in conditions if c.field == "applicant" and c.op == "all" and c.role == "asked"]
+    if len(single) < 2:
+        return conditions
+    kinds = tuple(dict.fromkeys(v for c in single for v in c.value))  # type: ignore[union-attr]
+    rest = [c for c in conditions if c not in single]
+    return [*rest, Condition("applicant", "any", kinds, "asked")]
+
+
 def _as_background(condition: Condition) -> Condition:
     return Condition(condition.field, condition.op, condition.value, "background")
 
@@ -605,7 +647,7 @@ def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
                 continue
             taken[start:end] = [True] * (end - start)
             official = MINISTRY_ALIASES[alias]
-            tail = text[end : end + 12]
+            tail = text[end : end + 60]
             if re.match(
                 r"(?:の|が|による|所管の)?\s*(?:事業)?(?:の|で)?\s*(?:以外|ではない|でない|じゃない)", tail
             ) or re.match(r"\s*(?:excluded|except)", tail):
@@ -613,7 +655,7 @@ def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
             elif (
                 re.match(rf"\s*(?:の|が|による|所管の|が所管する)?\s*[「『]?{MASKED_NAME}", tail)
                 or re.match(r"(?:に|へ)(?:問い?合わ?せ|連絡|相談|聞|申請書)", tail)
-                or re.match(rf"(?:の|が|による|が行った|がまとめた)?[「『]?{_DOCUMENT_WORDS}", tail)
+                or re.match(rf"(?:の|が|による|が行った|がまとめた)?(?:[「『][^」』]{{0,40}})?{_DOCUMENT_WORDS}", tail)
             ):
                 # 「文科省の共創の場」 names the program's ministry, 「文科省に問い合わせ」 a desk,
                 # 「総務省の実態調査」 a document: none of them is a condition on programs.
@@ -650,7 +692,8 @@ def _ascii_word(text: str, start: int, end: int) -> bool:
 
 
 _APPLY = (
-    r"(?:等)?(?:個人|単独|自身|自ら|だけ|のみ|自体)?(?:が|も|で|から|として|は|でも)?\s*(?:直接|単独で|自ら|自分で)?\s*"
+    r"(?:等)?(?:個人|単独|自身|自ら|だけ|のみ|自体|の一員|の構成員|のメンバー)?(?:が|も|で|から|として|は|でも)?\s*"
+    r"(?:直接|単独で|自ら|自分で)?\s*"
     r"(?:申請|応募|申し込|手を挙げ|使え|利用でき|対象|主体|参加でき|受けられ|出せ|出す)"
 )
 _SET_ALL = r"(?:の)?(?:どれもが|どれも|いずれもが|いずれも|すべてが|全てが|全部が|みんな|みな|ともに|どちらも|両方とも|両方が|両方)"
