@@ -22,14 +22,14 @@ WHICH_PROGRAMS = re.compile(
     r"(?:事業|制度|支援策|プログラム|補助金|交付金|施策|もの)(?:は|が|って)?(?:どれ|何|なに|ありますか|ある[?？]?$|あります[?？]|あるか|ある\?|教えて|知りたい|を教え|を知り|はある|がある)|"
     r"(?:何が|なにが)(?:ある|あり)|ありますか|ありませんか|あるでしょうか|ある？$|ある\?$|"
     r"(?:事業|制度|プログラム|もの|支援策|補助金|交付金|施策)(?:は|って)[?？]?$|"
-    r"\b(?:which|what)\s+(?:\w+\s+){0,3}(?:programs?|projects?|schemes?|grants?|measures?|subsid\w+|support)\b|"
+    r"\b(?:which|what)\s+(?:\w+\s+){0,3}(?:programs?|projects?|schemes?|grants?|subsid\w+)\b|"
     r"\bare there (?:any )?(?:programs?|projects?|schemes?|grants?)\b"
 )
 RANKING = re.compile(
     r"一番|いちばん|最も|もっとも|最大|最小|最高|トップ\s*\d|上位\s*\d*\s*(?:件|つ|位|個)?|"
     r"(?:大きい|多い|小さい|少ない|高い|安い)(?:ほう|方)|"
     r"(?:多い|大きい|高い|少ない|小さい|低い)順|ランキング|"
-    r"\b(?:largest|biggest|highest|smallest|lowest|most|least|top\s*\d*)\b"
+    r"\b(?:largest|biggest|highest|smallest|lowest|most|top\s*\d*)\b|(?<!at )\bleast\b"
 )
 #: The measure a superlative is about (only budgets are ranked: the catalog has no other figure).
 RANKING_MEASURE = re.compile(
@@ -77,9 +77,16 @@ NEED = re.compile(
 WISH = re.compile(
     r"(?:し|り|き|ち|み|び|い|け|せ|て|べ|め|れ|え|げ|ね|ぜ|で|へ|お|こ|ぎ)たい|ほしい|欲しい|"
     r"(?:を|と)?(?:考えて|検討して|計画して|目指して|予定して|構想して)(?:い|お)|目指しています|"
-    r"つもり|予定です|困って|悩んで|"
+    r"つもり|予定です|困って|悩んで|探して(?:い|お)|求めて(?:い|お)|"
     r"\b(?:want|wants|wanted|would like|wish|hope|plan|planning|aim|aiming|intend|looking) to\b|\bwe(?:'d| would) like\b"
 )
+#: 「…について相談できる支援はありますか」: a program asked for by what it lets the asker do (a goal without
+#: 「たい」); group 1 is that goal.
+NEED_GOAL = re.compile(
+    r"(.{6,}?(?:できる|してくれる|してもらえる|受けられる|のための|に役立つ|に使える|向けの|を支援する|を後押しする))"
+    r"(?:国の)?(?:支援|事業|制度|枠組み|プログラム|仕組み|支援策|補助|補助金|助成|サポート)"
+)
+
 #: The asker speaking about themself (a clause with these and no question is background).
 ASKER = re.compile(
     r"うち|当大学|本学|弊学|当学|我が校|わが校|私たち|わたしたち|我々|われわれ|私の|僕の|当研究室|"
@@ -117,7 +124,8 @@ ASKS: dict[str, re.Pattern[str]] = {
     "new_calls": re.compile(
         r"新規(?:の)?(?:課題)?(?:採択|公募|募集)|新たな(?:採択|公募|募集)|採択(?:は|が|の有無|されます|あります|してい|し)|"
         r"公募(?:して|は|が|中|を)|募集(?:して|は|が|中|を)|\bnew calls?\b|\baccept(?:ing|s)? (?:new )?(?:applications|proposals)\b|"
-        r"\bopen (?:for|to) (?:new )?(?:applications|proposals)\b"
+        r"\bopen (?:for|to) (?:new )?(?:applications|proposals)\b|"
+        r"\b(?:taking|selecting|accepting|funding) new (?:projects|proposals|applications)\b|新しく採択"
     ),
     "themes": re.compile(r"テーマ|分野|政策課題|\btheme"),
     "overview": re.compile(

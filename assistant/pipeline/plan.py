@@ -32,8 +32,8 @@ from assistant.pipeline.quotes import QuotePicker, contact_blocks, is_cell, squa
 from assistant.pipeline.read import Question
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import BudgetLine, Catalog, Program, TextSpan, UseCase
-from assistant.tuning import PLAN, SUPPORT
-from assistant.vocabulary import THEME_KEYWORDS
+from assistant.tuning import PLAN, RECOMMEND, SUPPORT
+from assistant.vocabulary import ENGLISH_STOPWORDS, THEME_KEYWORDS
 
 if TYPE_CHECKING:  # the recommender needs the embedding model; the plan only reads its results
     from assistant.pipeline.recommend import Recommendation
@@ -63,6 +63,8 @@ _ASKING_WORDS = frozenset(
         "budget program programs contact phone email apply university ministry department which what tell about"
     )
 )
+#: Words too broad to ground an answer by themselves.
+_BROAD_WORDS = frozenset(["大学", "地域", "研究", "事業", "支援", "国", "日本"])
 #: Words that speak of the regional networks outright (not of programs).
 _NETWORK_WORDS = re.compile(r"ネットワーク|構成員|構成団体|メンバー|\bnetworks?\b|\bmembers?\b", re.I)
 _PROGRAM_WORD = (
@@ -92,6 +94,9 @@ class Recommender(Protocol):
         question: str,
         program_filter: ProgramFilter | None = None,
         query_vector: list[float] | None = None,
+        min_score: float | None = None,
+        min_margin: float = 0.0,
+        lexical: str | None = None,
     ) -> list[Recommendation]: ...
 
 
@@ -240,7 +245,9 @@ class Planner:
         joined = bool(re.search(r"参加|参画|加盟|所属|入って|\bjoin|\bbelong", q.masked))
         # A word shared with a network's name (委員会, 拠点) names it only when the question speaks of networks.
         scoped = bool(
-            network.regions or (network.network_ids and outright) or (network.member_ids and (outright or joined))
+            network.regions
+            or (network.network_ids and outright)
+            or (network.member_ids and (outright or joined))
         )
         if not (scoped or outright):
             return False
@@ -281,6 +288,9 @@ class Planner:
             return _Decision("ranking", "a superlative over the catalog (by budget)")
         if q.has("goal") and not q.has("explicit_list"):
             return _Decision("fit", "states a goal: the program whose purpose matches it")
+        if q.language == "en" and q.has("yes_no") and not asked_filter.active:
+            # "Can a university lab do joint research with …?": whether a program makes it possible.
+            return _Decision("fit", "asks whether something is possible: the program that makes it so")
         if asked_filter.active and about_programs and not q.asks("when", "count", "members"):
             if asked_filter.only_theme and not q.has("explicit_list") and not asked_filter.explicit:
                 if len(self._topic_words(q)) >= 3 and not cues.NEED.search(q.masked.lower()):
@@ -529,6 +539,11 @@ class Planner:
         if self.recommender is None:
             return []
         text = q.matching_goal or q.text
+        if q.language == "en":  # its Japanese terms too: the purposes are written in Japanese
+            text = f"{q.goal or q.text}（{q.gloss}）" if q.gloss else (q.goal or q.text)
+            return self.recommender.recommend(
+                text, q.hard_filter, None, RECOMMEND.english_min_score, RECOMMEND.english_min_margin, q.gloss
+            )
         vector = retrieval.query_vector if text == retrieval.question else None
         return self.recommender.recommend(text, q.hard_filter, vector)
 
@@ -537,7 +552,9 @@ class Planner:
         if q.program_ids:
             self._focus(plan, q, evidence)
             floor = PLAN.prose_about_program_coverage if not q.asks("when", "count") else None
-            picked = self.quotes.pick(q.text, retrieval.chunk_hits[:5], PLAN.prose_quotes, names, floor)
+            picked = self.quotes.pick(
+                q.matching_text, retrieval.chunk_hits[:5], PLAN.prose_quotes, names, floor, self._tokens(q)
+            )
             if not picked:
                 if q.asked & cues.UNSTATED_ATTRIBUTES or q.years - self.corpus_years:
                     return self._not_stated(plan, q)
@@ -553,7 +570,9 @@ class Planner:
             plan.kind = "abstain"
             plan.reasons.append("no passage covers enough of the question")
             return
-        picked = self.quotes.pick(q.text, retrieval.chunk_hits[:5], PLAN.prose_quotes)
+        picked = self.quotes.pick(
+            q.matching_text, retrieval.chunk_hits[:5], PLAN.prose_quotes, tokens=self._tokens(q)
+        )
         if not picked:
             plan.kind = "abstain"
             plan.reasons.append("no sentence answers it")
@@ -568,7 +587,11 @@ class Planner:
         if not outside and not never_stated and q.asks("schedule", "result", "when", "count"):
             names = self._name_tokens(q)
             picked = self.quotes.pick(
-                q.text, retrieval.chunk_hits[:5], PLAN.prose_quotes, names, PLAN.prose_about_program_coverage
+                q.matching_text,
+                retrieval.chunk_hits[:5],
+                PLAN.prose_quotes,
+                names,
+                PLAN.prose_about_program_coverage,
             )
             if picked:
                 plan.kind = "prose"
@@ -629,8 +652,18 @@ class Planner:
         return False
 
     # -- support and pieces ---------------------------------------------------------------------------
+    def _tokens(self, q: Question) -> set[str]:
+        """The question's words as matched with the documents. An English question keeps only the words the
+        corpus uses (its glossed Japanese terms, names like ABC): its other English words are a gap of
+        translation, not a sign the documents do not answer."""
+        if q.language == "en":
+            known = {t for t in q.content_words if t in self.scorer.idf and t not in ENGLISH_STOPWORDS}
+            # One broad word left (大学) matches any sentence: not enough to answer from.
+            return known if len(known - _BROAD_WORDS) >= 2 else set()
+        return set(q.content_words)
+
     def _supported(self, q: Question, retrieval: RetrievalResult) -> bool:
-        tokens = set(q.content_words)
+        tokens = self._tokens(q)
         if all(len(t) == 1 and t.isascii() for t in tokens):
             tokens = set()  # lone letters or digits (「x」, 「A」, 「0」) would match any line holding them
         coverage = 0.0

@@ -86,6 +86,7 @@ class QuotePicker:
         limit: int = 3,
         exclude: set[str] | None = None,
         min_score: float | None = None,
+        tokens: set[str] | None = None,
     ) -> list[tuple[Hit, str]]:
         """The sentences of the top passages that cover most of the question, best first.
 
@@ -94,7 +95,7 @@ class QuotePicker:
         """
         # Unknown words keep their weight: a question whose key word the corpus never uses finds no
         # sentence, and the answer abstains. ``exclude``: words already answered (a named program's name).
-        question_tokens = set(tokenize(question)) - (exclude or set())
+        question_tokens = (set(tokenize(question)) if tokens is None else set(tokens)) - (exclude or set())
         threshold = MIN_SENTENCE_COVERAGE if min_score is None else min_score
         wanted = answer_shape(question)
         asks_title = bool(_ASKS_TITLE.search(question))
@@ -214,9 +215,11 @@ class QuotePicker:
 
 
 #: Question words → what the answering sentence must hold.
-_ASKS_WHEN = re.compile(r"いつ|何年|何月|何日|時期|年度は|創設され|始まっ")
+_ASKS_WHEN = re.compile(r"いつ|何年|何月|何日|時期|年度は|創設され|始まっ|\bwhen\b|\bwhat year\b", re.I)
 _ASKS_COUNT = re.compile(
-    r"いくつ|何件|何人|何名|何地域|何団体|何か所|何カ所|何拠点|どのくらい|どれくらい|何割|割合|何%|何％|数は"
+    r"いくつ|何件|何人|何名|何地域|何団体|何か所|何カ所|何拠点|どのくらい|どれくらい|何割|割合|何%|何％|数は|"
+    r"\bhow many\b|\bwhat share\b|\bwhat percentage\b",
+    re.I,
 )
 _DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")

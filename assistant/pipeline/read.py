@@ -29,6 +29,7 @@ from assistant.vocabulary import (
     THEME_KEYWORDS,
     TOGETHER,
     collaboration_label,
+    english_gloss,
     to_thousand_yen,
 )
 
@@ -93,6 +94,7 @@ class Question:
     #: Programs named only as background (「すでに共創の場に採択されています」).
     background_ids: tuple[str, ...] = ()
     network: NetworkQuery | None = None  # what it asks about the regional networks, if it does
+    gloss: str = ""  # Japanese words of an English question's domain terms
 
     # -- derived views ------------------------------------------------------------------------------
     @property
@@ -122,9 +124,10 @@ class Question:
         return tuple(c for c in self.conditions if c.role != "background")
 
     @property
-    def search_text(self) -> str:
-        """What retrieval searches for: the question, plus the names of the programs a reference points at."""
-        return self.text
+    def matching_text(self) -> str:
+        """The question as it is matched with the Japanese text: an English question gets the Japanese
+        words of its domain terms (survey → 調査) appended."""
+        return f"{self.text} {self.gloss}" if self.gloss else self.text
 
     def has(self, cue: str) -> bool:
         return cue in self.cues
@@ -216,6 +219,9 @@ class QuestionReader:
         if re.search(r"[\u3041-\u3096]{4,}", masked):  # typed in kana: its words of asking as kanji
             masked = cues.KANA_WORD.sub(lambda m: cues.KANA_WORDS[m.group(0)], masked)
         named, excluded = _excluded_programs(named, masked)
+        gloss = (
+            english_gloss(_QUOTED_JA.sub("", masked)) if not is_japanese(_QUOTED_JA.sub("", masked)) else ""
+        )
         # An English question that names a program in Japanese is still English: names are masked first.
         language: Literal["ja", "en"] = "ja" if is_japanese(_QUOTED_JA.sub("", masked)) else "en"
         clause_list = tuple(_clauses(masked, language))
@@ -249,7 +255,7 @@ class QuestionReader:
             masked=masked,
             language=language,
             tokens=tuple(_tokens(normalized)),
-            content_words=tuple(tokenize(text)),
+            content_words=tuple(tokenize(f"{text} {gloss}")),
             mentions=mentions,
             named_ids=named,
             reference=reference,
@@ -266,6 +272,7 @@ class QuestionReader:
             history_texts=history_texts,
             background_ids=background_ids,
             network=self._network(text, masked, language, history),
+            gloss=gloss,
         )
 
     # -- names ---------------------------------------------------------------------------------------
@@ -592,6 +599,21 @@ def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | No
             if c.kind == "background"
             and not (cues.ASKER.search(c.text) and _DECLARATIVE_END.search(c.text) and len(c.text) < 40)
         ]
+    if not wishes and language == "en":
+        # "Is there a program where a medical start-up can get advice …?": what the program should do.
+        for ask in asks:
+            need = _EN_NEED_GOAL.search(ask)
+            if need is not None:
+                return need.group(1).strip()
+    if not wishes:
+        for ask in asks:  # 「医療系ベンチャーが知財について相談できる支援はありますか」
+            need = cues.NEED_GOAL.search(ask) if language == "ja" else None
+            # 「大学が申請できる事業」 states who may apply (a condition), not what the program is for.
+            if need is not None and not re.search(
+                r"(?:申請|応募|利用|参加|手を挙げ)(?:でき|す)る$|(?:使え|出せ)る$", need.group(1)
+            ):
+                wishes = [need.group(1)]
+                break
     if not wishes:
         return None
     parts = []
@@ -601,6 +623,13 @@ def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | No
         parts.append(_CONNECTIVE.sub("", part))
     goal = "。".join(p for p in parts if p)
     return goal if len(goal) >= 6 else None
+
+
+_EN_NEED_GOAL = re.compile(
+    r"\b(?:is there|are there|do you have)\s+(?:an?\s+|any\s+)?(?:government\s+|national\s+)?"
+    r"(?:programs?|schemes?|frameworks?|support|grants?|funding|institutions?|ways?)\s+(?:where|that|which|for|to|with)\s+(.{12,})",
+    re.I,
+)
 
 
 def _matching_goal(goal: str) -> str:
@@ -655,7 +684,9 @@ def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
             elif (
                 re.match(rf"\s*(?:の|が|による|所管の|が所管する)?\s*[「『]?{MASKED_NAME}", tail)
                 or re.match(r"(?:に|へ)(?:問い?合わ?せ|連絡|相談|聞|申請書)", tail)
-                or re.match(rf"(?:の|が|による|が行った|がまとめた)?(?:[「『][^」』]{{0,40}})?{_DOCUMENT_WORDS}", tail)
+                or re.match(
+                    rf"(?:の|が|による|が行った|がまとめた)?(?:[「『][^」』]{{0,40}})?{_DOCUMENT_WORDS}", tail
+                )
             ):
                 # 「文科省の共創の場」 names the program's ministry, 「文科省に問い合わせ」 a desk,
                 # 「総務省の実態調査」 a document: none of them is a condition on programs.

@@ -99,6 +99,9 @@ class ProgramRecommender:
         question: str,
         program_filter: ProgramFilter | None = None,
         query_vector: list[float] | None = None,
+        min_score: float | None = None,
+        min_margin: float = 0.0,
+        lexical: str | None = None,
     ) -> list[Recommendation]:
         """Targets whose purpose is close to the question, best first; empty when none is close enough.
 
@@ -116,7 +119,7 @@ class ProgramRecommender:
         )
         sims = self._vectors @ vector
         t = self.thresholds
-        question_tokens = set(tokenize(question))
+        question_tokens = set(tokenize(lexical if lexical is not None else question))
         best: dict[int, tuple[float, UseCase | None]] = {}
         for (index, use_case), sim, tokens in zip(self._rows, sims, self._tokens, strict=True):
             score = float(sim) + t.lexical_weight * self.scorer.token_coverage(question_tokens, tokens)
@@ -128,8 +131,10 @@ class ProgramRecommender:
             meeting = [i for i in ranked if self.targets[i].program and hard.matches(self.targets[i].program)]
             # Conditions read from a goal's prose may be loose; filters the caller set are never dropped.
             ranked = meeting if meeting or hard.explicit else ranked
-        if not ranked or best[ranked[0]][0] < t.min_score:
+        if not ranked or best[ranked[0]][0] < (t.min_score if min_score is None else min_score):
             return []
+        if min_margin and len(ranked) > 1 and best[ranked[0]][0] - best[ranked[1]][0] < min_margin:
+            return []  # nothing stands out: no recommendation rather than a guess
         top = best[ranked[0]][0]
         chosen = [i for i in ranked[: t.max_targets] if best[i][0] >= top - t.runner_up_margin]
         recommendations = []

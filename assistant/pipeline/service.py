@@ -161,7 +161,7 @@ class AnswerService:
 
     def retrieve(self, q: Question, mode: Mode = "hybrid", k: int = 8) -> RetrievalResult:
         """Search for the question (and the names of the programs it refers back to)."""
-        text = q.text
+        text = q.matching_text
         if not q.named_ids and q.program_ids:
             names = " ".join(self.programs[pid].name for pid in q.program_ids if pid in self.programs)
             text = f"{names} {q.text}"
