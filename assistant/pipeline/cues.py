@@ -216,7 +216,8 @@ ANAPHORA = re.compile(
     r"(?:事業|プログラム|交付金|制度|支援策|支援|補助金|助成|プロジェクト|取り組み|取組|施策|メニュー)|"
     r"(?:^|[、。\s])(?:それ|これ|あれ)(?:は|の|が|に|を|って|も|で|について)|^(?:それ|これ)$|"
     r"そちら|こちらの事業|そこ(?:は|に|の|って|では|も)|同事業|上記|前述|"
-    r"\b(?:it|that one|this one|that program|this program|the program|that project|this project)\b"
+    r"\b(?:its|that one|this one|that program|this program|the program|that project|this project|that scheme)\b|"
+    r"^(?:\w+\s+){0,4}it\b[^.]*\?$"
 )
 PLURAL_REFERENCE = re.compile(
     r"それぞれ|両方の(?:事業|予算|担当|連絡先|申請主体)|両者|それら(?!し)|これら|二つとも|2つとも|"

@@ -88,6 +88,9 @@ class ProgramMatcher:
     readings: list[tuple[str, str]] = field(default_factory=list)  # (katakana reading, program id)
     typo_names: list[str] = field(default_factory=list)  # keys long enough for typo matching
     typo_ids: list[str] = field(default_factory=list)
+    #: Latin names (RoAD to the L4, COI-NEXT) as patterns with word boundaries and free spacing: the key
+    #: drops spaces, so "…the RoAD to the L4 project" would otherwise fail its word-boundary check.
+    latin: list[tuple[re.Pattern[str], str, int]] = field(default_factory=list)
 
     @classmethod
     def from_programs(
@@ -123,11 +126,25 @@ class ProgramMatcher:
         unique_readings = [(kana, next(iter(ids))) for kana, ids in readings.items() if len(ids) == 1]
         unique_readings.sort(key=lambda item: -len(item[0]))
         typo_pairs = sorted((key, next(iter(ids))) for key, ids in typo.items() if len(ids) == 1)
+        latin = [
+            (
+                re.compile(
+                    r"(?<![a-z0-9])"
+                    + r"[\s\-]*".join(re.escape(ch) for ch in variant)
+                    + r"(?:\s*(?:project|programme|program|initiative|scheme|grant)s?)?(?![a-z0-9])"
+                ),
+                pid,
+                len(variant),
+            )
+            for variant, pid in variants
+            if variant.isascii() and len(variant) >= 4 and re.search(r"[a-z]", variant)
+        ]
         return cls(
             variants,
             unique_readings,
             [key for key, _ in typo_pairs],
             [pid for _, pid in typo_pairs],
+            latin,
         )
 
     def find(self, text: str) -> list[str]:
@@ -151,6 +168,14 @@ class ProgramMatcher:
                     taken[start:end] = [True] * (end - start)
                     hits.append(Mention(pid, start, "name", variant))
                 start = key.find(variant, start + 1)
+        if self.latin and re.search(r"[A-Za-z]", text):
+            lowered = normalize(text).lower()
+            for pattern, pid, size in self.latin:
+                for m in pattern.finditer(lowered):
+                    at = len(match_key(lowered[: m.start()]))
+                    if not any(taken[at : at + size]) and pid not in {h.program_id for h in hits}:
+                        taken[at : at + size] = [True] * min(size, len(taken) - at)
+                        hits.append(Mention(pid, at, "name", match_key(m.group(0))))
         if not all(taken):
             hits.extend(self._by_reading(key, taken))
             hits.extend(self._by_typo(key, taken))

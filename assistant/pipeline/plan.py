@@ -18,6 +18,7 @@ verdict of a yes/no or comparison, and human-readable ``reasons``. Composers onl
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -31,7 +32,7 @@ from assistant.pipeline.networks import NetworkAnswer, NetworkGraph, answer_netw
 from assistant.pipeline.quotes import QuotePicker, contact_blocks, is_cell, squash
 from assistant.pipeline.read import Question
 from assistant.pipeline.scoring import SentenceScorer
-from assistant.records import BudgetLine, Catalog, Program, TextSpan, UseCase
+from assistant.records import BudgetLine, Catalog, Program, SourceSpan, TextSpan, UseCase
 from assistant.tuning import PLAN, RECOMMEND, SUPPORT
 from assistant.vocabulary import ENGLISH_STOPWORDS, THEME_KEYWORDS
 
@@ -63,10 +64,18 @@ _ASKING_WORDS = frozenset(
         "budget program programs contact phone email apply university ministry department which what tell about"
     )
 )
+#: 「空いている」「記載がない」: asking which region lacks an entry.
+_ABSENT = re.compile(
+    r"空い|空欄|記載(?:が)?(?:ない|無い)|載っていない|ないのは|無いのは|\bmissing\b|\bempty\b|\bno entry\b"
+)
+#: The counted noun of a how-many question (「何大学」「いくつの地域」).
+_COUNTER = re.compile(
+    r"何(大学|校|件|地域|団体|拠点|事例|社|人|名|か所|カ所|プロジェクト)|いくつの([^\s、。？?がをにはで]{1,6})(?:が|を|に|は|で)"
+)
 #: Words too broad to ground an answer by themselves.
 _BROAD_WORDS = frozenset(["大学", "地域", "研究", "事業", "支援", "国", "日本"])
 #: Words that speak of the regional networks outright (not of programs).
-_NETWORK_WORDS = re.compile(r"ネットワーク|構成員|構成団体|メンバー|\bnetworks?\b|\bmembers?\b", re.I)
+_NETWORK_WORDS = re.compile(r"ネットワーク|構成員|構成団体|メンバー|の欄|可視化の例|\bnetworks?\b|\bmembers?\b", re.I)
 _PROGRAM_WORD = (
     "事業",
     "プログラム",
@@ -144,6 +153,7 @@ class AnswerPlan:
     suggestions: list[str] = field(default_factory=list)
     ranked_within: bool = False  # a ranking over the programs of the conversation (「その中で」)
     network: NetworkAnswer | None = None  # the regional network table's answer (kind network)
+    absent_regions: tuple[str, ...] = ()  # regions of the table without the asked scheme's network
     network_evidence: dict[tuple[str, int, int, str], int] = field(default_factory=dict)  # cell → evidence id
 
     def cell(self, span: TextSpan | None) -> list[int]:
@@ -241,17 +251,22 @@ class Planner:
         network = q.network
         if network is None or self.networks is None:
             return False
+        if "事例" in q.masked:
+            return False  # 「…している事例は？」 asks for a case of the survey's prose
         outright = bool(_NETWORK_WORDS.search(q.masked)) or q.asks("members")
         joined = bool(re.search(r"参加|参画|加盟|所属|入って|\bjoin|\bbelong", q.masked))
-        # A word shared with a network's name (委員会, 拠点) names it only when the question speaks of networks.
+        # A word shared with a network's name (委員会, 拠点) names it only when the question speaks of networks,
+        # names the network whole, or a turn before did.
+        named_whole = self._names_network_whole(q)
         scoped = bool(
             network.regions
-            or (network.network_ids and outright)
+            or (network.network_ids and (outright or named_whole or q.network_from_history))
             or (network.member_ids and (outright or joined))
         )
         if not (scoped or outright):
             return False
-        if q.named_ids and not network.regions and not q.asks("members"):
+        regions_asked = outright and q.asks("region")  # 「…ネットワークの例に挙がっているのはどこの県？」
+        if q.named_ids and not network.regions and not q.asks("members") and not regions_asked:
             return False  # 「共創の場の予算は？」「産学融合拠点創出事業の担当者」: about the program
         if q.named_ids and q.asked & cues.CATALOG_ATTRIBUTES and not q.asks("members"):
             return False
@@ -316,6 +331,15 @@ class Planner:
             if word in q.masked.lower():
                 words -= set(tokenize(word))
         return words
+
+    def _names_network_whole(self, q: Question) -> bool:
+        if self.networks is None or q.network is None:
+            return False
+        text = squash(unicodedata.normalize("NFKC", q.text))
+        names = [n.name.text for n in self.networks.catalog.networks if n.id in q.network.network_ids]
+        return any(
+            len(key) >= 6 and key in text for key in (squash(unicodedata.normalize("NFKC", n)) for n in names)
+        )
 
     def _generic_list(self, q: Question) -> bool:
         """「事業は？」「どんな事業がありますか」: nothing besides asking words (and conditions) remains."""
@@ -402,6 +426,27 @@ class Planner:
             plan.reasons.append("no network in the table meets it")
             return
         plan.network = answer
+        if q.asks("region") and q.network.programs and _ABSENT.search(q.masked):
+            # 「総務省の調査の欄が空いているのはどの県？」: the table's regions without that scheme's network.
+            table = [
+                n
+                for n in self.networks.catalog.networks
+                if n.program in self.networks.programs and n.program != "cases"
+            ]
+            present = {n.region for n in table if n.program in q.network.programs}
+            plan.absent_regions = tuple(dict.fromkeys(n.region for n in table if n.region not in present))
+            for network in table:
+                if network.region in plan.absent_regions:
+                    source = network.name.source
+                    row = evidence.span(
+                        "cell",
+                        SourceSpan(
+                            doc_id=source.doc_id, line_start=source.line_start, line_end=source.line_start
+                        ),
+                    )
+                    if row is not None:
+                        plan.network_evidence[("row", network.region)] = row  # type: ignore[index]
+                    break
         spans = []
         for entry in answer.networks:
             spans.extend(
@@ -593,6 +638,16 @@ class Planner:
                 names,
                 PLAN.prose_about_program_coverage,
             )
+            counter = _COUNTER.search(q.masked)
+            if counter is not None:
+                # 「何大学が採択されましたか」 is answered by a number of universities, not by any sentence
+                # that mentions the program and a number.
+                noun = counter.group(1) or counter.group(2)
+                picked = [
+                    (h, s)
+                    for h, s in picked
+                    if re.search(rf"[0-9０-９一二三四五六七八九十百千]+\s*{re.escape(noun)}", s)
+                ]
             if picked:
                 plan.kind = "prose"
                 self._focus(plan, q, evidence)

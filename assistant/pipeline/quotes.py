@@ -281,7 +281,7 @@ LIST_OVER_SENTENCE = 0.85
 LIST_MIN_COVERAGE = 0.4
 #: Items quoted at most, and the longest average item that still makes a list (longer ones are paragraphs).
 MAX_LIST_ITEMS = 10
-MAX_LIST_ITEM_CHARS = 90
+MAX_LIST_ITEM_CHARS = 120
 _LIST_ITEM = re.compile(r"^\s*(?:[-・•◆➢✓○●■□◇▶►]\s*)*(?:[①-⑳]|\(?\d{1,2}\)|[0-9０-９]{1,2}[.．)）])")
 
 

@@ -95,6 +95,7 @@ class Question:
     background_ids: tuple[str, ...] = ()
     network: NetworkQuery | None = None  # what it asks about the regional networks, if it does
     gloss: str = ""  # Japanese words of an English question's domain terms
+    network_from_history: bool = False  # 「その委員会は…」: the network was named by an earlier turn
 
     # -- derived views ------------------------------------------------------------------------------
     @property
@@ -219,6 +220,7 @@ class QuestionReader:
         if re.search(r"[\u3041-\u3096]{4,}", masked):  # typed in kana: its words of asking as kanji
             masked = cues.KANA_WORD.sub(lambda m: cues.KANA_WORDS[m.group(0)], masked)
         named, excluded = _excluded_programs(named, masked)
+        network, network_from_history = self._network(text, masked, _language_of(masked), history)
         gloss = (
             english_gloss(_QUOTED_JA.sub("", masked)) if not is_japanese(_QUOTED_JA.sub("", masked)) else ""
         )
@@ -271,7 +273,8 @@ class QuestionReader:
             history_ids=history_ids,
             history_texts=history_texts,
             background_ids=background_ids,
-            network=self._network(text, masked, language, history),
+            network=network,
+            network_from_history=network_from_history,
             gloss=gloss,
         )
 
@@ -355,7 +358,9 @@ class QuestionReader:
             for theme in self.themes:
                 if fragment in theme.lower() and theme not in found and theme not in negated:
                     (negated if is_negated else found).append(theme)
-                    if not is_negated and len(word) >= 2:
+                    # 「MaaSの事業」 also means programs named so; 「地域脱炭素のメニュー」 means the menu only.
+                    menu = re.match(r"(?:の)?(?:支援)?(?:メニュー|テーマ|分野|関連事業マップ|の表)", tail)
+                    if not is_negated and len(word) >= 2 and not menu:
                         words.append(word)
         conditions = []
         if found:
@@ -364,12 +369,16 @@ class QuestionReader:
             conditions.append(Condition("theme", "not", tuple(negated), role))
         return conditions
 
-    def _network(self, text: str, masked: str, language: str, history: Sequence[Turn]) -> NetworkQuery | None:
+    def _network(
+        self, text: str, masked: str, language: str, history: Sequence[Turn]
+    ) -> tuple[NetworkQuery | None, bool]:
         """The question about the regional networks; 「その拠点の構成員は？」 borrows the network or region the
         conversation named last."""
         if self.networks is None:
-            return None
+            return None, False
         found = read_network_question(text, self.networks)
+        if found is None and re.search(r"欄|列|可視化の例|表の|の表", masked):
+            found = read_network_question(f"ネットワーク {text}", self.networks)  # the table's own words
         lowered = _lower(masked, language)
         points_back = bool(cues.ANAPHORA.search(lowered) or cues.PLURAL_REFERENCE.search(lowered)) or bool(
             re.search(
@@ -379,7 +388,7 @@ class QuestionReader:
         )
         scoped = found is not None and bool(found.regions or found.network_ids or found.member_ids)
         if scoped or not history or not points_back:
-            return found
+            return found, False
         for turn in reversed(history):
             earlier = read_network_question(turn.content, self.networks)
             if earlier is None or not (earlier.network_ids or earlier.regions):
@@ -387,12 +396,14 @@ class QuestionReader:
             if found is None:  # 「その拠点の構成員は？」: the question's relation, the earlier turn's network
                 found = read_network_question(f"ネットワーク {text}", self.networks)
                 if found is None:
-                    return None
+                    return None, False
             # 「両方」 is the region just discussed; 「その拠点」 the network just named.
             if found.relation == "shared" or not earlier.network_ids:
-                return found.model_copy(update={"regions": earlier.regions})
-            return found.model_copy(update={"network_ids": earlier.network_ids, "regions": earlier.regions})
-        return found
+                return found.model_copy(update={"regions": earlier.regions}), True
+            return found.model_copy(
+                update={"network_ids": earlier.network_ids, "regions": earlier.regions}
+            ), True
+        return found, False
 
     # -- the conversation ----------------------------------------------------------------------------
     def _history(self, history: Sequence[Turn]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -504,6 +515,10 @@ class QuestionReader:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+def _language_of(masked: str) -> Literal["ja", "en"]:
+    return "ja" if is_japanese(_QUOTED_JA.sub("", masked)) else "en"
+
+
 def _lower(text: str, language: str) -> str:
     return text.lower() if language == "en" else text
 
@@ -612,7 +627,13 @@ def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | No
             if need is not None and not re.search(
                 r"(?:申請|応募|利用|参加|手を挙げ)(?:でき|す)る$|(?:使え|出せ)る$", need.group(1)
             ):
-                wishes = [need.group(1)]
+                # 「…構想を自治体と進めています。継続的に支援してくれる事業は？」: the narrative says what for.
+                story = [
+                    c.text
+                    for c in clause_list
+                    if c.kind == "background" and not (cues.ASKER.search(c.text) and len(c.text) < 40)
+                ]
+                wishes = [*story, need.group(1)]
                 break
     if not wishes:
         return None
@@ -687,6 +708,9 @@ def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
                 or re.match(
                     rf"(?:の|が|による|が行った|がまとめた)?(?:[「『][^」』]{{0,40}})?{_DOCUMENT_WORDS}", tail
                 )
+                or re.match(
+                    r"(?:'s)?\s+(?:\w+\s+){0,2}(?:survey|report|study|summary|committee|package)\b", tail
+                )
             ):
                 # 「文科省の共創の場」 names the program's ministry, 「文科省に問い合わせ」 a desk,
                 # 「総務省の実態調査」 a document: none of them is a condition on programs.
@@ -723,8 +747,8 @@ def _ascii_word(text: str, start: int, end: int) -> bool:
 
 
 _APPLY = (
-    r"(?:等)?(?:個人|単独|自身|自ら|だけ|のみ|自体|の一員|の構成員|のメンバー)?(?:が|も|で|から|として|は|でも)?\s*"
-    r"(?:直接|単独で|自ら|自分で)?\s*"
+    r"(?:等)?(?:個人|単独|自身|自ら|だけ|のみ|自体|の一員|の構成員|のメンバー)?(?:が|も|で|から|として|は|でも|って)?\s*"
+    r"(?:[\ue000-\ue0ff](?:に|へ|には|にも|で)?\s*)?(?:直接|単独で|自ら|自分で)?\s*"
     r"(?:申請|応募|申し込|手を挙げ|使え|利用でき|対象|主体|参加でき|受けられ|出せ|出す)"
 )
 _SET_ALL = r"(?:の)?(?:どれもが|どれも|いずれもが|いずれも|すべてが|全てが|全部が|みんな|みな|ともに|どちらも|両方とも|両方が|両方)"
@@ -757,7 +781,7 @@ def _applicants(text: str, role: Role, language: str) -> list[Condition]:
         rf"((?:{alias_group})(?:\s*(?:か|または|もしくは|あるいは|or)\s*(?:{alias_group}))+)(?:\s*(?:か|の))?{_APPLY}",
         text,
     )
-    both = re.search(rf"((?:{alias_group}))も((?:{alias_group}))も{_APPLY}", text)
+    both = re.search(rf"((?:{alias_group})(?:でも|も)(?:\s*(?:{alias_group})(?:でも|も))+)\s*{_APPLY}", text)
     handled = [False] * len(text)
     for match, op in ((set_all, "all"), (both, "all"), (set_any, "any")):
         if match is None:
@@ -807,21 +831,35 @@ def _applicants(text: str, role: Role, language: str) -> list[Condition]:
 
 def _applicants_en(text: str, role: Role) -> list[Condition]:
     conditions = []
+    # "applications from universities, companies and local governments alike" / "… can all apply": a set.
+    kinds_in_order = [
+        kind
+        for m in _EN_APPLICANT.finditer(text)
+        if (kind := _en_kind(m.group("who"))) is not None and not m.group("neg")
+    ]
+    if len(set(kinds_in_order)) >= 2 and re.search(
+        r"\balike\b|\ball (?:of them|three|apply)|\bboth\b|\beach\b|\bas well as\b|\bapplications from\b|\bopen to\b",
+        text,
+    ):
+        return [Condition("applicant", "all", tuple(dict.fromkeys(kinds_in_order)), role)]
     for match in _EN_APPLICANT.finditer(text):
         who, tail, neg = match.group("who"), match.group("tail") or "", match.group("neg")
         before = text[max(0, match.start() - 24) : match.start()]
         applies = bool(tail) or bool(re.search(r"(?:open to|for|by|eligible)\s*(?:the )?$", before))
         if not applies and not neg:
             continue
-        kind = next(
-            (v for k, v in APPLICANT_ALIASES.items() if k.isascii() and who.startswith(k.rstrip("s")[:6])),
-            None,
-        )
+        kind = _en_kind(who)
         if kind is None:
             continue
         negative = bool(neg) or bool(re.search(r"\b(?:cannot|can't|not)\b", tail))
         conditions.append(Condition("applicant", "not" if negative else "all", (kind,), role))
     return conditions
+
+
+def _en_kind(who: str) -> str | None:
+    return next(
+        (v for k, v in APPLICANT_ALIASES.items() if k.isascii() and who.startswith(k.rstrip("s")[:6])), None
+    )
 
 
 _BUDGET_OP = re.compile(

@@ -478,6 +478,21 @@ class DeterministicComposer:
             return self._abstain(plan, t)
         query = answer.query
         lines: list[Line] = []
+        if plan.absent_regions:
+            cites = [
+                e for key, e in plan.network_evidence.items() if isinstance(key, tuple) and key[0] == "row"
+            ]
+            programs = "・".join(dict.fromkeys(e.program_name for e in answer.networks))
+            lines.append(
+                Line(n["absent"].format(regions="、".join(plan.absent_regions), programs=programs), cites)
+            )
+            lines.append(Line("\n" + n["regions_networks"], end="：\n"))
+            for entry in answer.networks:
+                item = n["network_item"].format(
+                    region=entry.region, program=entry.program_name, name=entry.name
+                )
+                lines.append(Line(item, plan.cell(entry.name_source)))
+            return lines
         if "region" in plan.asked and answer.networks:
             regions = list(dict.fromkeys(e.region for e in answer.networks))
             cites = [e for entry in answer.networks for e in plan.cell(entry.name_source)]
