@@ -84,7 +84,9 @@ def test_goal_question_recommends_the_program_with_contact(client, catalog_conta
         "tel",
         "email",
         "themes",
+        "budget_basis",
     }
+    assert card["budget_basis"]["fiscal_year"] == "令和4年度"
 
 
 def test_municipality_programs_explain_how_a_university_takes_part(client, catalog_contacts):

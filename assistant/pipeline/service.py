@@ -43,7 +43,7 @@ from assistant.pipeline.query_parser import (
 from assistant.pipeline.recommend import ProgramRecommender, Recommendation
 from assistant.pipeline.retrieve import HybridSearcher, Mode, RetrievalResult
 from assistant.pipeline.scoring import SentenceScorer
-from assistant.records import Program
+from assistant.records import BudgetBasis, Program
 
 ALIASES_FILE = "program_aliases.json"
 #: How many programs a 「一番予算が大きい事業は？」 answer shows (the first answers it; two more for context).
@@ -83,6 +83,10 @@ class ProgramCard(BaseModel):
     tel: list[str]
     email: list[str]
     themes: list[str]
+    budget_basis: BudgetBasis | None = Field(
+        None,
+        description="What budget_thousand_yen is, as the document states it (label, fiscal year, where).",
+    )
 
     @classmethod
     def of(cls, program: Program) -> ProgramCard:
