@@ -290,3 +290,14 @@ def format_oku(value: int) -> str:
     oku = value / 100_000
     text = f"{oku:,.1f}".rstrip("0").rstrip(".")
     return f"{text}億円" if value % 10_000 == 0 else f"約{text}億円"
+
+
+def budget_with_note(thousand_yen: int | None, note: str | None) -> str:
+    """A table's budget with its cell note, bracketed once: 「500,000千円（内数）」.
+
+    The cells print the note with its own brackets, in either width (（内数）, (内数）), so wrapping it in
+    another pair would print 「（（内数））」.
+    """
+    amount = "記載なし" if thousand_yen is None else format_thousand_yen(thousand_yen)
+    inner = re.sub(r"^[（(]\s*|\s*[)）]$", "", (note or "").strip())
+    return f"{amount}（{inner}）" if inner else amount
