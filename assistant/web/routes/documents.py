@@ -27,9 +27,9 @@ def documents(svc: Service) -> DocumentList:
 def document(
     doc_id: str,
     svc: Service,
-    line_start: Annotated[int, Query(ge=1)] = 1,
-    line_end: Annotated[int | None, Query(ge=1)] = None,
-    context: Annotated[int, Query(ge=0, le=50)] = 5,
+    line_start: Annotated[int, Query(ge=1, description="First cited line (1-based).")] = 1,
+    line_end: Annotated[int | None, Query(ge=1, description="Last cited line (default: line_start).")] = None,
+    context: Annotated[int, Query(ge=0, le=50, description="Lines of context before and after.")] = 5,
 ) -> DocumentPassage:
     stored = svc.store.get(doc_id)
     if stored is None:
