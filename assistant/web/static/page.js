@@ -83,7 +83,8 @@
     const table = header.closest("table");
     const index = Array.from(header.parentElement.children).indexOf(header);
     const numeric = header.classList.contains("pa-sort-number");
-    const ascending = header.getAttribute("aria-sort") !== "ascending";
+    const current = header.getAttribute("aria-sort");
+    const ascending = current ? current !== "ascending" : !numeric; // amounts: largest first
     table.querySelectorAll("th[aria-sort]").forEach((th) => th.removeAttribute("aria-sort"));
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
     const body = table.tBodies[0];

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import gradio as gr
 from assistant.pipeline.query_parser import InvalidFilterError
 from assistant.pipeline.service import AnswerService, ProgramCard
 from assistant.records import Program
+from assistant.vocabulary import amounts_in
 from assistant.web.catalog_table import EXPORT_FORMATS, CatalogQuery, export, select_programs
 from assistant.web.ui.document_view import KIND_LABELS
 from assistant.web.ui.render import (
@@ -39,6 +41,7 @@ from assistant.web.ui.render import (
 _STAGE = re.compile(r"^\s*(?P<stage>[①②③④][^①②③④\s].{2,40})\s*$")
 _MENU_TITLE = re.compile(r"^\s*R\d+年度(?P<theme>\S+?)に向けた支援メニュー\s*$")
 _TABLE_FOOTER = re.compile(r"支援メニューの連絡先\s*$")
+_MAP_HEADING = re.compile(r"別紙（関連事業マップ）")
 UNIVERSITY_ROW = "大学の強みを伸ばす：大学が変わる"
 POLICY_ROW = "政策課題への対応：社会が変わる"
 
@@ -106,14 +109,17 @@ def program_sources_html(program: Program, service: AnswerService) -> str:
 
 # -- 関連事業マップ ------------------------------------------------------------------------------------
 def _map_page(lines: list[str], theme: str) -> tuple[int, int] | None:
-    """Line range of the theme's map page: from the previous table footer to the theme's table footer."""
+    """Line range of the theme's map page: after the previous table's footer (or the 別紙（関連事業マップ）
+    heading, for the first map) up to the theme's own table footer."""
     footers = [n for n, line in enumerate(lines, start=1) if _TABLE_FOOTER.search(line)]
     for number, line in enumerate(lines, start=1):
         m = _MENU_TITLE.match(line)
         if m and theme in m["theme"]:
             before = [f for f in footers if f < number]
+            headings = [n for n, text in enumerate(lines[:number], start=1) if _MAP_HEADING.search(text)]
+            start = before[-1] if before else (headings[-1] if headings else number)
             after = [f for f in footers if f > number]
-            return (before[-1] if before else 1), (after[0] if after else len(lines))
+            return start, (after[0] if after else len(lines))
     return None
 
 
@@ -166,7 +172,7 @@ def _map_box(program: Program, service: AnswerService, theme: str) -> str:
     page = _map_page(stored.lines, theme) if stored is not None else None
     figure = ""
     for line in service.index.catalog.budget_lines:
-        inside = page is not None and page[0] <= line.source.line_start <= page[1]
+        inside = page is None or page[0] <= line.source.line_start <= page[1]  # no map page: any figure
         if line.program_id == program.id and inside and line.basis is not None:
             figure = (
                 f'<div>{shown(line.amount_text)}<span class="pa-basis">{shown(basis_text(line.basis.model_dump()))}'
@@ -240,13 +246,17 @@ class CatalogTabs:
         svc = self._service()
         if svc is None:
             return '<div class="pa-status">⏳ 準備中…</div>', None, None
+        try:
+            low, high = budget_bound(min_budget), budget_bound(max_budget)
+        except ValueError as exc:
+            return f'<div class="pa-empty">{esc(str(exc))}</div>', None, None
         query = CatalogQuery(
             ministry=None if ministry in (None, NO_FILTER) else ministry,
             applicant_type=None if applicant in (None, NO_FILTER) else applicant,
             theme=None if theme in (None, NO_FILTER) else theme,
             new_calls={"有": True, "無": False}.get(new_calls or ""),
-            min_budget=_thousand_yen(min_budget),
-            max_budget=_thousand_yen(max_budget),
+            min_budget=low,
+            max_budget=high,
             q=(text or "").strip()[:200] or None,
         )
         try:
@@ -317,8 +327,22 @@ class CatalogTabs:
         return outputs, inputs
 
 
-def _thousand_yen(value: float | None) -> int | None:
-    return None if value is None or value < 0 else int(value)
+def budget_bound(text: str | None) -> int | None:
+    """A budget typed as people write it — 「10億円」, 「500百万円」, 「1,450,000」 (千円, as the tables) — in
+    thousand yen; empty is no bound."""
+    value = unicodedata.normalize("NFKC", text or "").strip().replace(",", "")
+    if not value:
+        return None
+    amounts = amounts_in(
+        value if re.search(r"円$", value) else value + ("円" if value[-1] in "億万千" else "")
+    )
+    if amounts:
+        return amounts[0]
+    if value.isdigit():
+        return int(value)
+    raise ValueError(
+        f"予算額「{text}」を読めません。「10億円」「500百万円」や千円単位の数字で入力してください。"
+    )
 
 
 def _theme_order(programs: list[Program]):

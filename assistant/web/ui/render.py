@@ -175,8 +175,9 @@ def basis_text(basis: dict[str, Any] | None) -> str:
     """「令和4年度予算政府案」, or the fiscal year before a label that does not spell it (R4年度…)."""
     if not basis:
         return ""
-    label, year = basis.get("label", ""), basis.get("fiscal_year")
-    return label if not year or year in label else f"{year}（{label}）"
+    label, years = basis.get("label", ""), basis.get("fiscal_year")
+    spelled = not years or all(year in label for year in years.split("・"))
+    return label if spelled else f"{years}（{label}）"
 
 
 def department_without_ministry(program: dict[str, Any]) -> str:
