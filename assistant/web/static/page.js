@@ -54,7 +54,7 @@
     if (!area) {
       area = document.createElement("div");
       area.id = "pa-print-area";
-      document.body.appendChild(area);
+      (document.querySelector(".gradio-container") || document.body).appendChild(area);
     }
     area.innerHTML = "";
     const clone = answer.cloneNode(true);

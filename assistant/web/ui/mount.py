@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Match, Route
 
-from assistant.web.assets import OWN_STATIC
 from assistant.web.ui import document_view
 from assistant.web.ui.chat import Holder
 from assistant.web.ui.page import THEME, build_ui
@@ -24,6 +23,7 @@ from assistant.web.ui.page import THEME, build_ui
 #: Loaded by the page from the app itself (``assistant.web.assets``).
 HEAD = (
     '<meta name="description" content="政府資料に基づいて、地方大学・産学官連携の事業と問い合わせ先を答えます。">'
+    '<link rel="stylesheet" href="static/app/page.css">'
     '<script src="static/app/page.js" defer></script>'
 )
 LANG = b"ja"
@@ -114,7 +114,6 @@ def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
         build_ui(holder),
         path="/",
         theme=THEME,
-        css=(OWN_STATIC / "page.css").read_text(encoding="utf-8"),
         head=HEAD,
         footer_links=[],
         run_history=False,
