@@ -7,6 +7,8 @@ page template with no setting for it; :class:`HtmlLangMiddleware` answers the pa
 
 from __future__ import annotations
 
+import hashlib
+
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -16,15 +18,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Match, Route
 
+from assistant.web.assets import OWN_STATIC
 from assistant.web.ui import document_view
 from assistant.web.ui.chat import Holder
 from assistant.web.ui.page import THEME, build_ui
 
+
+def _versioned(name: str) -> str:
+    """``static/app/<name>?v=<content hash>``: browsers cache the file for a day, a new version at once."""
+    digest = hashlib.sha256((OWN_STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"static/app/{name}?v={digest}"
+
+
 #: Loaded by the page from the app itself (``assistant.web.assets``).
 HEAD = (
     '<meta name="description" content="政府資料に基づいて、地方大学・産学官連携の事業と問い合わせ先を答えます。">'
-    '<link rel="stylesheet" href="static/app/page.css">'
-    '<script src="static/app/page.js" defer></script>'
+    f'<link rel="stylesheet" href="{_versioned("page.css")}">'
+    f'<script src="{_versioned("page.js")}" defer></script>'
 )
 LANG = b"ja"
 

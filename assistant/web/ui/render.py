@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
+from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
 from assistant.pipeline.service import AnswerService
@@ -278,7 +279,7 @@ def _document_info(doc_id: str, service: AnswerService | None) -> dict[str, str]
 def document_href(doc_id: str, line_start: int, line_end: int) -> str:
     """The whole-document view at those lines (``assistant.web.ui.document_view``); relative to the page."""
     query = urlencode({"from": line_start, "to": line_end})
-    return f"documents/{esc(doc_id)}?{query}#L{line_start}"
+    return esc(f"documents/{url_quote(doc_id)}?{query}#L{line_start}")
 
 
 def _document_link(doc_id: str, line_start: int, line_end: int, label: str) -> str:
