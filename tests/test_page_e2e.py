@@ -111,6 +111,12 @@ def test_citation_scrolls_to_and_highlights_its_source(browser, live_server, vie
     pg.wait_for_timeout(700)  # smooth scrolling
     assert _in_viewport(pg, source), "the source was not scrolled into view"
     assert source.locator("mark").count() >= 1  # the quote is marked in its passage
+    if viewport == "desktop" and (folder := os.environ.get("ASSISTANT_UI_SCREENSHOT_DIR")):
+        box = source.bounding_box()  # the page down to the highlighted source
+        bottom = box["y"] + box["height"] + pg.evaluate("window.scrollY") + 16
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        clip = {"x": 0, "y": 0, "width": VIEWPORTS["desktop"]["width"], "height": bottom}
+        pg.screenshot(path=str(Path(folder) / "page-desktop.png"), full_page=True, clip=clip)
     # and back to the [n] in the answer
     source.locator("a.pa-back").click()
     pg.wait_for_function(
@@ -135,11 +141,15 @@ def test_phone_shows_answer_and_sources_in_one_scroll_area(browser, live_server)
     first_source = answer.locator(".pa-source").first
     assert first_source.is_visible()
     assert first_source.bounding_box()["y"] > text["y"]  # inline, right under the answer
-    if folder := os.environ.get("ASSISTANT_UI_SCREENSHOT_DIR"):
-        answer.locator(".pa-text").scroll_into_view_if_needed()
-        pg.evaluate("document.querySelector('#pa-chat [data-testid=user]').scrollIntoView()")
+    if folder := os.environ.get("ASSISTANT_UI_SCREENSHOT_DIR"):  # the question, the answer, its first source
+        top = pg.locator("#pa-chat [data-testid=user]").first.bounding_box()["y"] + pg.evaluate(
+            "window.scrollY"
+        )
+        bottom = first_source.bounding_box()["y"] + first_source.bounding_box()["height"]
+        bottom += pg.evaluate("window.scrollY")
         Path(folder).mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(Path(folder) / "page-phone.png"))
+        clip = {"x": 0, "y": top - 8, "width": VIEWPORTS["phone"]["width"], "height": bottom - top + 16}
+        pg.screenshot(path=str(Path(folder) / "page-phone.png"), full_page=True, clip=clip)
     assert errors == []
     pg.context.close()
 
@@ -158,11 +168,6 @@ def test_budget_shows_its_fiscal_year(browser, live_server):
     assert all("年度" in figures.nth(i).inner_text() for i in range(figures.count()))
     # a tel: link keeps the extension
     assert card.locator('a[href="tel:0352534111;ext=4195"]').count() == 1
-    if folder := os.environ.get("ASSISTANT_UI_SCREENSHOT_DIR"):
-        _ask(pg, GOAL)
-        pg.evaluate("window.scrollTo(0, 0)")
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(Path(folder) / "page-desktop.png"), full_page=True)
     assert errors == []
     pg.context.close()
 

@@ -275,6 +275,8 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
     },
 }
 
+FIELD_DOCS["ProgramDetail"] = FIELD_DOCS["ProgramCard"]  # the card's fields, inherited
+
 router = APIRouter(include_in_schema=False)
 
 #: The docs pages may load nothing from outside the app (a second guard, should a new ReDoc or Swagger UI

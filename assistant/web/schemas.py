@@ -153,7 +153,7 @@ class DocumentSummary(BaseModel):
 
 
 class DocumentList(BaseModel):
-    documents: list[DocumentSummary]
+    documents: list[DocumentSummary] = Field(description="The documents of the index, in manifest order.")
 
 
 class PassageLine(BaseModel):
@@ -171,7 +171,7 @@ class DocumentPassage(BaseModel):
     line_end: int = Field(description="Last requested line (clipped to the document).")
     context_start: int = Field(description="First line returned (line_start minus context).")
     context_end: int = Field(description="Last line returned (line_end plus context).")
-    lines: list[PassageLine]
+    lines: list[PassageLine] = Field(description="The lines from context_start to context_end.")
 
 
 class ErrorDetail(BaseModel):
