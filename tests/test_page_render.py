@@ -10,6 +10,7 @@ from assistant.web.display import display_text, reading_text
 from assistant.web.ui.catalog_view import budget_bound
 from assistant.web.ui.render import (
     answer_markdown,
+    answer_message_html,
     answer_plain_text,
     basis_text,
     contact_text,
@@ -140,3 +141,17 @@ def test_budget_bounds_are_read_as_people_type_them(typed, thousand_yen):
 def test_an_unreadable_budget_bound_is_a_readable_message():
     with pytest.raises(ValueError, match="読めません"):
         budget_bound("たくさん")
+
+
+def test_an_abstention_offers_its_suggestions_as_questions_to_ask():
+    answer = {
+        "answer": "収録資料には、ご質問に答える記載が見当たりませんでした。",
+        "citations": [],
+        "programs": [],
+        "suggestions": ["共創の場形成支援プログラムの問い合わせ先は？", "<b>太字</b>の質問"],
+    }
+    html = answer_message_html(answer, None, None, turn=1)
+    assert html.count('class="pa-suggest"') == 2
+    assert ">共創の場形成支援プログラムの問い合わせ先は？</button>" in html
+    assert "<b>" not in html and "&lt;b&gt;太字&lt;/b&gt;の質問" in html
+    assert "pa-sources-inline" not in html  # no empty source section

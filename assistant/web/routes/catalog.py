@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from assistant.pipeline.service import ProgramCard
@@ -65,7 +65,10 @@ def programs(
 
 
 @router.get("/programs/{program_id}", response_model=ProgramDetail)
-def program(program_id: str, svc: Service) -> ProgramDetail:
+def program(
+    program_id: Annotated[str, Path(description="A program's id, as /v1/programs lists it (p-0763379a05).")],
+    svc: Service,
+) -> ProgramDetail:
     found = svc.programs.get(program_id)
     if found is None:
         raise ApiError(404, "not_found", f"No program with id {program_id!r}. List them at /v1/programs.")

@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 import unicodedata
-import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -266,9 +266,11 @@ class CatalogTabs:
         paths = []
         for fmt in EXPORT_FORMATS:
             data, _ = export(programs, fmt)
-            path = self.export_dir / f"{uuid.uuid4().hex}" / f"事業一覧.{fmt}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            # Named by content: the same rows are one file, however often the tab is opened.
+            path = self.export_dir / hashlib.sha256(data).hexdigest()[:16] / f"事業一覧.{fmt}"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
             paths.append(str(path))
         return catalog_table_html(programs, svc), paths[0], paths[1]
 

@@ -198,34 +198,38 @@ def budget_html(program: dict[str, Any]) -> str:
     return f'{amount}<span class="pa-basis">{shown(basis)}</span>'
 
 
-def _other_figures(program_id: str, service: AnswerService | None) -> list[BudgetLine]:
+def _other_figures(program_id: str, service: AnswerService | None) -> list[tuple[BudgetLine, int]]:
+    """The program's budget lines with a basis, one per figure and basis, with how many more places print
+    it: the maps repeat the same figure on every theme's page (「138億円」 on six R4年度 menus)."""
     if service is None:
         return []
-    seen: set[tuple[str, str]] = set()
-    figures = []
+    groups: dict[tuple[str, ...], list[BudgetLine]] = {}
     for line in service.index.catalog.budget_lines:
         if line.program_id != program_id or line.basis is None:
             continue
-        key = (display_text(line.amount_text), line.basis.label)
-        if key not in seen:
-            seen.add(key)
-            figures.append(line)
-    return figures[:MAX_OTHER_FIGURES]
+        menu = "支援メニュー" in line.basis.label
+        key = (display_text(line.amount_text), line.basis.fiscal_year or "", "" if menu else line.basis.label)
+        groups.setdefault(key, []).append(line)
+    return [(lines[0], len(lines) - 1) for lines in groups.values()][:MAX_OTHER_FIGURES]
 
 
 def _figures_html(program_id: str, service: AnswerService | None) -> str:
     figures = _other_figures(program_id, service)
     if not figures:
         return ""
-    items = "".join(
-        f'<li>{shown(f.amount_text)}<span class="pa-basis">{shown(basis_text(f.basis.model_dump()))}</span>'
-        f"{_document_link(f.source.doc_id, f.source.line_start, f.source.line_end, '記載箇所')}</li>"
-        for f in figures
-        if f.basis is not None
-    )
+    items = []
+    for figure, more in figures:
+        if figure.basis is None:
+            continue
+        also = f'<span class="pa-meta"> ほか{more}か所</span>' if more else ""
+        span = figure.source
+        items.append(
+            f'<li>{shown(figure.amount_text)}<span class="pa-basis">{shown(basis_text(figure.basis.model_dump()))}'
+            f"</span>{also}{_document_link(span.doc_id, span.line_start, span.line_end, '記載箇所')}</li>"
+        )
     return (
         '<details class="pa-figures"><summary>資料中の予算の記載と、その基準</summary>'
-        f"<ul>{items}</ul></details>"
+        f"<ul>{''.join(items)}</ul></details>"
     )
 
 
