@@ -913,3 +913,14 @@ ENGLISH_STOPWORDS = frozenset(
         "like",
     ]
 )
+
+
+def budget_with_note(thousand_yen: int | None, note: str | None) -> str:
+    """A table's budget with its cell note, bracketed once: 「500,000千円（内数）」.
+
+    The cells print the note with its own brackets, in either width (（内数）, (内数）), so wrapping it in
+    another pair would print 「（（内数））」.
+    """
+    amount = "記載なし" if thousand_yen is None else format_thousand_yen(thousand_yen)
+    inner = re.sub(r"^[（(]\s*|\s*[)）]$", "", (note or "").strip())
+    return f"{amount}（{inner}）" if inner else amount

@@ -205,7 +205,7 @@ def send(client: httpx.Client, fuzzer: str, method: str, path: str, **kwargs: An
 # -- checks ---------------------------------------------------------------------------------------
 def check_response(response: httpx.Response | Any) -> None:
     """Never a 5xx, never a stack trace; every 4xx is the JSON error shape."""
-    text = response.text
+    text = response.content.decode("utf-8", "replace")  # an Excel export is binary
     assert response.status_code < 500, f"{response.status_code}: {text[:500]}"
     assert "Traceback" not in text and 'File "' not in text, text[:500]
     if 400 <= response.status_code < 500:

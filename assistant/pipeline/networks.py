@@ -69,7 +69,7 @@ _WHICH_NETWORKS = re.compile(
     re.IGNORECASE,
 )
 _MEMBERS = re.compile(
-    r"構成員|構成団体|構成機関|メンバー|参加|参画|加盟|入って|どんな|誰|だれ|どこが|どこの|どの企業|どの大学|一覧|"
+    r"構成員|構成団体|構成機関|メンバー|参加|参画|加盟|入って|どんな(?:企業|会社|大学|団体|機関|組織|人|方|ところ|所)|誰|だれ|どこが|どこの|どの企業|どの大学|一覧|"
     r"連携先|協力|パートナー|members?|who|which (?:companies|universities|organi[sz]ations)|list|partners?",
     re.IGNORECASE,
 )
@@ -474,6 +474,13 @@ def _take(text: str, form: str) -> tuple[str, bool]:
         pattern = re.compile(re.escape(form))
     masked, count = pattern.subn(lambda m: _MASK * len(m.group(0)), text)
     return masked, count > 0
+
+
+def asks_network_relation(text: str) -> bool:
+    """Whether a question with no network of its own asks what the table holds of one (members, how many,
+    shared, which networks) — 「その構成員は？」 does, 「それの予算は？」 does not."""
+    folded = _fold_q(normalize(text))
+    return bool(_MEMBERS.search(folded) or _COUNT.search(folded) or _SHARED.search(folded))
 
 
 def read_network_question(text: str, graph: NetworkGraph | None) -> NetworkQuery | None:

@@ -75,7 +75,9 @@ _COUNTER = re.compile(
 #: Words too broad to ground an answer by themselves.
 _BROAD_WORDS = frozenset(["大学", "地域", "研究", "事業", "支援", "国", "日本"])
 #: Words that speak of the regional networks outright (not of programs).
-_NETWORK_WORDS = re.compile(r"ネットワーク|構成員|構成団体|メンバー|の欄|可視化の例|\bnetworks?\b|\bmembers?\b", re.I)
+_NETWORK_WORDS = re.compile(
+    r"ネットワーク|構成員|構成団体|メンバー|の欄|可視化の例|\bnetworks?\b|\bmembers?\b", re.I
+)
 _PROGRAM_WORD = (
     "事業",
     "プログラム",
@@ -265,6 +267,8 @@ class Planner:
         )
         if not (scoped or outright):
             return False
+        if network.relation == "summary" and not outright and not network.regions:
+            return False  # what a named network does: the documents' prose says more than its table cell
         regions_asked = outright and q.asks("region")  # 「…ネットワークの例に挙がっているのはどこの県？」
         if q.named_ids and not network.regions and not q.asks("members") and not regions_asked:
             return False  # 「共創の場の予算は？」「産学融合拠点創出事業の担当者」: about the program

@@ -11,6 +11,7 @@ come from the catalog only.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from assistant.index.documents import DocumentStore
@@ -131,6 +132,11 @@ class QuotePicker:
                 coverage = self.scorer.token_coverage(question_tokens, own | title)
                 if coverage >= ANSWER_SHAPE_MIN_COVERAGE:
                     scored.append((coverage + ANSWER_SHAPE_BONUS, 0, hit, hit.text))
+        literals = _literals(question)
+        if (
+            literals
+        ):  # 「5253-5436」「13,750,508千円」: a figure the question quotes is in the answer's sentence
+            scored = [item for item in scored if all(lit in _digits(item[3]) for lit in literals)]
         scored.sort(key=lambda item: item[0], reverse=True)
         if _ASKS_ENUMERATION.search(question):  # 「どんな…がありますか」 asks for the items, not one sentence
             best_sentence = scored[0][0] * LIST_OVER_SENTENCE if scored else 0.0
@@ -243,6 +249,18 @@ MIN_SENTENCE_COVERAGE = 0.25
 RELATIVE_SENTENCE_SCORE = 0.9
 #: The date / number bonus needs this much coverage, so a stray number does not win on its own.
 ANSWER_SHAPE_MIN_COVERAGE = 0.2
+
+
+_LITERAL = re.compile(r"\d[\d,，\-－‐ー]{3,}\d")
+
+
+def _literals(question: str) -> list[str]:
+    """Figures of four or more digits the question quotes (a phone number, an amount), as bare digits."""
+    return [_digits(found) for found in _LITERAL.findall(unicodedata.normalize("NFKC", question))]
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", unicodedata.normalize("NFKC", text))
 
 
 def answer_shape(question: str) -> re.Pattern[str] | None:

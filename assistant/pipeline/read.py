@@ -21,7 +21,12 @@ from assistant.jp_text import _tokenizer, is_japanese, normalize, strip_controls
 from assistant.pipeline import cues
 from assistant.pipeline.conditions import Condition, ProgramFilter, Role, explicit_filters
 from assistant.pipeline.matching import Mention, ProgramMatcher, match_key
-from assistant.pipeline.networks import NetworkGraph, NetworkQuery, read_network_question
+from assistant.pipeline.networks import (
+    NetworkGraph,
+    NetworkQuery,
+    asks_network_relation,
+    read_network_question,
+)
 from assistant.records import Program
 from assistant.vocabulary import (
     APPLICANT_ALIASES,
@@ -220,12 +225,10 @@ class QuestionReader:
         if re.search(r"[\u3041-\u3096]{4,}", masked):  # typed in kana: its words of asking as kanji
             masked = cues.KANA_WORD.sub(lambda m: cues.KANA_WORDS[m.group(0)], masked)
         named, excluded = _excluded_programs(named, masked)
-        network, network_from_history = self._network(text, masked, _language_of(masked), history)
-        gloss = (
-            english_gloss(_QUOTED_JA.sub("", masked)) if not is_japanese(_QUOTED_JA.sub("", masked)) else ""
-        )
         # An English question that names a program in Japanese is still English: names are masked first.
-        language: Literal["ja", "en"] = "ja" if is_japanese(_QUOTED_JA.sub("", masked)) else "en"
+        language = _language_of(masked)
+        network, network_from_history = self._network(text, masked, language, history)
+        gloss = english_gloss(_QUOTED_JA.sub("", masked)) if language == "en" else ""
         clause_list = tuple(_clauses(masked, language))
         named, background_ids = _subject_programs(named, clause_list)
         asked = _asked(clause_list, masked, language)
@@ -380,11 +383,17 @@ class QuestionReader:
         if found is None and re.search(r"欄|列|可視化の例|表の|の表", masked):
             found = read_network_question(f"ネットワーク {text}", self.networks)  # the table's own words
         lowered = _lower(masked, language)
-        points_back = bool(cues.ANAPHORA.search(lowered) or cues.PLURAL_REFERENCE.search(lowered)) or bool(
+        site_anaphor = bool(
             re.search(
-                r"その(?:拠点|ネットワーク|協議会|会議|委員会|推進会議|プラットフォーム|組織|団体|地域|県)|そこ",
+                r"その(?:拠点|ネットワーク|協議会|会議|委員会|推進会議|プラットフォーム|組織|団体|地域|県)",
                 masked,
             )
+        )
+        points_back = bool(
+            cues.ANAPHORA.search(lowered)
+            or cues.PLURAL_REFERENCE.search(lowered)
+            or site_anaphor
+            or "そこ" in masked
         )
         scoped = found is not None and bool(found.regions or found.network_ids or found.member_ids)
         if scoped or not history or not points_back:
@@ -394,6 +403,8 @@ class QuestionReader:
             if earlier is None or not (earlier.network_ids or earlier.regions):
                 continue
             if found is None:  # 「その拠点の構成員は？」: the question's relation, the earlier turn's network
+                if not (asks_network_relation(text) or site_anaphor):
+                    return None, False
                 found = read_network_question(f"ネットワーク {text}", self.networks)
                 if found is None:
                     return None, False
@@ -516,6 +527,9 @@ class QuestionReader:
 
 # -- helpers -------------------------------------------------------------------------------------------
 def _language_of(masked: str) -> Literal["ja", "en"]:
+    """English only when the question has Latin words and no Japanese outside quotes (a bare number is ja)."""
+    if not re.search(r"[A-Za-z]{2,}", masked):
+        return "ja"
     return "ja" if is_japanese(_QUOTED_JA.sub("", masked)) else "en"
 
 

@@ -27,7 +27,7 @@ from assistant.pipeline.read import Question, QuestionReader, Turn, mentioned_ye
 from assistant.pipeline.recommend import ProgramRecommender
 from assistant.pipeline.retrieve import HybridSearcher, Mode, RetrievalResult
 from assistant.pipeline.scoring import SentenceScorer
-from assistant.records import Program
+from assistant.records import BudgetBasis, Program
 
 ALIASES_FILE = "program_aliases.json"
 
@@ -46,6 +46,10 @@ class ProgramCard(BaseModel):
     tel: list[str]
     email: list[str]
     themes: list[str]
+    budget_basis: BudgetBasis | None = Field(
+        None,
+        description="What budget_thousand_yen is, as the document states it (label, fiscal year, where).",
+    )
 
     @classmethod
     def of(cls, program: Program) -> ProgramCard:
@@ -55,7 +59,10 @@ class ProgramCard(BaseModel):
 class PlanView(BaseModel):
     """Why the answer has its shape: the plan's kind, what it rests on and the conditions it applied."""
 
-    kind: PlanKind
+    kind: PlanKind = Field(
+        description="What kind of answer: abstain, clarify, fit, list, ranking, compare, yes_no, attribute, "
+        "contact, prose, network or not_stated."
+    )
     programs: list[str] = Field(description="Program ids the answer rests on, the leading one first.")
     conditions: list[dict[str, object]] = Field(
         description="Conditions read from the question or set by the caller: field, op, value, "

@@ -19,11 +19,13 @@ from assistant.web.holder import Service
 router = APIRouter(prefix="/v1", tags=["networks"])
 
 
-class SourceSpan(BaseModel):
-    doc_id: str
+class PrintedSpan(BaseModel):
+    """Where something is printed: a document, its lines and their text."""
+
+    doc_id: str = Field(description="The document (see /v1/documents).")
     title: str | None = Field(None, description="The document's title (corpus manifest).")
-    line_start: int
-    line_end: int
+    line_start: int = Field(description="First line (1-based).")
+    line_end: int = Field(description="Last line (inclusive).")
     text: str = Field(
         description="Verbatim text of those lines (line breaks included where the PDF broke it)."
     )
@@ -33,7 +35,9 @@ class NodeData(BaseModel):
     """A node: a network (kind=network) or a member organisation (kind=member)."""
 
     id: str = Field(description="'n:<network id>' or 'm:<member id>'.")
-    kind: Literal["network", "member"]
+    kind: Literal["network", "member"] = Field(
+        description="A network (a plan or 拠点) or a member organisation."
+    )
     label: str = Field(description="Name as printed (the better printing when the documents differ).")
     region: str | None = Field(None, description="Network: prefecture.")
     program: str | None = Field(None, description="Network: scheme id (kofukin, kyoso, survey, cases).")
@@ -41,12 +45,16 @@ class NodeData(BaseModel):
         None, description="Network: the scheme as the table's column group prints it."
     )
     plan_label: str | None = Field(None, description="Network: 計画名 / 拠点名 as printed.")
-    plan_name: str | None = None
+    plan_name: str | None = Field(None, description="Network: the plan's name without its label.")
     summary: str | None = Field(None, description="Network: 取組概要.")
     members: int | None = Field(None, description="Network: number of members.")
-    sources: list[SourceSpan] = Field(default_factory=list, description="Network: where its name is printed.")
-    summary_sources: list[SourceSpan] = Field(default_factory=list)
-    members_cells: list[SourceSpan] = Field(
+    sources: list[PrintedSpan] = Field(
+        default_factory=list, description="Network: where its name is printed."
+    )
+    summary_sources: list[PrintedSpan] = Field(
+        default_factory=list, description="Network: where its 取組概要 is printed."
+    )
+    members_cells: list[PrintedSpan] = Field(
         default_factory=list, description="Network: its 構成員 cell in each document that prints it."
     )
     sector: str | None = Field(None, description="Member: sector label as printed (学 / 官 / 産 …).")
@@ -65,15 +73,15 @@ class Node(BaseModel):
 class EdgeData(BaseModel):
     """A membership: member → network, with the printed name, role and where it is printed."""
 
-    id: str
+    id: str = Field(description="'e:<network id>:<member id>'.")
     source: str = Field(description="The member node id.")
     target: str = Field(description="The network node id.")
     printed: str = Field(description="The member's name as printed in this network.")
-    sector: str | None = None
+    sector: str | None = Field(None, description="Sector label printed for the member in this network.")
     role: str | None = Field(None, description="Title printed after the name, e.g. 代表取締役会長.")
     variant: bool = Field(False, description="The documents print this member differently.")
     rule: str | None = Field(None, description="The rule that chose the printing shown, when they differ.")
-    sources: list[SourceSpan]
+    sources: list[PrintedSpan] = Field(description="Where this membership is printed (one per document).")
 
 
 class Edge(BaseModel):
@@ -81,20 +89,20 @@ class Edge(BaseModel):
 
 
 class Elements(BaseModel):
-    nodes: list[Node]
-    edges: list[Edge]
+    nodes: list[Node] = Field(description="Networks and members.")
+    edges: list[Edge] = Field(description="Memberships, member → network.")
 
 
 class NetworkProgramOut(BaseModel):
-    id: str
-    name: str
-    ministry: str
+    id: str = Field(description="Scheme id: kofukin, kyoso, survey or cases.")
+    name: str = Field(description="The scheme as the documents name it.")
+    ministry: str = Field(description="所管府省 of the scheme.")
 
 
 class NetworkCounts(BaseModel):
-    regions: int
-    networks: int
-    members: int
+    regions: int = Field(description="Regions with a network in this response.")
+    networks: int = Field(description="Networks in this response.")
+    members: int = Field(description="Distinct member organisations in this response.")
     links: int = Field(description="Memberships (member → network edges).")
     shared_members: int = Field(description="Members in two or more of the networks listed.")
 

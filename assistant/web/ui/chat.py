@@ -25,9 +25,8 @@ from assistant.web.ui.render import (
     _filters,
     _new_conversation,
     answer_html,
-    programs_panel,
+    answer_message_html,
     question_html,
-    sources_panel,
     split_for_streaming,
 )
 
@@ -36,6 +35,17 @@ log = logging.getLogger("assistant.web.ui")
 MAX_QUESTION_CHARS = get_settings().max_question_chars  # the API's limit, from the one config
 #: Pause between streamed sentences, so the answer visibly builds up (the answer itself takes ~100 ms).
 STREAM_DELAY_S = 0.04
+#: Title of the page's notices (Gradio's default is the English 「Warning」).
+NOTICE_TITLE = "ご確認ください"
+
+
+def _warn(message: str) -> None:
+    gr.Warning(message, title=NOTICE_TITLE)
+
+
+def answer_number(index: int) -> int:
+    """The n-th answer of the conversation for chatbot message ``index`` (user and answer alternate)."""
+    return (index + 1) // 2
 
 
 class Holder(Protocol):
@@ -95,22 +105,25 @@ class ChatUI:
     def ask(
         self, question: str, ministry: str, applicant_type: str, theme: str, conv: dict[str, Any]
     ) -> Iterator[tuple[Any, ...]]:
-        """Yields (chatbot, conversation, question box, program panel, source panel) as the answer streams."""
+        """Yields (chatbot, conversation, question box, feedback notice, comment box) as the answer streams.
+
+        Asking clears the 👍 notice and the comment box: they belong to the answer that was rated.
+        """
         conv = conv or _new_conversation()
         question = (question or "").strip()
         if not question:
-            gr.Warning("質問を入力してください。")
+            _warn("質問を入力してください。")
             yield gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
             return
         if len(question) > MAX_QUESTION_CHARS:
-            gr.Warning(f"質問は{MAX_QUESTION_CHARS:,}文字以内でお願いします（現在 {len(question):,}文字）。")
+            _warn(f"質問は{MAX_QUESTION_CHARS:,}文字以内でお願いします（現在 {len(question):,}文字）。")
             yield gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
             return
 
         messages = conv["messages"]
         messages.append({"role": "user", "content": question_html(question)})
         messages.append({"role": "assistant", "content": "回答を作成しています…"})
-        yield list(messages), conv, "", gr.skip(), gr.skip()
+        yield list(messages), conv, "", "", gr.Column(visible=False)
 
         svc = self._service()
         if svc is None:  # shown, but kept out of the history sent with the next question
@@ -140,8 +153,9 @@ class ChatUI:
             time.sleep(STREAM_DELAY_S)
 
         answer = result.model_dump(mode="json")
-        messages[-1]["content"] = answer_html(result.answer, filters)
-        conv["records"][str(len(messages) - 1)] = {
+        turn = len(messages) - 1
+        messages[-1]["content"] = answer_message_html(answer, filters, svc, turn)
+        conv["records"][str(turn)] = {
             "question": question,
             "history": list(conv["turns"]),
             "filters": filters,
@@ -153,28 +167,11 @@ class ChatUI:
             {"role": "user", "content": question},
             {"role": "assistant", "content": result.answer},
         ]
-        yield list(messages), conv, gr.skip(), programs_panel(answer), sources_panel(answer, svc)
+        yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
 
     def clear(self):
         conv = _new_conversation()
-        return (
-            [],
-            conv,
-            "",
-            programs_panel(None),
-            sources_panel(None, None),
-            gr.Column(visible=False),
-            "",
-            "",
-        )
-
-    def show_record(self, conv: dict[str, Any], evt: gr.SelectData):
-        """Clicking an earlier answer shows its programs and sources again."""
-        index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-        record = (conv or {}).get("records", {}).get(str(index))
-        if record is None:
-            return gr.skip(), gr.skip()
-        return programs_panel(record["answer"]), sources_panel(record["answer"], self._service())
+        return [], conv, "", gr.Column(visible=False), "", ""
 
     # -- feedback -----------------------------------------------------------------------------------
     def rate(self, conv: dict[str, Any], evt: gr.LikeData):
@@ -204,13 +201,13 @@ class ChatUI:
                 )
         except Exception:
             log.exception("could not store feedback")
-            gr.Warning("評価を保存できませんでした。")
+            _warn("評価を保存できませんでした。")
             return conv, gr.skip(), gr.skip()
         conv["last_rated"] = str(index)
         thumb = "👍" if rating == "up" else "👎"
         status = (
-            f'<div class="pa-status">{thumb} 評価を保存しました。ありがとうございます。'
-            "よろしければ、理由や正しい答えをコメントでお知らせください（任意）。</div>"
+            f'<div class="pa-status">回答{answer_number(index)}への {thumb} 評価を保存しました。'
+            "ありがとうございます。よろしければ、理由や正しい答えをコメントでお知らせください（任意）。</div>"
         )
         return conv, status, gr.Column(visible=True)
 
@@ -219,15 +216,15 @@ class ChatUI:
         record = conv["records"].get(conv.get("last_rated") or "")
         text = (text or "").strip()
         if record is None or record.get("feedback_id") is None:
-            gr.Warning("先に回答の 👍 / 👎 を押してください。")
+            _warn("先に回答の 👍 / 👎 を押してください。")
             return conv, gr.skip(), gr.skip()
         if not text:
-            gr.Warning("コメントを入力してください。")
+            _warn("コメントを入力してください。")
             return conv, gr.skip(), gr.skip()
         try:
             self.feedback.update(record["feedback_id"], comment=text[:MAX_QUESTION_CHARS])
         except Exception:
             log.exception("could not store the feedback comment")
-            gr.Warning("コメントを保存できませんでした。")
+            _warn("コメントを保存できませんでした。")
             return conv, gr.skip(), gr.skip()
         return conv, '<div class="pa-status">コメントを保存しました。ありがとうございました。</div>', ""

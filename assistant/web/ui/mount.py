@@ -1,16 +1,79 @@
-"""Mounting the chat page at ``/`` of the API app, with the API's error shape for unknown paths."""
+"""Mounting the chat page at ``/`` of the API app, with the API's error shape for unknown paths.
+
+The page's own script and style sheet are files under ``assistant/web/static/`` served by the app
+(``/static/app/…``), so the page needs nothing from outside. Gradio writes ``<html lang="en">`` into its
+page template with no setting for it; :class:`HtmlLangMiddleware` answers the page as Japanese.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Match, Route
 
+from assistant.web.assets import OWN_STATIC
+from assistant.web.ui import document_view
 from assistant.web.ui.chat import Holder
-from assistant.web.ui.page import CSS, THEME, build_ui
+from assistant.web.ui.page import THEME, build_ui
+
+
+def _versioned(name: str) -> str:
+    """``static/app/<name>?v=<content hash>``: browsers cache the file for a day, a new version at once."""
+    digest = hashlib.sha256((OWN_STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"static/app/{name}?v={digest}"
+
+
+#: Loaded by the page from the app itself (``assistant.web.assets``).
+HEAD = (
+    '<meta name="description" content="政府資料に基づいて、地方大学・産学官連携の事業と問い合わせ先を答えます。">'
+    f'<link rel="stylesheet" href="{_versioned("page.css")}">'
+    f'<script src="{_versioned("page.js")}" defer></script>'
+)
+LANG = b"ja"
+
+
+class HtmlLangMiddleware:
+    """Serves the page's HTML as ``<html lang="ja">`` (screen readers pick the voice from it)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: dict | None = None
+        chunks: list[bytes] = []
+
+        async def patched(message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(raw=list(message["headers"]))
+                if not headers.get("content-type", "").startswith("text/html"):
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks).replace(b'lang="en"', b'lang="' + LANG + b'"', 1)
+            headers = MutableHeaders(raw=list(start["headers"]))
+            headers["content-length"] = str(len(body))
+            await send({**start, "headers": headers.raw})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, patched)
 
 
 def _api_methods(request: Request) -> list[str]:
@@ -51,14 +114,21 @@ async def _not_found_as_api_error(request: Request, exc: StarletteHTTPException)
 
 
 def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
-    """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority."""
+    """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority.
+
+    The whole-document view (``/documents/{doc_id}``) is a page of the UI too: it comes and goes with it.
+    """
+    app.include_router(document_view.router)
     return gr.mount_gradio_app(
         app,
         build_ui(holder),
         path="/",
         theme=THEME,
-        css=CSS,
+        head=HEAD,
         footer_links=[],
         run_history=False,
-        app_kwargs={"exception_handlers": {StarletteHTTPException: _not_found_as_api_error}},
+        app_kwargs={
+            "exception_handlers": {StarletteHTTPException: _not_found_as_api_error},
+            "middleware": [Middleware(HtmlLangMiddleware)],
+        },
     )
