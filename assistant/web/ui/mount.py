@@ -11,6 +11,7 @@ from starlette.routing import Match, Route
 
 from assistant.web.ui.chat import Holder
 from assistant.web.ui.page import CSS, THEME, build_ui
+from assistant.web.workers import PooledHolder
 
 
 def _api_methods(request: Request) -> list[str]:
@@ -51,10 +52,19 @@ async def _not_found_as_api_error(request: Request, exc: StarletteHTTPException)
 
 
 def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
-    """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority."""
-    return gr.mount_gradio_app(
+    """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority.
+
+    The page's answers go through the app's worker pool (shared with ``/v1``), Gradio keeps at most the
+    states of the sessions the door allows, and the door learns the page's functions (``ui_gate.py``).
+    """
+    pool = getattr(app.state, "pool", None)
+    door = getattr(app.state, "door", None)
+    blocks = build_ui(PooledHolder(holder, pool) if pool is not None else holder)
+    settings = holder.settings
+    blocks.state_session_capacity = settings.ui_max_sessions * settings.ui_tabs_per_session
+    mounted = gr.mount_gradio_app(
         app,
-        build_ui(holder),
+        blocks,
         path="/",
         theme=THEME,
         css=CSS,
@@ -62,3 +72,6 @@ def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
         run_history=False,
         app_kwargs={"exception_handlers": {StarletteHTTPException: _not_found_as_api_error}},
     )
+    if door is not None:
+        door.bind_gradio(blocks)
+    return mounted
