@@ -488,12 +488,17 @@ def upload(server: Server, count: int = 100, size: int = 60_000) -> Outcome:
 def _raw_request(port: int, head: bytes, timeout: float = 30) -> str:
     """Send raw bytes; return the status line, or what happened to the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        error = None
         try:
             sock.sendall(head)
+        except OSError as exc:  # the server may refuse and close before the head is all sent
+            error = exc
+        try:
             data = sock.recv(200)
         except OSError as exc:
-            return f"connection {type(exc).__name__}"
-    return data.split(b"\r\n", 1)[0].decode("latin-1") or "closed without answer"
+            return f"connection {type(error or exc).__name__}"
+    status = data.split(b"\r\n", 1)[0].decode("latin-1")
+    return status or (f"connection {type(error).__name__}" if error else "closed without answer")
 
 
 def huge_header(server: Server) -> Outcome:

@@ -29,9 +29,14 @@ from assistant.config import Settings
 log = logging.getLogger("assistant.web.http_guard")
 
 try:  # uvicorn's fast parser; without it the h11 protocol's own head limit applies (no read deadline)
+    import httptools
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # pragma: no cover - httptools is installed with uvicorn's usual extras
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+
+class _HeadTooLarge(Exception):
+    """Raised inside a parser callback to stop parsing a request head over the cap."""
 
 
 def _raw_response(status: int, reason: str, code: str, message: str) -> bytes:
@@ -53,7 +58,8 @@ if HttpToolsProtocol is not None:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._head_bytes = 0
+            self._head_bytes = self._head_size = 0
+            self._too_large = False
             self._in_head = False
             self._in_request = False
             self._deadline: asyncio.TimerHandle | None = None
@@ -73,24 +79,62 @@ if HttpToolsProtocol is not None:
                 self._deadline = None
 
         def data_received(self, data: bytes) -> None:
+            """uvicorn's, plus the head cap: counted exactly as the parser reports the line and headers,
+            and by the bytes received while a head is still incomplete (httptools buffers a header until
+            it ends, so a huge one is cut off after one read buffer, not held whole)."""
             if not self._in_request:
                 self._arm()  # the first bytes of the next request on a kept-alive connection
-            super().data_received(data)
+            self._unset_keepalive_if_required()
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserUpgrade:
+                if self._should_upgrade():
+                    self.handle_websocket_upgrade()
+                else:
+                    self._unsupported_upgrade_warning()
+                return
+            except httptools.HttpParserError:
+                if self._too_large:
+                    self._refuse_head()
+                    return
+                msg = "Invalid HTTP request received."
+                self.logger.warning(msg)
+                self.send_400_response(msg)
+                return
             if self._in_head and not self.transport.is_closing():
                 self._head_bytes += len(data)
                 if self._head_bytes > self.max_head_bytes:
-                    log.warning("refused a request head over %d bytes", self.max_head_bytes)
-                    self._refuse(
-                        431,
-                        "Request Header Fields Too Large",
-                        "headers_too_large",
-                        f"The request line and headers exceed {self.max_head_bytes} bytes.",
-                    )
+                    self._refuse_head()
+
+        def _count(self, size: int) -> None:
+            self._head_size += size
+            if self._head_size > self.max_head_bytes:
+                self._too_large = True
+                raise _HeadTooLarge  # stops the parser; data_received answers 431
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._in_request, self._in_head, self._head_bytes = True, True, 0
+            self._in_request, self._in_head = True, True
+            self._head_bytes = self._head_size = 0
+            self._too_large = False
             self._arm()
+
+        def on_url(self, url: bytes) -> None:
+            super().on_url(url)
+            self._count(len(url) + 16)  # the method, the version and the line break
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            super().on_header(name, value)
+            self._count(len(name) + len(value) + 4)
+
+        def _refuse_head(self) -> None:
+            log.warning("refused a request head over %d bytes", self.max_head_bytes)
+            self._refuse(
+                431,
+                "Request Header Fields Too Large",
+                "headers_too_large",
+                f"The request line and headers exceed {self.max_head_bytes} bytes.",
+            )
 
         def on_headers_complete(self) -> None:
             self._in_head = False

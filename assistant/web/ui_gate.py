@@ -26,6 +26,8 @@ import html
 import json
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -76,9 +78,10 @@ CHARGED = frozenset({"/gradio_api/queue/join", "/gradio_api/cancel", "/config"})
 #: Gradio's session hash as its JavaScript makes it (``Math.random().toString(36)``), with room to spare.
 _BROWSER_HASH = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FORM_BYTES = 4096
-CLIENT_HEADER = (
-    b"x-pa-client"  # set by the gate for the UI's handlers (feedback limits); never trusted from outside
-)
+#: Refusals of one bucket are logged at most this often.
+LOG_EVERY_SECONDS = 10.0
+#: Set by the gate for the UI's handlers (the feedback limit's client); never taken from outside.
+CLIENT_HEADER = b"x-pa-client"
 
 
 def client_ip(scope: dict) -> str:
@@ -132,6 +135,8 @@ class Door:
         #: Anyone may open a UI session: no keys configured, or the UI made public on purpose.
         self.ui_open = not keyring.enabled or settings.ui_public
         self._known_fn: Callable[[int], bool] = lambda _fn: False
+        self._warned: dict[str, tuple[float, int]] = {}  # bucket -> (last warning, refusals since)
+        self._warned_lock = threading.Lock()
 
     def bind_gradio(self, blocks: Any) -> None:
         """Called by the UI mount: which functions exist, and how to drop a tab's Gradio state."""
@@ -155,7 +160,7 @@ class Door:
         wait = self.limiter.acquire(bucket)
         if not wait:
             return None
-        log.warning("rate limit exceeded for %s; retry after %d s", bucket, wait)
+        self._warn_throttled(bucket, wait)
         headers = {"Retry-After": str(wait)}
         if page:
             return _page(
@@ -165,6 +170,21 @@ class Door:
                 headers,
             )
         return json_error(429, "rate_limited", f"Too many requests; retry after {wait} s.", headers)
+
+    def _warn_throttled(self, bucket: str, wait: int) -> None:
+        """One log line per bucket per ``LOG_EVERY_SECONDS`` (with the count of refusals it stands for):
+        a flood of refused requests must not become a flood of log lines."""
+        now = time.monotonic()
+        with self._warned_lock:
+            since, count = self._warned.get(bucket, (0.0, 0))
+            if since and now - since < LOG_EVERY_SECONDS:
+                self._warned[bucket] = (since, count + 1)
+                return
+            if len(self._warned) > 10_000:
+                self._warned.clear()
+            self._warned[bucket] = (now, 0)
+        more = f" ({count} more refusals since the last line)" if count else ""
+        log.warning("rate limit exceeded for %s; retry after %d s%s", bucket, wait, more)
 
     def cookie(self, scope: dict, session_id: str | None) -> str:
         """The Set-Cookie value for a session (or one that deletes the cookie)."""
