@@ -97,9 +97,10 @@ class ServiceHolder:
             self._install(service, lease)
             if build_id != wanted:
                 self.note = (
-                    "CURRENT names a damaged build; the previous intact build is served (see the log)."
+                    "CURRENT is damaged or names a damaged build; the newest intact build is served "
+                    "(the server log names the file)."
                 )
-                log.warning("serving the previous intact index build %s", build_id)
+                log.warning("serving the newest intact index build %s instead", build_id)
             return
         self._no_service(damage or IndexMissingError("no intact index build to serve"))
 

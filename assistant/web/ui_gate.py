@@ -51,6 +51,8 @@ LOGOUT_PATH = "/auth/logout"
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/favicon.ico"}
 )
+#: Files of pinned registry packages (``assets.VENDOR``): public code, also needed by the open API docs.
+OPEN_PREFIXES = ("/static/vendor/",)
 #: The Gradio routes the chat page's JavaScript calls; every other ``/gradio_api/…`` path is refused.
 GRADIO_PREFIX = "/gradio_api/"
 GRADIO_CALLS = frozenset({"/gradio_api/queue/join", "/gradio_api/queue/data", "/gradio_api/cancel"})
@@ -205,7 +207,7 @@ class UiGateMiddleware:
         if scope["type"] == "websocket":  # the page uses none; refuse rather than guard them
             await send({"type": "websocket.close", "code": 1008})
             return
-        if scope["type"] != "http" or _is_api(scope["path"]) or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or _is_api(scope["path"]) or _is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         path = scope["path"]
@@ -391,6 +393,10 @@ class UiGateMiddleware:
 # -- helpers -------------------------------------------------------------------------------------------
 def _is_api(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
+
+
+def _is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 def _with_client(headers: Iterable[tuple[bytes, bytes]], bucket: str) -> list[tuple[bytes, bytes]]:
