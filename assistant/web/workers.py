@@ -151,6 +151,10 @@ class PoolMiddleware:
         if scope["type"] != "http" or (scope["method"], scope["path"]) not in HEAVY_PATHS:
             await self.app(scope, receive, send)
             return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self.app(scope, receive, send)  # refused at once by the body limit (413), unread
+            return
         body, complete = await self._read_body(receive)
         if not complete:
             return  # the client left before sending its request
