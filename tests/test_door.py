@@ -282,6 +282,20 @@ def test_gradio_routes_the_page_does_not_use_are_json_404s_without_tracebacks(do
     assert "Traceback" not in "".join(capfd.readouterr())
 
 
+def test_made_up_values_for_the_page_functions_leave_no_traceback(door, capfd, caplog):
+    """A client can send any value to a function the page does have; Gradio printed a full traceback for
+    each failing event (a log a client could fill at will): now one line, and no exception text back."""
+    tab = Tab(_login(door), "madeup1")
+    wrong_count = tab.join("ask", [QUESTION])
+    _assert_error(wrong_count, 422, "invalid_request")
+    failed = tab.call("ask", [{"x": 1}, ["list"], 7, None, None])
+    assert failed["error"] in (None, "") or "Value" in failed["error"]
+    broken_like = tab.call("rate", [None], {"index": "zz"})
+    assert broken_like.get("error") is None  # the KeyError's text is not sent to the client
+    assert "Traceback" not in "".join(capfd.readouterr())
+    assert any("a chat-UI event failed (KeyError)" in r.getMessage() for r in caplog.records)
+
+
 def test_a_conversation_is_reachable_only_with_the_session_that_made_it(door, index_settings):
     """Gradio's session hash is chosen by the browser and visible in URLs; with the door it names a tab
     of *this* session only, so someone who learns it can neither read nor rate that conversation."""

@@ -28,7 +28,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -136,14 +136,13 @@ class Door:
         )
         #: Anyone may open a UI session: no keys configured, or the UI made public on purpose.
         self.ui_open = not keyring.enabled or settings.ui_public
-        self._known_fn: Callable[[int], bool] = lambda _fn: False
+        self._inputs: dict[int, int] = {}  # function id -> how many input values it takes
         self._warned: dict[str, tuple[float, int]] = {}  # bucket -> (last warning, refusals since)
         self._warned_lock = threading.Lock()
 
     def bind_gradio(self, blocks: Any) -> None:
         """Called by the UI mount: which functions exist, and how to drop a tab's Gradio state."""
-        functions = set(blocks.fns)
-        self._known_fn = functions.__contains__
+        self._inputs = {fn_id: len(fn.inputs or []) for fn_id, fn in blocks.fns.items()}
         holder = blocks.state_holder
 
         def drop(tabs: list[str]) -> None:
@@ -155,7 +154,10 @@ class Door:
         self.sessions.on_tabs_dropped = drop
 
     def known_fn(self, fn_index: object) -> bool:
-        return isinstance(fn_index, int) and not isinstance(fn_index, bool) and self._known_fn(fn_index)
+        return isinstance(fn_index, int) and not isinstance(fn_index, bool) and fn_index in self._inputs
+
+    def inputs_of(self, fn_index: int) -> int:
+        return self._inputs[fn_index]
 
     def throttled(self, bucket: str, page: bool = False) -> Response | None:
         """429 when ``bucket`` has no token left (HTML for a page load, else the API's JSON)."""
@@ -323,8 +325,18 @@ class UiGateMiddleware:
                     receive,
                     json_error(422, "invalid_request", "session_hash is missing or malformed"),
                 )
-            if not self.door.known_fn(body.get("fn_index")):
+            fn_index = body.get("fn_index")
+            if not self.door.known_fn(fn_index):
                 return scope, receive, json_error(404, "not_found", "The page has no such function.")
+            data = body.get("data", [])
+            if path.endswith("/join") and (
+                not isinstance(data, list) or len(data) != self.door.inputs_of(fn_index)
+            ):
+                return (
+                    scope,
+                    receive,
+                    json_error(422, "invalid_request", "data must hold one value per input of the function"),
+                )
             trigger = body.get("trigger_id")
             if trigger is not None and (not isinstance(trigger, int) or isinstance(trigger, bool)):
                 return scope, receive, json_error(422, "invalid_request", "trigger_id must be an integer")

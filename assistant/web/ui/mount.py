@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+import traceback
+from typing import Any
+
 import gradio as gr
+import gradio.queueing
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
@@ -12,6 +18,8 @@ from starlette.routing import Match, Route
 from assistant.web.ui.chat import Holder
 from assistant.web.ui.page import CSS, THEME, build_ui
 from assistant.web.workers import PooledHolder
+
+log = logging.getLogger("assistant.web.ui")
 
 
 def _api_methods(request: Request) -> list[str]:
@@ -51,12 +59,29 @@ async def _not_found_as_api_error(request: Request, exc: StarletteHTTPException)
     return await http_exception_handler(request, exc)
 
 
+class _OneLineTraceback:
+    """Gradio's queue prints a full traceback to stderr for every event that fails — also for a value a
+    client made up (a dropdown choice that does not exist, a malformed like event) — so a hostile client
+    could fill the log at will. In its place: one line naming the exception type (not its message, which
+    may quote what the user typed); the traceback goes to the debug log."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def print_exc(*_args: Any, **_kwargs: Any) -> None:
+        error = sys.exc_info()[1]
+        log.warning("a chat-UI event failed (%s); the page shows an error", type(error).__name__)
+        log.debug("the failed chat-UI event", exc_info=True)
+
+
 def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
     """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority.
 
     The page's answers go through the app's worker pool (shared with ``/v1``), Gradio keeps at most the
     states of the sessions the door allows, and the door learns the page's functions (``ui_gate.py``).
     """
+    gradio.queueing.traceback = _OneLineTraceback()  # type: ignore[assignment]
     pool = getattr(app.state, "pool", None)
     door = getattr(app.state, "door", None)
     blocks = build_ui(PooledHolder(holder, pool) if pool is not None else holder)
@@ -70,6 +95,7 @@ def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
         css=CSS,
         footer_links=[],
         run_history=False,
+        show_error=False,  # an unexpected exception's text stays in the log; gr.Error/Warning still show
         app_kwargs={"exception_handlers": {StarletteHTTPException: _not_found_as_api_error}},
     )
     if door is not None:
