@@ -158,6 +158,11 @@ class PoolMiddleware:
         body, complete = await self._read_body(receive)
         if not complete:
             return  # the client left before sending its request
+        if len(body) > self.max_body_bytes:  # streamed without a Content-Length: the body limit's answer
+            await error_response(
+                413, "payload_too_large", f"The request body is larger than {self.max_body_bytes} bytes."
+            )(scope, receive, send)
+            return
         gone = asyncio.ensure_future(_disconnected(receive))
         try:
             acquiring = asyncio.ensure_future(self.pool.acquire())
@@ -218,8 +223,9 @@ class PoolMiddleware:
             gone.cancel()
 
     async def _read_body(self, receive: Any) -> tuple[bytes, bool]:
-        """The whole request body (the body-size limit inside still applies), or (b"", False) when the
-        client disconnected. Reading it first lets the wait for a worker watch for the disconnect."""
+        """The whole request body — cut at one byte over the limit, which the caller refuses — or
+        (b"", False) when the client disconnected. Reading it first lets the wait for a worker watch for
+        the disconnect."""
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -227,9 +233,9 @@ class PoolMiddleware:
             if message["type"] == "http.disconnect":
                 return b"", False
             chunk = message.get("body", b"")
+            if size <= self.max_body_bytes:
+                chunks.append(chunk[: self.max_body_bytes + 1 - size])  # beyond the limit: dropped
             size += len(chunk)
-            if size <= self.max_body_bytes + 1:
-                chunks.append(chunk)  # beyond the limit the rest is dropped; the body limit answers 413
             if not message.get("more_body", False):
                 return b"".join(chunks), True
 
