@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -26,7 +27,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from assistant.config import PROJECT_ROOT
+from assistant.config import PROJECT_ROOT, Settings
 from assistant.web.feedback import FEEDBACK_FILE
 from tests.support import free_port, serve
 
@@ -95,20 +96,32 @@ def _assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
 
 
-@pytest.fixture(scope="module")
-def door(index_settings) -> Iterator[str]:
-    """Keys configured, the chat UI on, a generous rate limit."""
-    from assistant.web.app import create_app
+def _own_data_dir(index_settings, tmp_path_factory) -> Path:
+    """A copy of the session's index, so the feedback these tests store stays out of the shared folder."""
+    data = tmp_path_factory.mktemp("door") / "data"
+    shutil.copytree(index_settings.index_dir, data / "index", ignore=shutil.ignore_patterns("*.lock"))
+    return data
 
-    settings = index_settings.model_copy(
+
+@pytest.fixture(scope="module")
+def door_settings(index_settings, tmp_path_factory) -> Settings:
+    """Keys configured, the chat UI on, a generous rate limit."""
+    return index_settings.model_copy(
         update={
+            "data_dir": _own_data_dir(index_settings, tmp_path_factory),
             "api_keys": SecretStr(f"{KEY},{OTHER_KEY}"),
             "ui_enabled": True,
             "rate_limit_per_minute": 60_000,
             "rate_limit_burst": 1_000,
         }
     )
-    with serve(create_app(settings)) as base:
+
+
+@pytest.fixture(scope="module")
+def door(door_settings) -> Iterator[str]:
+    from assistant.web.app import create_app
+
+    with serve(create_app(door_settings)) as base:
         yield base
 
 
@@ -123,7 +136,7 @@ def tight(index_settings, tmp_path_factory) -> Iterator[str]:
             "ui_enabled": True,
             "rate_limit_per_minute": 30,
             "rate_limit_burst": 5,
-            "data_dir": index_settings.data_dir,
+            "data_dir": _own_data_dir(index_settings, tmp_path_factory),
         }
     )
     with serve(create_app(settings)) as base:
@@ -296,7 +309,7 @@ def test_made_up_values_for_the_page_functions_leave_no_traceback(door, capfd, c
     assert any("a chat-UI event failed (KeyError)" in r.getMessage() for r in caplog.records)
 
 
-def test_a_conversation_is_reachable_only_with_the_session_that_made_it(door, index_settings):
+def test_a_conversation_is_reachable_only_with_the_session_that_made_it(door, door_settings):
     """Gradio's session hash is chosen by the browser and visible in URLs; with the door it names a tab
     of *this* session only, so someone who learns it can neither read nor rate that conversation."""
     owner, intruder = _login(door), _login(door, OTHER_KEY)
@@ -305,7 +318,7 @@ def test_a_conversation_is_reachable_only_with_the_session_that_made_it(door, in
     like = {"index": len(messages) - 1, "value": messages[-1], "liked": True}
 
     def rows() -> int:
-        path = index_settings.data_dir / FEEDBACK_FILE
+        path = door_settings.data_dir / FEEDBACK_FILE
         if not path.exists():
             return 0
         with sqlite3.connect(path) as conn:
@@ -326,6 +339,31 @@ def test_without_keys_the_page_issues_an_anonymous_session(live_server):
         assert page.status_code == 200 and "HttpOnly" in page.headers["set-cookie"]
         assert Tab(http).join("show_filters", [NO_FILTER, NO_FILTER, NO_FILTER]).status_code == 200
         _assert_error(http.post("/gradio_api/upload"), 404, "not_found")
+
+
+def test_a_public_ui_opens_anonymous_sessions_for_the_page_and_its_api(tmp_path):
+    """ASSISTANT_UI_PUBLIC with keys: any browser gets a session (per-IP bucket) that also reads /v1, as the
+    page's JavaScript needs; API clients without a cookie still need a key. (No index here: the door is
+    decided before the service, which answers 503.)"""
+    from assistant.web.app import create_app
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        api_keys=SecretStr(KEY),
+        ui_public=True,
+        rate_limit_per_minute=0,
+        embedding_model=str(tmp_path / "no-model"),
+    )
+    with (
+        serve(create_app(settings), wait_ready=False) as base,
+        httpx.Client(base_url=base, timeout=30) as http,
+    ):
+        _assert_error(http.get("/v1/programs"), 401, "unauthorized")
+        page = http.get("/", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "pa_session=" in page.headers["set-cookie"]
+        _assert_error(http.get("/v1/programs"), 503, "not_ready")  # past the door
+        assert Tab(http).join("show_filters", [NO_FILTER, NO_FILTER, NO_FILTER]).status_code == 200
+        assert http.get("/auth/login").status_code == 200  # a key still opens a keyed session
 
 
 # -- the rate limit ---------------------------------------------------------------------------------------

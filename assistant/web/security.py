@@ -159,7 +159,8 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
     pool = WorkerPool(settings.answer_workers, settings.answer_queue)
     app.state.door, app.state.pool = door, pool
     app.add_middleware(PoolMiddleware, pool=pool, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(UiGateMiddleware, door=door)
+    if settings.ui_enabled:  # without the page there is no UI to guard (unknown paths stay 404s)
+        app.add_middleware(UiGateMiddleware, door=door)
     app.add_middleware(ApiAccessMiddleware, door=door)
     if settings.cors_origins:
         app.add_middleware(
