@@ -55,14 +55,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from assistant.web.app import create_app
+    from assistant.web.http_guard import server_config
     from assistant.web.request_id import log_config
 
     print(f"Serving on http://{args.host}:{args.port}/ (API docs at /docs)")
     for line in report:
         print(line)
-    uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level="info", log_config=log_config()
+    config = server_config(
+        create_app(settings), settings, args.host, args.port, log_level="info", log_config=log_config()
     )
+    uvicorn.Server(config).run()
     return 0
 
 
@@ -106,12 +108,26 @@ def _cmd_keys_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.index.embeddings import EmbeddingModelError
+    from assistant.index.store import IndexStateError
     from assistant.pipeline.service import AnswerService
 
     question = args.question.strip()
     if not question:
         raise UserError("the question is empty")
-    result = AnswerService(get_settings()).answer(question)
+    settings = get_settings()
+    try:
+        service = AnswerService(settings)
+    except (IndexStateError, EmbeddingModelError):
+        raise
+    except Exception as exc:  # a file the integrity check does not read in full (e.g. a BM25 array)
+        from assistant.index.store import current_build_dir
+
+        raise UserError(
+            f"the index in {current_build_dir(settings)} could not be loaded ({type(exc).__name__}). "
+            "Rebuild it with `assistant ingest --rebuild`."
+        ) from exc
+    result = service.answer(question)
     if args.json:
         print(json.dumps(result.model_dump(), ensure_ascii=False, indent=2))
         return 0

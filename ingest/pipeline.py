@@ -22,12 +22,14 @@ from tqdm import tqdm
 from assistant.config import Settings
 from assistant.index.documents import DocumentStore
 from assistant.index.embeddings import E5Embeddings, get_embedder
+from assistant.index.integrity import check_build, read_current
 from assistant.index.keyword import KeywordIndex
 from assistant.index.store import (
     INDEX_FORMAT,
     NETWORKS_FILE,
     ChromaE5Function,
     ChromaUnavailableError,
+    IndexCorruptError,
     IndexManifest,
     IndexStateError,
     builds_dir,
@@ -36,7 +38,6 @@ from assistant.index.store import (
     chroma_location,
     collection_names,
     collections_complete,
-    current_build_id,
     new_build_id,
     prune_builds,
     read_manifest,
@@ -244,6 +245,19 @@ def run_ingest(
         return _run_ingest_locked(settings, rebuild, show_progress, log)
 
 
+def _usable_current(settings: Settings, log: Callable[[str], None]) -> str | None:
+    """The current build when it is whole; a damaged CURRENT or build is reported and rebuilt (so
+    ``ingest`` — with or without ``--rebuild`` — repairs it) rather than crashing the ingest."""
+    try:
+        current = read_current(settings)
+        if current is not None:
+            check_build(settings, current)
+        return current
+    except IndexCorruptError as exc:
+        log(f"{exc} Building a new index now.")
+        return None
+
+
 def _run_ingest_locked(
     settings: Settings, rebuild: bool, show_progress: bool, log: Callable[[str], None]
 ) -> IngestReport:
@@ -254,7 +268,7 @@ def _run_ingest_locked(
     embedder = get_embedder(settings)
     settings_fp = settings_fingerprint(settings, embedder.model_id)
 
-    current = current_build_id(settings)
+    current = _usable_current(settings, log)
     if current and not rebuild:
         current_dir = builds_dir(settings) / current
         manifest = read_manifest(current_dir)

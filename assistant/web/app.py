@@ -33,7 +33,9 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
             threading.Thread(target=holder.load, name="load-service", daemon=True).start()
         else:
             holder.load()
+        holder.start_watching()  # switch to new index builds without a restart
         yield
+        holder.stop()
 
     app = FastAPI(
         title="政策アシスタント API",

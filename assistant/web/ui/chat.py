@@ -1,9 +1,14 @@
 """The chat page's handlers: asking (streamed), clearing, showing an earlier answer, 👍/👎 and comments.
 
 It calls the process's ``AnswerService`` directly (no HTTP to itself) through the API's service
-holder, so the page and the API share one model and one index. Per browser session it keeps the
-conversation (for follow-ups such as 「その事業の問い合わせ先は？」) and every answer's JSON (for the
-program and source cards and for 👍/👎 feedback, stored by ``assistant.web.feedback``).
+holder, so the page and the API share one model, one index and one worker pool. Per browser session it
+keeps the conversation (for follow-ups such as 「その事業の問い合わせ先は？」) and the JSON of the answers
+still shown (for the program and source cards and for 👍/👎 feedback, stored by ``assistant.web.feedback``).
+
+What a session keeps is bounded like the API's requests: the history sent with a question holds at most
+``max_history_turns`` turns and ``max_history_chars`` characters (the oldest go first), and the chat
+shows at most as many messages. Feedback is limited per client (``feedback_per_minute``) and its
+database has a size cap.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import gradio as gr
 from assistant.config import Settings, get_settings
 from assistant.pipeline.read import Turn
 from assistant.pipeline.service import AnswerService
-from assistant.web.feedback import FeedbackStore
+from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
+from assistant.web.rate_limit import RateLimiter
 from assistant.web.ui.render import (
     NO_FILTER,
     _filters,
@@ -29,6 +35,7 @@ from assistant.web.ui.render import (
     question_html,
     split_for_streaming,
 )
+from assistant.web.workers import PoolBusy
 
 log = logging.getLogger("assistant.web.ui")
 
@@ -63,14 +70,49 @@ class ChatUI:
         self.holder = holder
         self._feedback: FeedbackStore | None = None
         self._feedback_lock = threading.Lock()
+        settings = holder.settings
+        self._feedback_limiter = RateLimiter(settings.feedback_per_minute, settings.feedback_burst)
 
     @property
     def feedback(self) -> FeedbackStore:
         """Created on the first rating, so a read-only data directory does not stop the page."""
         with self._feedback_lock:
             if self._feedback is None:
-                self._feedback = FeedbackStore.for_data_dir(self.holder.settings.data_dir)
+                settings = self.holder.settings
+                self._feedback = FeedbackStore.for_data_dir(
+                    settings.data_dir,
+                    max_bytes=settings.feedback_max_bytes,
+                    context_turns=settings.feedback_context_turns,
+                    context_chars=settings.feedback_context_chars,
+                )
             return self._feedback
+
+    def _feedback_refused(self, request: gr.Request | None) -> bool:
+        """Spend one of the client's feedback tokens (the door names the client: its key or its IP)."""
+        headers = getattr(request, "headers", None) or {}
+        client = headers.get("x-pa-client") or "ui"
+        if not self._feedback_limiter.acquire(f"feedback:{client}"):
+            return False
+        _warn("評価の送信が続いています。少し待ってからもう一度お試しください。")
+        return True
+
+    def _trim(self, conv: dict[str, Any]) -> None:
+        """Bound the session like an API request: the newest turns within the history limits, and only
+        the messages (and their answer records) of that span on screen."""
+        settings = self.holder.settings
+        turns = conv["turns"][-settings.max_history_turns :] if settings.max_history_turns else []
+        while turns and sum(len(t["content"]) for t in turns) > settings.max_history_chars:
+            turns = turns[2:] if len(turns) > 1 else []
+        conv["turns"] = turns
+        excess = len(conv["messages"]) - max(2, settings.max_history_turns)
+        if excess > 0:
+            excess += excess % 2  # drop whole question/answer pairs
+            conv["messages"] = conv["messages"][excess:]
+            conv["records"] = {
+                str(int(i) - excess): r for i, r in conv["records"].items() if int(i) >= excess
+            }
+            last = conv.get("last_rated")
+            conv["last_rated"] = str(int(last) - excess) if last and int(last) >= excess else None
 
     def _service(self) -> AnswerService | None:
         try:
@@ -120,6 +162,7 @@ class ChatUI:
             yield gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
             return
 
+        self._trim(conv)
         messages = conv["messages"]
         messages.append({"role": "user", "content": question_html(question)})
         messages.append({"role": "assistant", "content": "回答を作成しています…"})
@@ -137,6 +180,12 @@ class ChatUI:
         history = [Turn(role=t["role"], content=t["content"]) for t in conv["turns"]]
         try:
             result = svc.answer(question, history, filters or None)
+        except PoolBusy as busy:  # shown, but kept out of the history sent with the next question
+            messages[-1]["content"] = (
+                f"ただいま混雑しています。{busy.retry_after}秒ほど待ってから、もう一度お試しください。"
+            )
+            yield list(messages), conv, question, gr.skip(), gr.skip()
+            return
         except Exception:
             log.exception("answering failed in the chat UI")
             messages[-1]["content"] = (
@@ -153,11 +202,16 @@ class ChatUI:
             time.sleep(STREAM_DELAY_S)
 
         answer = result.model_dump(mode="json")
-        turn = len(messages) - 1
-        messages[-1]["content"] = answer_message_html(answer, filters, svc, turn)
-        conv["records"][str(turn)] = {
+        # Anchors ([n] → its source) are numbered by a counter that trimming never reuses.
+        serial = conv.get("serial", 0)
+        conv["serial"] = serial + 1
+        messages[-1]["content"] = answer_message_html(answer, filters, svc, serial)
+        settings = self.holder.settings
+        conv["records"][str(len(messages) - 1)] = {
             "question": question,
-            "history": list(conv["turns"]),
+            "history": bounded_context(
+                conv["turns"], settings.feedback_context_turns, settings.feedback_context_chars
+            ),
             "filters": filters,
             "answer": answer,
             "feedback_id": None,
@@ -167,6 +221,8 @@ class ChatUI:
             {"role": "user", "content": question},
             {"role": "assistant", "content": result.answer},
         ]
+        self._trim(conv)
+        messages = conv["messages"]
         yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
 
     def clear(self):
@@ -174,12 +230,12 @@ class ChatUI:
         return [], conv, "", gr.Column(visible=False), "", ""
 
     # -- feedback -----------------------------------------------------------------------------------
-    def rate(self, conv: dict[str, Any], evt: gr.LikeData):
+    def rate(self, conv: dict[str, Any], evt: gr.LikeData, request: gr.Request = None):
         """👍/👎 on an answer: stored at once; clicking the same thumb again takes the rating back."""
         conv = conv or _new_conversation()
         index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         record = conv["records"].get(str(index))
-        if record is None:
+        if record is None or self._feedback_refused(request):
             return conv, gr.skip(), gr.skip()
         rating = "up" if evt.liked is True else "down" if evt.liked is False else None
         try:
@@ -199,6 +255,10 @@ class ChatUI:
                     history=record["history"],
                     filters=record["filters"],
                 )
+        except FeedbackFullError as exc:
+            log.error("feedback refused: %s", exc)
+            _warn("評価の保存容量が上限に達したため、保存できませんでした。")
+            return conv, gr.skip(), gr.skip()
         except Exception:
             log.exception("could not store feedback")
             _warn("評価を保存できませんでした。")
@@ -211,7 +271,7 @@ class ChatUI:
         )
         return conv, status, gr.Column(visible=True)
 
-    def comment(self, text: str, conv: dict[str, Any]):
+    def comment(self, text: str, conv: dict[str, Any], request: gr.Request = None):
         conv = conv or _new_conversation()
         record = conv["records"].get(conv.get("last_rated") or "")
         text = (text or "").strip()
@@ -221,8 +281,14 @@ class ChatUI:
         if not text:
             _warn("コメントを入力してください。")
             return conv, gr.skip(), gr.skip()
+        if self._feedback_refused(request):
+            return conv, gr.skip(), gr.skip()
         try:
             self.feedback.update(record["feedback_id"], comment=text[:MAX_QUESTION_CHARS])
+        except FeedbackFullError as exc:
+            log.error("feedback comment refused: %s", exc)
+            _warn("評価の保存容量が上限に達したため、コメントを保存できませんでした。")
+            return conv, gr.skip(), gr.skip()
         except Exception:
             log.exception("could not store the feedback comment")
             _warn("コメントを保存できませんでした。")

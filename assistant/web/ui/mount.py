@@ -8,8 +8,13 @@ page template with no setting for it; :class:`HtmlLangMiddleware` answers the pa
 from __future__ import annotations
 
 import hashlib
+import logging
+import sys
+import traceback
+from typing import Any
 
 import gradio as gr
+import gradio.queueing
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
@@ -22,6 +27,9 @@ from assistant.web.assets import OWN_STATIC
 from assistant.web.ui import document_view
 from assistant.web.ui.chat import Holder
 from assistant.web.ui.page import THEME, build_ui
+from assistant.web.workers import PooledHolder
+
+log = logging.getLogger("assistant.web.ui")
 
 
 def _versioned(name: str) -> str:
@@ -113,22 +121,50 @@ async def _not_found_as_api_error(request: Request, exc: StarletteHTTPException)
     return await http_exception_handler(request, exc)
 
 
+class _OneLineTraceback:
+    """Gradio's queue prints a full traceback to stderr for every event that fails — also for a value a
+    client made up (a dropdown choice that does not exist, a malformed like event) — so a hostile client
+    could fill the log at will. In its place: one line naming the exception type (not its message, which
+    may quote what the user typed); the traceback goes to the debug log."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def print_exc(*_args: Any, **_kwargs: Any) -> None:
+        error = sys.exc_info()[1]
+        log.warning("a chat-UI event failed (%s); the page shows an error", type(error).__name__)
+        log.debug("the failed chat-UI event", exc_info=True)
+
+
 def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
     """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority.
 
+    The page's answers go through the app's worker pool (shared with ``/v1``), Gradio keeps at most the
+    states of the sessions the door allows, and the door learns the page's functions (``ui_gate.py``).
     The whole-document view (``/documents/{doc_id}``) is a page of the UI too: it comes and goes with it.
     """
     app.include_router(document_view.router)
-    return gr.mount_gradio_app(
+    gradio.queueing.traceback = _OneLineTraceback()  # type: ignore[assignment]
+    pool = getattr(app.state, "pool", None)
+    door = getattr(app.state, "door", None)
+    blocks = build_ui(PooledHolder(holder, pool) if pool is not None else holder)
+    settings = holder.settings
+    blocks.state_session_capacity = settings.ui_max_sessions * settings.ui_tabs_per_session
+    mounted = gr.mount_gradio_app(
         app,
-        build_ui(holder),
+        blocks,
         path="/",
         theme=THEME,
         head=HEAD,
         footer_links=[],
         run_history=False,
+        show_error=False,  # an unexpected exception's text stays in the log; gr.Error/Warning still show
         app_kwargs={
             "exception_handlers": {StarletteHTTPException: _not_found_as_api_error},
             "middleware": [Middleware(HtmlLangMiddleware)],
         },
     )
+    if door is not None:
+        door.bind_gradio(blocks)
+    return mounted
