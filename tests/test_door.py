@@ -241,8 +241,10 @@ def test_a_browser_enters_the_key_once_and_uses_the_page(door):
             box = page.locator("#pa-question textarea")
             box.fill(QUESTION)
             box.press("Enter")
-            page.wait_for_function(
-                "() => document.querySelector('#pa-programs').innerText.includes('共創の場形成支援プログラム')"
+            page.wait_for_function(  # the answer, finished, with its program card inline
+                "() => [...document.querySelectorAll('#pa-chat .pa-answer')].some("
+                "a => !a.closest('[data-testid=bot]').querySelector('.pa-cursor')"
+                " && a.textContent.includes('共創の場形成支援プログラム'))"
             )
             cookie = next(c for c in context.cookies() if c["name"] == "pa_session")
             assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"

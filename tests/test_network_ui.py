@@ -60,8 +60,19 @@ def _open(browser, base: str, width: int, height: int):
     page.on("request", lambda request: requests.append(request.url))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{base}/")
+    _open_tab(page, "地域ネットワーク")  # Gradio renders a tab's contents when it is first opened
     page.wait_for_selector(READY)
     return context, page, requests, errors
+
+
+def _open_tab(page, name: str) -> None:
+    """Click the tab, from the 「…」 menu (More tabs) where a narrow screen has no room for it."""
+    page.get_by_role("tab", name="チャット").wait_for()
+    tab = page.get_by_role("tab", name=name)
+    if not tab.count():
+        page.locator("#pa-tabs .overflow-menu button[aria-label='More tabs']").click()
+        tab = page.locator("#pa-tabs .overflow-dropdown button", has_text=name)
+    tab.click()
 
 
 def _node_labels(page) -> dict[str, dict]:

@@ -238,7 +238,9 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
     "AnswerResponse": {
         "answer": "The answer text; [n] marks refer to citations[n-1]. Contacts and budgets are copied from the "
         "catalog, quotes are verbatim.",
-        "abstained": "True when the documents do not answer the question (the text says so).",
+        "abstained": "True when the documents do not answer the question asked (the text says so). With intent "
+        "abstain there are no citations; with not_stated the answer still cites the nearest stated facts and "
+        "the department to ask.",
         "citations": "The sources of the [n] marks, in order.",
         "programs": "Cards of the programs the answer names.",
         "timings_ms": "Time spent, in milliseconds.",

@@ -12,11 +12,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-import tempfile
 import unicodedata
-from pathlib import Path
+from urllib.parse import urlencode
 
 import gradio as gr
 
@@ -24,7 +22,7 @@ from assistant.pipeline.conditions import InvalidFilterError
 from assistant.pipeline.service import AnswerService, ProgramCard
 from assistant.records import Program
 from assistant.vocabulary import amounts_in
-from assistant.web.catalog_table import EXPORT_FORMATS, CatalogQuery, export, select_programs
+from assistant.web.catalog_table import CatalogQuery, select_programs
 from assistant.web.ui.document_view import KIND_LABELS
 from assistant.web.ui.render import (
     NO_FILTER,
@@ -210,7 +208,6 @@ class CatalogTabs:
 
     def __init__(self, holder) -> None:
         self.holder = holder
-        self.export_dir = Path(tempfile.mkdtemp(prefix="pa-export-"))
 
     def _service(self) -> AnswerService | None:
         try:
@@ -223,12 +220,12 @@ class CatalogTabs:
         svc = self._service()
         if svc is None:
             waiting = '<div class="pa-status">⏳ 準備中…</div>'
-            return (gr.skip(),) * 4 + (waiting, waiting, waiting, gr.skip(), gr.skip())
+            return (gr.skip(),) * 4 + (waiting, waiting, waiting, gr.skip())
         programs = list(svc.programs.values())
         ministries = sorted({p.ministry for p in programs if p.ministry})
         applicants = sorted({a for p in programs for a in p.applicant_types})
         themes = sorted({t for p in programs for t in p.themes}, key=_theme_order(programs))
-        table, csv_path, xlsx_path = self.table(NO_FILTER, NO_FILTER, NO_FILTER, NO_FILTER, None, None, "")
+        table, links = self.table(NO_FILTER, NO_FILTER, NO_FILTER, NO_FILTER, None, None, "")
         return (
             gr.Dropdown(choices=[NO_FILTER, *ministries]),
             gr.Dropdown(choices=[NO_FILTER, *applicants]),
@@ -237,19 +234,18 @@ class CatalogTabs:
             table,
             map_html(svc, themes[0]) if themes else "",
             documents_html(svc),
-            csv_path,
-            xlsx_path,
+            links,
         )
 
     def table(self, ministry, applicant, theme, new_calls, min_budget, max_budget, text):
-        """(table HTML, CSV path, Excel path) for the filters; a bad value is a readable message."""
+        """(table HTML, export links) for the filters; a bad value is a readable message."""
         svc = self._service()
         if svc is None:
-            return '<div class="pa-status">⏳ 準備中…</div>', None, None
+            return '<div class="pa-status">⏳ 準備中…</div>', ""
         try:
             low, high = budget_bound(min_budget), budget_bound(max_budget)
         except ValueError as exc:
-            return f'<div class="pa-empty">{esc(str(exc))}</div>', None, None
+            return f'<div class="pa-empty">{esc(str(exc))}</div>', ""
         query = CatalogQuery(
             ministry=None if ministry in (None, NO_FILTER) else ministry,
             applicant_type=None if applicant in (None, NO_FILTER) else applicant,
@@ -262,17 +258,8 @@ class CatalogTabs:
         try:
             programs = select_programs(svc, query)
         except InvalidFilterError as exc:
-            return f'<div class="pa-empty">{esc(str(exc))}</div>', None, None
-        paths = []
-        for fmt in EXPORT_FORMATS:
-            data, _ = export(programs, fmt)
-            # Named by content: the same rows are one file, however often the tab is opened.
-            path = self.export_dir / hashlib.sha256(data).hexdigest()[:16] / f"事業一覧.{fmt}"
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-            paths.append(str(path))
-        return catalog_table_html(programs, svc), paths[0], paths[1]
+            return f'<div class="pa-empty">{esc(str(exc))}</div>', ""
+        return catalog_table_html(programs, svc), export_links(query)
 
     def map(self, theme: str | None) -> str:
         svc = self._service()
@@ -308,25 +295,44 @@ class CatalogTabs:
                     elem_id="pa-c-text",
                     max_length=200,
                 )
-            with gr.Row():
-                csv_button = gr.DownloadButton("CSVで書き出す", elem_id="pa-c-csv", size="sm", scale=0)
-                xlsx_button = gr.DownloadButton("Excelで書き出す", elem_id="pa-c-xlsx", size="sm", scale=0)
+            exports = gr.HTML("", elem_id="pa-c-exports")
             table = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-catalog")
             inputs = [ministry, applicant, theme, new_calls, min_budget, max_budget, text]
             for component in inputs:
                 event = (
                     component.submit if isinstance(component, gr.Textbox | gr.Number) else component.change
                 )
-                event(self.table, inputs, [table, csv_button, xlsx_button], show_progress="hidden")
-            text.change(self.table, inputs, [table, csv_button, xlsx_button], show_progress="hidden")
+                event(self.table, inputs, [table, exports], show_progress="hidden")
+            text.change(self.table, inputs, [table, exports], show_progress="hidden")
         with gr.Tab("関連事業マップ", id="map", elem_id="pa-tab-map"):
             map_theme = gr.Dropdown([], label="テーマ", elem_id="pa-m-theme")
             map_view = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-map")
             map_theme.change(self.map, [map_theme], [map_view], show_progress="hidden")
         with gr.Tab("収録資料", id="documents", elem_id="pa-tab-documents"):
             documents = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-documents")
-        outputs = [ministry, applicant, theme, map_theme, table, map_view, documents, csv_button, xlsx_button]
+        outputs = [ministry, applicant, theme, map_theme, table, map_view, documents, exports]
         return outputs, inputs
+
+
+def export_links(query: CatalogQuery) -> str:
+    """Links to ``/v1/programs`` with the table's filters: the download is the API's, row for row (the page's
+    session is accepted there), and no file is kept on the server."""
+    params = {
+        "ministry": query.ministry,
+        "applicant_type": query.applicant_type,
+        "theme": query.theme,
+        "new_calls": None if query.new_calls is None else str(query.new_calls).lower(),
+        "min_budget": query.min_budget,
+        "max_budget": query.max_budget,
+        "q": query.q,
+    }
+    kept = {k: v for k, v in params.items() if v is not None}
+    links = [
+        f'<a id="pa-c-{fmt}" class="pa-export" href="v1/programs?{esc(urlencode({**kept, "format": fmt}))}" '
+        f'download="事業一覧.{fmt}">{label}</a>'
+        for fmt, label in (("csv", "CSVで書き出す"), ("xlsx", "Excelで書き出す"))
+    ]
+    return f'<div class="pa-exports">{"".join(links)}</div>'
 
 
 def budget_bound(text: str | None) -> int | None:
