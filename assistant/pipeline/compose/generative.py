@@ -75,7 +75,9 @@ _NOTES = {
     "no_evidence": "根拠となる記載がないため",
     "too_much_evidence": "根拠が多く、一覧は定型の形のほうが確実なため",
 }
-_REFUSAL = re.compile(r"申し訳|お答えできません|回答できません|答えられません|I'm sorry|I am sorry|I cannot|I can't", re.I)
+_REFUSAL = re.compile(
+    r"申し訳|お答えできません|回答できません|答えられません|I'm sorry|I am sorry|I cannot|I can't", re.I
+)
 
 
 class ComposerContext(Protocol):
@@ -109,7 +111,9 @@ class _Run:
 class GenerativeComposer:
     """Writes with a chat backend, verifies each sentence, falls back to the deterministic composer."""
 
-    def __init__(self, context: ComposerContext, backend: Callable[[Settings], ChatBackend], name: str) -> None:
+    def __init__(
+        self, context: ComposerContext, backend: Callable[[Settings], ChatBackend], name: str
+    ) -> None:
         self.name = name
         self.settings = context.settings
         self.fallback = DeterministicComposer()
@@ -206,7 +210,9 @@ class GenerativeComposer:
             programs=_cards(plan),
             composer=self.name,
             note=note,
-            verification=self._verification(run, answered_by=self.name, fallback=False, reason=None, note=note),
+            verification=self._verification(
+                run, answered_by=self.name, fallback=False, reason=None, note=note
+            ),
         )
 
     def _deterministic(self, plan: AnswerPlan, reason: str, run: _Run) -> VerifiedDraft:
