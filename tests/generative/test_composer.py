@@ -217,3 +217,14 @@ def test_a_server_that_trickles_is_cut_at_the_timeout(catalog, matcher, contact_
     finally:
         server.shutdown()
     assert draft.verification.reason == "timeout"
+
+
+def test_a_bug_while_verifying_still_gives_an_answer(catalog, matcher, contact_plan, monkeypatch):
+    gen = composer(catalog, matcher, Scripted([GOOD]))
+
+    def broken(*_args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(gen.verifier, "check", broken)
+    draft = gen.compose(contact_plan)
+    assert draft.composer == "deterministic" and draft.verification.reason == "error"

@@ -57,6 +57,10 @@ def test_honest_sentences_pass(verifier, contact_plan, text):
         ("地域活性化人材育成事業の連絡先はcoi-next@mext.go.jpです。[E1][E4]", "fact_of_other_program"),
         # a program name the evidence does not hold: invented, and a real one not cited
         ("地域イノベーション創出支援事業も利用できます。[E1]", "program_not_in_evidence"),
+        (
+            "〇〇支援事業は大学等研究機関が申請できます。[E1]",
+            "program_not_in_evidence",
+        ),  # the prompt's example
         ("地域活性化人材育成事業も大学等研究機関が申請できます。[E1]", "program_not_in_evidence"),
         # a department or ministry the evidence does not print
         ("担当は文部科学省 研究振興局 学術研究推進課です。[E1]", "organisation_not_in_evidence"),

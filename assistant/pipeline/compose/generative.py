@@ -69,6 +69,7 @@ _NOTES = {
     "timeout": "生成AIの回答が時間内に終わらなかったため",
     "malformed": "生成AIの回答が根拠番号の付いた文になっていなかったため",
     "refusal": "生成AIが回答を断ったため",
+    "error": "生成AIの回答を処理できなかったため",
     "nothing_verified": "生成AIの文がどれも根拠との照合を通らなかったため",
     "incomplete": "照合を通った文だけでは質問に答えきれないため",
     "plan_abstains": "資料に答えが見当たらない質問のため",
@@ -154,6 +155,9 @@ class GenerativeComposer:
         except LLMError as exc:
             failure = exc
             log.warning("generation by the %s composer stopped: %s", self.name, exc.reason)
+        except Exception:  # a bug here must not cost the user the answer: the deterministic one instead
+            log.exception("verifying a generated answer failed")
+            failure = LLMError("error", "the generated answer could not be processed")
         if run.answered:
             yield self._generated(plan, run, failure)
             return
@@ -183,7 +187,8 @@ class GenerativeComposer:
             return
         run.checks.append(SentenceCheck(text=sentence.text, cites=sentence.cites, kept=True))
         run.kept.append(sentence)
-        line = Line(sentence.text, sentence.cites, end="." if plan.question.language == "en" else "。")
+        end = "." if plan.question.language == "en" else "。"
+        line = Line(sentence.text, sentence.cites, end="" if sentence.text[-1] in "！？!?" else end)
         run.lines.append(line)
         if run.answered:
             yield line

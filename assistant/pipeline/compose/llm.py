@@ -25,7 +25,7 @@ from assistant.config import Settings
 
 log = logging.getLogger("assistant.pipeline.compose.llm")
 
-FailureReason = Literal["unavailable", "timeout", "malformed", "refusal"]
+FailureReason = Literal["unavailable", "timeout", "malformed", "refusal", "error"]
 Message = dict[str, str]
 
 #: The registry package that ships a small GGUF model (Gemma 3 270M, Q4_K_M, ~250 MB) as four parts.

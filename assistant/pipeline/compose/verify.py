@@ -90,8 +90,8 @@ class Verification(BaseModel):
     )
     reason: str | None = Field(
         None,
-        description="Why the deterministic answer was given: unavailable, timeout, malformed, refusal, "
-        "nothing_verified, incomplete, plan_abstains, too_much_evidence.",
+        description="Why the deterministic answer was given: unavailable, timeout, malformed, refusal, error, "
+        "nothing_verified, incomplete (fallbacks); plan_abstains, no_evidence, too_much_evidence (by design).",
     )
     note: str = Field("", description="What the reader is told about it (shown with a fallback).")
     sentences: list[SentenceCheck] = Field(default_factory=list)
@@ -308,7 +308,7 @@ class Verifier:
         the name of a catalog program the sentence names (checked above) contains."""
         suffixes = "|".join(sorted(PROGRAM_SUFFIXES, key=len, reverse=True))
         names = [norm(n) for pid in mentioned for n in (self.programs[pid].name, *self.programs[pid].aliases)]
-        pattern = re.compile(rf"([\u4e00-\u9fff\u30a0-\u30ffA-Za-z0-9・]+?)({suffixes})")
+        pattern = re.compile(rf"([{_NAME_CHARS}A-Za-z0-9]+?)({suffixes})")
         for match in pattern.finditer(text):
             head = match.group(1).lstrip("・")
             if len(head) < 2 or head in GENERIC_PROGRAM_HEADS or _head_is_generic(head):
@@ -327,7 +327,7 @@ class Verifier:
             if not _ministry_in(source, official):
                 return True
         suffixes = "|".join(sorted(ORGANISATION_SUFFIXES, key=len, reverse=True))
-        for match in re.finditer(rf"[\u4e00-\u9fff\u30a0-\u30ff・]+?(?:{suffixes})(?![\u4e00-\u9fff])", text):
+        for match in re.finditer(rf"[{_NAME_CHARS}]+?(?:{suffixes})(?![\u4e00-\u9fff])", text):
             name = match.group(0).lstrip("・")
             for unit in _units(name, suffixes):
                 for ministry in MINISTRIES:
@@ -441,6 +441,8 @@ class Verifier:
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
+#: Characters of a name: kanji, katakana, ・, and the placeholder circles a model may copy from an example.
+_NAME_CHARS = "\u4e00-\u9fff\u30a0-\u30ff\u3007○◯●"
 _NEGATED = re.compile(
     r"できません|できない|でき(?:ず|ぬ)|ではありません|ではない|ではなく|じゃない|ありません|含まれません|含まれない|入っていません|"
     r"入っていない|該当しません|該当しない|対象外|対象ではない|不可|ません|\bnot\b|\bcannot\b|can't|isn't|doesn't|\bno\b"
