@@ -228,3 +228,14 @@ def test_a_bug_while_verifying_still_gives_an_answer(catalog, matcher, contact_p
     monkeypatch.setattr(gen.verifier, "check", broken)
     draft = gen.compose(contact_plan)
     assert draft.composer == "deterministic" and draft.verification.reason == "error"
+
+
+def test_the_chat_names_the_composer_that_answered():
+    from assistant.web.ui.render import composer_label
+
+    generated = composer_label({"composer": "local", "verification": {"fallback": False}})
+    assert 'data-composer="local"' in generated and "照合済み" in generated
+    fallback = composer_label(
+        {"composer": "deterministic", "verification": {"fallback": True, "note": "<b>理由</b>"}}
+    )
+    assert "定型の回答" in fallback and "&lt;b&gt;理由&lt;/b&gt;" in fallback
