@@ -34,8 +34,10 @@ class ComposerStats:
     delegated: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     drop_reasons: Counter[str] = field(default_factory=Counter)
+    generated_cases: list[str] = field(default_factory=list)
+    by_category: dict[str, float | None] = field(default_factory=dict)  # accuracy per category
 
-    def add(self, response: dict[str, Any]) -> None:
+    def add(self, response: dict[str, Any], case_id: str = "") -> None:
         self.answers += 1
         verification = response.get("verification")
         if not verification:
@@ -50,6 +52,7 @@ class ComposerStats:
             self.delegated += 1
         else:
             self.generated += 1
+            self.generated_cases.append(case_id)
         if verification.get("reason"):
             self.reasons[verification["reason"]] += 1
 
@@ -71,7 +74,7 @@ class RecordingTarget(InProcessTarget):
     def run(self, case: EvalCase, mode: str):
         self.service.composer = self.composer
         response, ranked, seconds = super().run(case, mode)
-        self.stats.add(response)
+        self.stats.add(response, case.id)
         return response, ranked, seconds
 
 
@@ -88,6 +91,7 @@ def compare(
             target = RecordingTarget(service, COMPOSERS.create(name, service))
             report = run_eval(target, cases, [MODE], load_thresholds(), name, show_progress)
             results[name] = (report.overall[MODE], target.stats)
+            target.stats.by_category = {c: v.answer_accuracy for c, v in report.by_category[MODE].items()}
     finally:
         service.composer = original
     return results
@@ -124,8 +128,13 @@ def render(results: dict[str, tuple[Summary, ComposerStats]], cases: int) -> str
     row("not generated (abstain, long list)", [str(results[n][1].delegated) for n in names])
     row("latency p50 ms", [_fmt(results[n][0].latency_p50_ms) for n in names])
     row("latency p95 ms", [_fmt(results[n][0].latency_p95_ms) for n in names])
+    for category in results[names[0]][1].by_category:
+        row(f"accuracy: {category}", [_fmt(results[n][1].by_category.get(category)) for n in names])
     for name in names:
         stats = results[name][1]
+        if stats.generated_cases:
+            lines.append("")
+            lines.append(f"{name}: answers written by the model — " + ", ".join(stats.generated_cases))
         if stats.reasons:
             lines.append("")
             lines.append(

@@ -164,3 +164,19 @@ def test_marks_in_any_common_shape_are_read():
     assert parse_sentence("文です【E2】【E2】").cites == [2]
     assert parse_sentence("**文**です。 [e4]").text == "文です"
     assert parse_sentence("[E1]") is None
+
+
+def test_a_goal_answer_names_every_candidate_and_prose_gives_every_quoted_passage(
+    verifier, reader, catalog, evidence
+):
+    fit = make_plan(reader, catalog, evidence, "地域の人材を育てたい。使える事業は？", "fit")
+    one = sentence("地域活性化人材育成事業が使えます。[E4]")
+    assert verifier.check(one, fit) is None and not verifier.answers([one], fit)
+    other = sentence("共創の場形成支援プログラムも候補です。[E1]")
+    assert verifier.answers([one, other], fit)
+    prose = make_plan(reader, catalog, evidence, f"{SPARC}の目的は？", "prose")
+    prose.quotes = [5, 7]
+    purpose = sentence("地域活性化人材育成事業の目的は「地域を牽引する人材を育成」することです。[E7]")
+    assert verifier.check(purpose, prose) is None and not verifier.answers([purpose], prose)
+    budget = sentence("関連事業マップでは1,450百万円です。[E5]")
+    assert verifier.answers([purpose, budget], prose)

@@ -419,25 +419,38 @@ class Verifier:
             )
             if not winner_stated and not (plan.kind == "ranking" and plan.winner in named):
                 return False
-        ids = [f.program.id for f in plan.programs]
-        if plan.kind == "list" and not set(ids) <= named:
+        cited = {eid for s in kept for eid in s.cites}
+        # Every program the deterministic answer would show is named (or its row cited): a list, the
+        # candidates of a goal, the programs compared; for the other kinds the leading one.
+        everyone = plan.kind in ("list", "fit", "compare")
+        for facts in plan.programs if everyone else plan.programs[:1]:
+            if facts.program.id not in named and (facts.row is None or facts.row not in cited):
+                return False
+        if plan.kind == "fit" and any(norm(t.name) not in norm(joined) for t in plan.targets):
             return False
-        if plan.kind in ("fit", "attribute", "contact", "yes_no", "ranking") and ids and ids[0] not in named:
-            leading = plan.programs[0]
-            cites_row = any(leading.row in s.cites for s in kept if leading.row is not None)
-            if not cites_row:
-                return False
-        if plan.kind == "contact" and plan.programs:
-            program = plan.programs[0].program
-            wanted = contacts_in(" ".join([*program.tel, *program.email]))
-            if wanted and not wanted & contacts_in(joined):
-                return False
-        if plan.kind == "attribute" and "budget" in plan.asked and plan.programs:
-            budget = plan.programs[0].program.budget_thousand_yen
-            if budget is not None and budget not in set(amounts_in(joined)) | _bare_figures(joined):
-                return False
-        quoted = any(eid in plan.quotes for s in kept for eid in s.cites)
-        return not (plan.kind == "prose" and plan.quotes and not quoted)
+        leading = plan.programs[0].program if plan.programs else None
+        asks = plan.kind in ("contact", "attribute", "yes_no") and leading is not None
+        if asks and not _covers_asked(leading, plan.kind, plan.asked, joined):
+            return False
+        # A prose answer gives every passage the plan quotes (a section's several items, not one of them).
+        return not (plan.kind == "prose" and not set(plan.quotes) <= cited)
+
+
+def _covers_asked(program: Program, kind: str, asked: tuple[str, ...], text: str) -> bool:
+    """The kept text states what was asked about the program, as far as its row states it."""
+    wanted = contacts_in(" ".join([*program.tel, *program.email]))
+    budget = program.budget_thousand_yen
+    missing = [
+        (kind == "contact" or "contact" in asked) and wanted and not wanted & contacts_in(text),
+        "budget" in asked
+        and budget is not None
+        and budget not in set(amounts_in(norm(text))) | _bare_figures(text),
+        "applicants" in asked
+        and program.applicant_types
+        and not any(a in text for a in program.applicant_types),
+        "ministry" in asked and program.ministry and program.ministry not in text,
+    ]
+    return not any(missing)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
