@@ -75,6 +75,12 @@ def test_honest_sentences_pass(verifier, contact_plan, text):
             "関連事業マップには「地域活性化人材育成事業【文科省】 ：14.5億円」とあります。[E3]",
             "quote_not_verbatim",
         ),
+        # the prompt's evidence list echoed with its labels (what a small model does)
+        ("(use_case, マテリアル先端リサーチインフラ) 「強みを持つ領域の高品質なデータ」[E1]", "prompt_echo"),
+        (
+            "(表の行, 共創の場形成支援プログラム) 事業名：共創の場形成支援プログラム／所管：文部科学省[E1]",
+            "prompt_echo",
+        ),
         # a date the evidence does not state
         ("公募は2024年4月に始まります。[E1]", "number_not_in_evidence"),
     ],

@@ -63,7 +63,7 @@ DropReason = Literal[
     "fact_of_other_program",
     "contradicts_verdict",
     "contradicts_winner",
-    "rejected_by_citer",
+    "prompt_echo",
 ]
 
 
@@ -238,6 +238,8 @@ class Verifier:
         cited = [plan.evidence[eid - 1] for eid in sentence.cites]
         source = norm("\n".join(item.quote for item in cited))
         text = unicodedata.normalize("NFKC", _ENUMERATION.sub("", sentence.text))
+        if _PROMPT_MARKUP.search(text):
+            return "prompt_echo"  # the evidence list copied with its labels is not an answer
 
         # Quotes: verbatim; what they contain is then the evidence's own (masked for the checks below).
         for quoted in re.findall(r"「([^「」]*)」|『([^『』]*)』", text):
@@ -454,6 +456,10 @@ def _covers_asked(program: Program, kind: str, asked: tuple[str, ...], text: str
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
+#: The prompt's own markup around evidence: (row, …) / (表の行, …) labels, 原文「, the row's field list.
+_PROMPT_MARKUP = re.compile(
+    r"[(（]\s*(?:row|description|use_case|budget_line|quote|cell|表の行)\s*[,，、)）]|原文「|事業名[:：].*／所管[:：]"
+)
 #: Characters of a name: kanji, katakana, ・, and the placeholder circles a model may copy from an example.
 _NAME_CHARS = "\u4e00-\u9fff\u30a0-\u30ff\u3007○◯●"
 _NEGATED = re.compile(
