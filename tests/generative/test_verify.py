@@ -180,6 +180,8 @@ def test_a_goal_answer_names_every_candidate_and_prose_gives_every_quoted_passag
     assert verifier.check(one, fit) is None and not verifier.answers([one], fit)
     other = sentence("共創の場形成支援プログラムも候補です。[E1]")
     assert verifier.answers([one, other], fit)
+    unnamed = sentence("こちらの事業も候補です。[E1]")  # cites the row, but the reader never sees the name
+    assert verifier.check(unnamed, fit) is None and not verifier.answers([one, unnamed], fit)
     prose = make_plan(reader, catalog, evidence, f"{SPARC}の目的は？", "prose")
     prose.quotes = [5, 7]
     purpose = sentence("地域活性化人材育成事業の目的は「地域を牽引する人材を育成」することです。[E7]")

@@ -422,11 +422,14 @@ class Verifier:
             if not winner_stated and not (plan.kind == "ranking" and plan.winner in named):
                 return False
         cited = {eid for s in kept for eid in s.cites}
-        # Every program the deterministic answer would show is named (or its row cited): a list, the
-        # candidates of a goal, the programs compared; for the other kinds the leading one.
-        everyone = plan.kind in ("list", "fit", "compare")
-        for facts in plan.programs if everyone else plan.programs[:1]:
-            if facts.program.id not in named and (facts.row is None or facts.row not in cited):
+        # Every program the deterministic answer would show is named: a list, the candidates of a goal, the
+        # programs compared. Otherwise the leading one, which the question itself named: its row cited will do.
+        if plan.kind in ("list", "fit", "compare"):
+            if any(facts.program.id not in named for facts in plan.programs):
+                return False
+        elif plan.programs:
+            leading_facts = plan.programs[0]
+            if leading_facts.program.id not in named and leading_facts.row not in cited:
                 return False
         if plan.kind == "fit" and any(norm(t.name) not in norm(joined) for t in plan.targets):
             return False
