@@ -146,6 +146,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from evals.dataset import CaseFileError
     from evals.runner import main as run_eval_main
 
+    if args.composer:
+        return _eval_composer(args)
+
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes:
         raise UserError("--modes is empty; use e.g. dense,bm25,hybrid")
@@ -166,6 +169,57 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         )
     except (CaseFileError, ValueError) as exc:
         raise UserError(str(exc)) from exc
+
+
+def _eval_composer(args: argparse.Namespace) -> int:
+    """`assistant eval --composer NAME`: NAME side by side with the deterministic composer (evals/composers.py)."""
+    from evals.composers import main as compare_main
+    from evals.dataset import CaseFileError
+
+    if args.url:
+        raise UserError(
+            "--composer runs in process; the API's composer is set where it runs (ASSISTANT_COMPOSER)"
+        )
+    if not args.dataset.exists():
+        raise UserError(f"no eval set at {args.dataset}")
+    try:
+        return compare_main(
+            args.dataset, args.composer, args.report, get_settings(), args.limit, not args.quiet
+        )
+    except (CaseFileError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _cmd_llm_server(args: argparse.Namespace) -> int:
+    """Serve the local GGUF model over llama.cpp's own OpenAI-compatible HTTP server (for the 'openai'
+    composer, or any client), until interrupted."""
+    import threading
+
+    from assistant.pipeline.compose.llm import LLMError, packaged_model, server_params
+
+    settings = get_settings()
+    try:
+        import xllamacpp
+    except ImportError as exc:
+        raise UserError("xllamacpp is not installed (pip install -e .)") from exc
+    try:
+        model = settings.llm_model_path or packaged_model(settings.model_cache_dir)
+    except LLMError as exc:
+        raise UserError(str(exc)) from exc
+    if not Path(model).is_file():
+        raise UserError("the configured GGUF model file (ASSISTANT_LLM_MODEL_PATH) does not exist")
+    params = server_params(xllamacpp, Path(model), settings, port=args.port)
+    params.hostnames = [args.host]
+    server = xllamacpp.Server(params)
+    print(
+        f"Serving {Path(model).name} at {server.listening_address}/v1 (OpenAI-compatible); Ctrl-C stops.",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    finally:
+        del server
+    return 0
 
 
 def _cmd_feedback_export(args: argparse.Namespace) -> int:
@@ -245,7 +299,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--no-paraphrases", action="store_true", help="skip the paraphrase-consistency eval"
     )
+    evaluate.add_argument(
+        "--composer",
+        help="run the hybrid answers through this composer (openai, local) beside the deterministic one",
+    )
+    evaluate.add_argument(
+        "--limit", type=int, help="with --composer: at most N cases, spread over categories"
+    )
     evaluate.set_defaults(func=_cmd_eval)
+
+    llm = sub.add_parser(
+        "llm-server", help="serve the local GGUF model over an OpenAI-compatible API (llama.cpp's server)"
+    )
+    llm.add_argument("--host", default="127.0.0.1")
+    llm.add_argument("--port", type=int, default=8081)
+    llm.set_defaults(func=_cmd_llm_server)
 
     feedback = sub.add_parser("feedback", help="👍/👎 feedback collected by the chat UI")
     feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)

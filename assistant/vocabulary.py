@@ -924,3 +924,65 @@ def budget_with_note(thousand_yen: int | None, note: str | None) -> str:
     amount = "記載なし" if thousand_yen is None else format_thousand_yen(thousand_yen)
     inner = re.sub(r"^[（(]\s*|\s*[)）]$", "", (note or "").strip())
     return f"{amount}（{inner}）" if inner else amount
+
+
+# -- names in generated text ------------------------------------------------------------------------------
+#: Words that end a program's name (「…事業」「…プログラム」「…交付金」): a run of kanji/katakana before one of
+#: these in generated text is taken for a program name and must stand in the evidence it cites.
+PROGRAM_SUFFIXES: tuple[str, ...] = tuple(
+    ["事業", "プログラム", "プロジェクト", "交付金", "補助金", "助成金", "特区", "パッケージ"]
+)
+#: Words before such a suffix that make a category, not a name (「関連事業」「支援事業」「対象事業」).
+GENERIC_PROGRAM_HEADS: frozenset[str] = frozenset(
+    [
+        "関連",
+        "対象",
+        "支援",
+        "補助",
+        "該当",
+        "当該",
+        "上記",
+        "下記",
+        "前記",
+        "各種",
+        "同様",
+        "公募",
+        "採択",
+        "新規",
+        "既存",
+        "個別",
+        "主要",
+        "本",
+        "同",
+        "各",
+        "両",
+        "他",
+        "当",
+    ]
+)
+#: Words that end the name of an organisation or one of its units (局, 課, 室 …, a university, a prefecture).
+ORGANISATION_NAME_ENDINGS: tuple[str, ...] = tuple(
+    ["事務局", "本部", "機構", "センター", "局", "課", "室", "庁", "大学", "県"]
+)
+#: Category words built like organisation names that name no particular one.
+GENERIC_ORGANISATIONS: frozenset[str] = frozenset(
+    [
+        "都道府県",
+        "地方大学",
+        "国立大学",
+        "公立大学",
+        "私立大学",
+        "研究大学",
+        "地域大学",
+        "各大学",
+        "事務局",
+        "研究室",
+        "担当課",
+        "担当室",
+        "担当部局",
+        "会議室",
+        "同大学",
+        "本大学",
+        "貴大学",
+    ]
+)

@@ -8,6 +8,7 @@ then shared by all request threads (it keeps no per-request state). Each stage i
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from pydantic import BaseModel, Field
 
@@ -17,8 +18,10 @@ from assistant.index.embeddings import Embedder, get_embedder
 from assistant.index.keyword import KeywordIndex
 from assistant.index.store import LoadedIndex, load_index
 from assistant.pipeline.cite import ChunkLocator, Citation, Citer
-from assistant.pipeline.compose import COMPOSERS, Composer
+from assistant.pipeline.compose import COMPOSERS, AnswerDraft, Composer, Line
 from assistant.pipeline.compose import deterministic as _deterministic  # noqa: F401 - registers the default
+from assistant.pipeline.compose import generative as _generative  # noqa: F401 - registers openai, local
+from assistant.pipeline.compose.verify import Verification
 from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
 from assistant.pipeline.networks import graph_for_build
 from assistant.pipeline.plan import AnswerPlan, PlanKind, Planner
@@ -95,6 +98,9 @@ class AnswerResponse(BaseModel):
         description="Questions the documents can answer, offered when the answer abstains or asks back.",
     )
     composer: str = Field("deterministic", description="Which composer wrote the answer text.")
+    verification: Verification | None = Field(
+        None, description="How a generative answer was checked (null for the deterministic composer)."
+    )
     timings_ms: Timings
 
 
@@ -185,7 +191,57 @@ class AnswerService:
 
     def respond(self, plan: AnswerPlan) -> AnswerResponse:
         """Compose the plan's answer, cite and verify it."""
-        draft = self.composer.compose(plan)
+        return self._response(plan, self.composer.compose(plan))
+
+    def plan_question(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        filters: dict[str, str | None] | None = None,
+    ) -> tuple[AnswerPlan, float]:
+        """Read, retrieve and plan (what may fail on bad input happens here, before any streaming);
+        returns the plan and the milliseconds reading and retrieval took."""
+        started = time.perf_counter()
+        q = self.read(question, history, filters)
+        retrieval = self.retrieve(q)
+        retrieved_ms = (time.perf_counter() - started) * 1000
+        return self.planner.plan(q, retrieval), retrieved_ms
+
+    def stream(self, plan: AnswerPlan, retrieved_ms: float = 0.0) -> Iterator[tuple[str, object]]:
+        """``("delta", text)`` events as the answer may be shown, then ``("final", AnswerResponse)``.
+
+        A generative composer yields verified lines while it writes; each is cited like the whole answer
+        will be, so the deltas add up to the final answer text. A deterministic answer (also a fallback)
+        comes as one delta per sentence."""
+        started = time.perf_counter()
+        stream = getattr(self.composer, "stream", None)
+        items = stream(plan) if stream is not None else iter([self.composer.compose(plan)])
+        lines: list[Line] = []
+        shown = ""
+        draft: AnswerDraft | None = None
+        for item in items:
+            if isinstance(item, Line):
+                lines.append(item)
+                text = self.citer.finish(AnswerDraft(lines, [], ""), plan).text
+                if text.startswith(shown) and len(text) > len(shown):
+                    yield "delta", text[len(shown) :]
+                    shown = text
+            else:
+                draft = item
+        assert draft is not None
+        response = self._response(plan, draft)
+        rest = response.answer[len(shown) :] if response.answer.startswith(shown) else ""
+        for piece in _sentences(rest):
+            yield "delta", piece
+        composed_ms = (time.perf_counter() - started) * 1000
+        response.timings_ms = Timings(
+            retrieve=round(retrieved_ms, 1),
+            compose=round(composed_ms, 1),
+            total=round(retrieved_ms + composed_ms, 1),
+        )
+        yield "final", response
+
+    def _response(self, plan: AnswerPlan, draft: AnswerDraft) -> AnswerResponse:
         cited = self.citer.finish(draft, plan)
         return AnswerResponse(
             answer=cited.text,
@@ -196,8 +252,21 @@ class AnswerService:
             programs=[ProgramCard.of(p) for p in draft.programs],
             suggestions=plan.suggestions,
             composer=draft.composer,
+            verification=getattr(draft, "verification", None),
             timings_ms=Timings(retrieve=0, compose=0, total=0),
         )
 
     def search(self, question: str, k: int = 8, mode: Mode = "hybrid") -> RetrievalResult:
         return self.retrieve(self.read(question), mode, k)
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """Text in sentence-sized pieces (after 。 and line breaks), for streaming an answer already complete."""
+    piece = ""
+    for ch in text:
+        piece += ch
+        if ch in "。\n":
+            yield piece
+            piece = ""
+    if piece:
+        yield piece

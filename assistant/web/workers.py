@@ -265,6 +265,18 @@ class PooledService:
         with self._pool.slot():
             return self._service.search(*args, **kwargs)
 
+    def plan_question(self, *args: Any, **kwargs: Any) -> Any:
+        with self._pool.slot():
+            return self._service.plan_question(*args, **kwargs)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Composing (a generative composer writes for seconds) holds a worker until the answer is done; the
+        events are passed on after the slot is free, so a slow reader never holds a worker. (A generative
+        composer holds its verified sentences back until the answer is complete anyway.)"""
+        with self._pool.slot():
+            events = list(self._service.stream(*args, **kwargs))
+        yield from events
+
 
 class PooledHolder:
     """The service holder handed to the chat UI: same settings, the current service behind the pool."""

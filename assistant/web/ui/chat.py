@@ -23,7 +23,7 @@ import gradio as gr
 
 from assistant.config import Settings, get_settings
 from assistant.pipeline.read import Turn
-from assistant.pipeline.service import AnswerService
+from assistant.pipeline.service import AnswerResponse, AnswerService
 from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.ui.render import (
@@ -178,8 +178,19 @@ class ChatUI:
 
         filters = _filters(ministry, applicant_type, theme)
         history = [Turn(role=t["role"], content=t["content"]) for t in conv["turns"]]
-        try:
-            result = svc.answer(question, history, filters or None)
+        shown = ""
+        result = None
+        try:  # verified sentences as they come (a generative composer writes them one by one)
+            plan, retrieved_ms = svc.plan_question(question, history, filters or None)
+            for name, data in svc.stream(plan, retrieved_ms):
+                if name == "final":
+                    result = data
+                    continue
+                for piece in split_for_streaming(str(data)):
+                    shown += piece
+                    messages[-1]["content"] = answer_html(shown, filters) + '<span class="pa-cursor">▍</span>'
+                    yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
+                    time.sleep(STREAM_DELAY_S)
         except PoolBusy as busy:  # shown, but kept out of the history sent with the next question
             messages[-1]["content"] = (
                 f"ただいま混雑しています。{busy.retry_after}秒ほど待ってから、もう一度お試しください。"
@@ -188,18 +199,12 @@ class ChatUI:
             return
         except Exception:
             log.exception("answering failed in the chat UI")
+        if not isinstance(result, AnswerResponse):
             messages[-1]["content"] = (
                 "申し訳ありません。回答の作成中にエラーが発生しました。言い換えてもう一度お試しください。"
             )
             yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
             return
-
-        shown = ""
-        for piece in split_for_streaming(result.answer):
-            shown += piece
-            messages[-1]["content"] = answer_html(shown, filters) + '<span class="pa-cursor">▍</span>'
-            yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
-            time.sleep(STREAM_DELAY_S)
 
         answer = result.model_dump(mode="json")
         # Anchors ([n] → its source) are numbered by a counter that trimming never reuses.

@@ -64,6 +64,24 @@ def answer_html(text: str, filters: dict[str, str] | None = None, turn: int | No
     return _filter_note(filters) + f'<div class="pa-text">{body.replace(chr(10), "<br>")}</div>'
 
 
+#: Which composer wrote an answer, as the chat shows it under the answer.
+COMPOSER_LABELS = {
+    "deterministic": "定型の回答（資料の記載をそのまま引用）",
+    "openai": "生成AI（OpenAI互換API）の回答・全文を根拠と照合済み",
+    "local": "生成AI（ローカルモデル）の回答・全文を根拠と照合済み",
+}
+
+
+def composer_label(answer: dict[str, Any]) -> str:
+    """A small line naming the composer that answered; after a fallback, why the generated text is not shown."""
+    composer = str(answer.get("composer") or "deterministic")
+    label = COMPOSER_LABELS.get(composer, composer)
+    verification = answer.get("verification") or {}
+    if verification.get("fallback") and verification.get("note"):
+        label += "：" + str(verification["note"])
+    return f'<div class="pa-composer" data-composer="{esc(composer)}">{esc(label)}</div>'
+
+
 def question_html(text: str) -> str:
     return esc(text).replace("\n", "<br>")
 
@@ -75,7 +93,11 @@ def answer_message_html(
     turn: int,
 ) -> str:
     """One finished answer: text, suggestions, related programs and sources (collapsible), tools."""
-    parts = [f'<div class="pa-answer" id="pa-answer-{turn}">', answer_html(answer["answer"], filters, turn)]
+    parts = [
+        f'<div class="pa-answer" id="pa-answer-{turn}">',
+        answer_html(answer["answer"], filters, turn),
+        composer_label(answer),
+    ]
     suggestions = answer.get("suggestions") or []
     if suggestions:
         buttons = "".join(
