@@ -482,14 +482,16 @@ SECTOR_WORDS: dict[str, str] = {
     "finance": "金融",
 }
 #: Parts of an organisation's name that tell its sector when the text gives no label (longest first).
+#: A bank is a company too (株式会社四国銀行): the financial markers come before the company forms.
 SECTOR_NAME_MARKERS: tuple[tuple[str, str], ...] = (
     ("高等専門学校", "学"),
     ("大学", "学"),
-    ("株式会社", "産"),
-    ("有限会社", "産"),
     ("銀行", "金融"),
     ("信用金庫", "金融"),
+    ("信用組合", "金融"),
     ("金融公庫", "金融"),
+    ("株式会社", "産"),
+    ("有限会社", "産"),
 )
 
 #: Titles printed after a member's name (「マツダ株式会社代表取締役会長」): the member is the organisation,

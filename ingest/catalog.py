@@ -31,6 +31,9 @@ from assistant.vocabulary import (
 from ingest.budget_basis import BasisFinder, fiscal_years, has_figure, program_basis, split_bracketed
 from ingest.documents import CorpusError, load_manifest, read_document
 
+#: Bumped when the extraction changes what it writes (2: budget basis), so `assistant ingest` rebuilds.
+CATALOG_FORMAT = 2
+
 _HEADER = re.compile(r"^\s*事業名\s+申請主体\s+予算額")
 _FOOTER = re.compile(r"^\s*(?:R\d+年度)?(?P<theme>\S+?)に向けた支援メニューの連絡先\s*$")
 _THEME_TAIL = re.compile(r"(?:技術の社会実装|の形成|形成|実現)$")

@@ -45,7 +45,7 @@ from assistant.index.store import (
     write_jsonl,
 )
 from assistant.records import Catalog, Chunk, Program
-from ingest.catalog import extract_catalog
+from ingest.catalog import CATALOG_FORMAT, extract_catalog
 from ingest.chunker import chunk_document
 from ingest.documents import SourceText, corpus_fingerprint, load_corpus
 from ingest.networks import NETWORKS_FORMAT, build_catalog
@@ -92,6 +92,7 @@ def settings_fingerprint(settings: Settings, model_id: str) -> str:
         # The catalog overrides change extracted records, so they are part of what the index was built from.
         settings.overrides_path.read_text(encoding="utf-8") if settings.overrides_path.exists() else "",
         f"networks:{NETWORKS_FORMAT}",  # a build made before (or by an older) network extraction is redone
+        f"catalog:{CATALOG_FORMAT}",  # likewise for the program catalog (fields added, e.g. budget basis)
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 

@@ -55,7 +55,22 @@ def test_the_largest_budget_is_the_first_of_a_ranking(answer_service):
     budgets = [p.budget_thousand_yen for p in result.programs]
     largest = max(p.budget_thousand_yen or 0 for p in answer_service.programs.values())
     assert budgets[0] == largest and budgets == sorted(budgets, reverse=True)
-    assert result.answer.startswith("予算額の大きい順")
+    # A superlative is answered by a sentence naming the winner, the runners-up follow.
+    assert result.answer.startswith(
+        f"表に予算額の記載がある事業のうち、予算額が最も大きいのは{result.programs[0].name}"
+    )
+    assert "続く事業：" in result.answer
+    top5 = answer_service.answer("予算の多い順に上位5件の事業を教えて")
+    assert top5.answer.startswith("予算額の大きい順")  # a top-N question gets the ordered list
+
+
+def test_a_superlative_with_conditions_names_the_winner_and_the_conditions(answer_service):
+    result = answer_service.answer("国交省の事業で予算がいちばん多いのってどれ？")
+    first = result.answer.split("\n")[0]
+    assert first.startswith(
+        "条件（所管：国土交通省、表に予算額の記載がある事業）のうち、予算額が最も大きいのは"
+    )
+    assert result.programs[0].name in first and "千円" in first
 
 
 def test_a_ranking_keeps_the_questions_conditions(answer_service):

@@ -247,6 +247,12 @@ ROWS: list[Row] = [
         background=("ministry", "theme"),
     ),
     Row("脱炭素先行地域の構想を支援してくれる事業はありますか", "fit"),
+    # What the asker says about themself does not make a theme question "about something specific".
+    Row(
+        "本学は以前から経産省の研究開発事業を受託している地方大学なのですが、脱炭素の分野で県と一緒にやれる事業ってありますか？",
+        "fit",
+        background=("ministry",),
+    ),
     Row("地方気象台と組んで防災教育をしたい場合、どこに連絡すればいい？", "fit"),
     Row("We want to build a research hub with local companies and the prefecture.", "fit"),
     # -- prose ----------------------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ _ASKING_WORDS = frozenset(
         "事業 プログラム 制度 支援 支援策 交付金 補助金 助成 予算 予算額 金額 いくら 億円 千円 百万円 規模 申請 応募 "
         "主体 対象 誰 所管 省 府省 担当 部署 課 室 連絡 連絡先 問い合わせ 問合せ 電話 番号 メール アドレス 窓口 "
         "新規 採択 課題 有無 教える 知る 知りたい 概要 内容 目的 詳しい 大学 直接 できる 方 ほう 全部 一覧 "
+        # the frame around a theme: 「脱炭素の分野で…と一緒にやれる／組める事業」
+        "分野 領域 関係 関連 一緒 組む 組める やる やれる 取り組む 取り組める 使う 使える 活用 利用 "
         "budget program programs contact phone email apply university ministry department which what tell about"
     )
 )
@@ -330,11 +332,25 @@ class Planner:
 
     def _topic_words(self, q: Question) -> set[str]:
         """Content words besides asking words, condition values and theme words: what the question is about."""
-        words = set(q.content_words) - _ASKING_WORDS - _condition_words(q)
+        asking = [c.text for c in q.clauses if c.kind != "background"]
+        # What the asker says about themself (「すでに文科省の事業をやっている」) is not what the question is about.
+        source = tokenize(" ".join(asking)) if asking and len(asking) < len(q.clauses) else q.content_words
+        words = set(source) - _ASKING_WORDS - _condition_words(q)
         for word in THEME_KEYWORDS:
             if word in q.masked.lower():
                 words -= set(tokenize(word))
         return words
+
+    def _sector_check(self, q: Question) -> NetworkAnswer | None:
+        """For a yes/no question whether a sector is among a scope's members (「…に銀行は入ってる？」) that
+        no member meets: the scope's networks without the sector filter (to answer いいえ from), else None."""
+        network = q.network
+        if network is None or self.networks is None or not q.has("yes_no") or not network.sectors:
+            return None
+        if network.relation != "members" or not (network.regions or network.network_ids):
+            return None
+        broader = answer_network_query(network.model_copy(update={"sectors": []}), self.networks)
+        return None if broader.empty else broader
 
     def _names_network_whole(self, q: Question) -> bool:
         if self.networks is None or q.network is None:
@@ -385,7 +401,11 @@ class Planner:
         recommendations: list[Recommendation] | None = None,
     ) -> AnswerPlan:
         decision = self.decide(q)
-        if decision.kind == "network" and answer_network_query(q.network, self.networks).empty:  # type: ignore[arg-type]
+        if (
+            decision.kind == "network"
+            and answer_network_query(q.network, self.networks).empty  # type: ignore[arg-type]
+            and self._sector_check(q) is None
+        ):
             # A region or word of the table that names nothing in it (「福島の浜通りで…」): the question is
             # decided as if the table did not exist.
             decision = self.decide(replace(q, network=None))
@@ -425,6 +445,13 @@ class Planner:
             plan.kind = "abstain"
             return
         answer = answer_network_query(q.network, self.networks)
+        if answer.empty and (broader := self._sector_check(q)) is not None:
+            # 「高知県のネットワークに信用金庫は入ってる？」 with none: いいえ, and the members the table does list.
+            answer = broader
+            plan.verdict = "no"
+            plan.reasons.append("no member of the asked sector; the networks' members are shown")
+        elif not answer.empty and q.has("yes_no") and q.network.relation == "members":
+            plan.verdict = "yes"
         if answer.empty:
             plan.kind = "abstain"
             plan.reasons.append("no network in the table meets it")

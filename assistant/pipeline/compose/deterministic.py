@@ -25,6 +25,7 @@ from assistant.pipeline.compose.format import (
 from assistant.pipeline.conditions import describe
 from assistant.pipeline.plan import AnswerPlan, ProgramFacts, TargetFacts
 from assistant.records import Program
+from assistant.vocabulary import SECTOR_LABELS
 
 
 class DeterministicComposer:
@@ -379,6 +380,26 @@ class DeterministicComposer:
                 lines.append(Line("\n" + r["within_more"].format(order=order), end="：\n"))
                 lines.extend(self._rank_items(plan.programs, t))
             return lines
+        if plan.question.ranking_size in (None, 1):
+            # A superlative (「一番…は？」) is answered by a sentence naming the winner; the runners-up follow.
+            first = plan.programs[0]
+            applied = any(c.role != "background" for c in plan.conditions)
+            lines = [
+                Line(
+                    r["top" if applied else "top_all"].format(
+                        most=order,
+                        conditions=conditions,
+                        name=first.program.name,
+                        ministry=first.program.ministry or "所管不明",
+                        budget=budget_text(first.program),
+                    ),
+                    _row(first),
+                )
+            ]
+            if len(plan.programs) > 1:
+                lines.append(Line("\n" + r["runners_up"], end="：\n"))
+                lines.extend(self._rank_items(plan.programs[1:], t))
+            return lines
         lines = [
             Line(r["intro"].format(order=order, conditions=conditions, count=len(plan.programs)), end="：\n")
         ]
@@ -549,11 +570,33 @@ class DeterministicComposer:
                     )
             return lines
         if query.relation == "members":
-            sectors = (
-                n["sector_only"].format(sectors="・".join(f"【{s}】" for s in query.sectors))
-                if query.sectors
-                else ""
+            asked = plan.question.network
+            asked_sectors = asked.sectors if asked is not None else query.sectors
+            printed = {m.sector for entry in answer.networks for m in entry.members}
+            # A sector the table prints is shown as its label (【産】); one read from names (銀行 → 金融,
+            # which the table files under 【産】) says so.
+            wanted = "・".join(
+                f"【{s}】" if s in printed else n["sector_by_name"].format(label=SECTOR_LABELS.get(s, s))
+                for s in asked_sectors
             )
+            if plan.verdict is not None:
+                cells = [e for entry in answer.networks for e in plan.cell(entry.members_cell)]
+                named = asked is not None and bool(asked.network_ids)
+                scope = (
+                    "・".join(f"「{e.name}」" for e in answer.networks)
+                    if named
+                    else "・".join(query.regions) + n["networks_of"]
+                )
+                key = "members_yes" if plan.verdict == "yes" else "members_no"
+                labelled = "・".join(
+                    f"{SECTOR_LABELS.get(s, s)}（【{s}】）"
+                    if s in printed
+                    else n["sector_by_name"].format(label=SECTOR_LABELS.get(s, s))
+                    for s in asked_sectors
+                )
+                what = labelled or "・".join(m.name for m in answer.members) or n["asked_members"]
+                lines.append(Line(n[key].format(scope=scope, what=what), cells))
+            sectors = n["sector_only"].format(sectors=wanted) if wanted and plan.verdict != "no" else ""
             for entry in answer.networks:
                 intro = n["members_intro"].format(
                     region=entry.region, program=entry.program_name, name=entry.name, sectors=sectors

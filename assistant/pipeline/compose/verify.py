@@ -72,7 +72,7 @@ class SentenceCheck(BaseModel):
 
     text: str | None = Field(None, description="The sentence as shown (kept sentences only).")
     cites: list[int] = Field(description="Evidence ids the sentence cited.")
-    kept: bool
+    kept: bool = Field(description="Whether the sentence passed every check.")
     reason: DropReason | None = Field(None, description="Why it was dropped.")
 
 
@@ -94,7 +94,9 @@ class Verification(BaseModel):
         "nothing_verified, incomplete (fallbacks); plan_abstains, no_evidence, too_much_evidence (by design).",
     )
     note: str = Field("", description="What the reader is told about it (shown with a fallback).")
-    sentences: list[SentenceCheck] = Field(default_factory=list)
+    sentences: list[SentenceCheck] = Field(
+        default_factory=list, description="Each generated sentence in order, kept or dropped with the reason."
+    )
 
 
 # -- sentences of generated text ---------------------------------------------------------------------------
