@@ -468,6 +468,8 @@ _ASCII_WORD = re.compile(r"[a-z0-9]")
 
 def _take(text: str, form: str) -> tuple[str, bool]:
     """Mask every occurrence of ``form`` in ``text`` (ASCII forms only as whole words)."""
+    if not form or form not in text:
+        return text, False  # most forms are absent: no regex for them (hundreds of forms per question)
     if _ASCII_WORD.match(form[:1]) or _ASCII_WORD.match(form[-1:]):
         pattern = re.compile(r"(?<![a-z0-9])" + re.escape(form) + r"(?![a-z0-9])")
     else:
