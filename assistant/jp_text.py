@@ -153,3 +153,50 @@ def tokenize(text: str) -> list[str]:
                 if _keep(form, morpheme.part_of_speech()):
                     tokens.append(form)
     return tokens
+
+
+_KATAKANA_ONLY = re.compile(r"[^\u30a1-\u30fa\u30fc]")
+_HIRAGANA = re.compile(r"[\u3041-\u3096]")
+#: Characters that make a text Japanese (kana and kanji); a question without any is read as English.
+_JAPANESE_CHAR = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")
+
+
+def to_katakana(text: str) -> str:
+    """Hiragana → katakana (the form Sudachi gives readings in)."""
+    return _HIRAGANA.sub(lambda m: chr(ord(m.group(0)) + 0x60), text)
+
+
+_SOFT_KANA = str.maketrans("", "", "ァィゥェォャュョッヮー")
+
+
+def loose_reading(kana: str) -> str:
+    """A reading without long-vowel marks and small kana: typed kana (ろーかる, ぷろじぇくと) is read by
+    Sudachi as ロカル / プロジクト, so readings are compared in this looser form."""
+    return kana.translate(_SOFT_KANA)
+
+
+def reading(text: str) -> str:
+    """The katakana reading of a text, kana only (「共創の場」 → キョウソウノバ; punctuation, spaces and
+    Latin words dropped), so a name typed in hiragana or katakana can be matched with the printed one."""
+    return "".join(part for _, part in reading_spans(text))
+
+
+def reading_spans(text: str) -> list[tuple[int, str]]:
+    """(offset in ``text``, katakana reading) of each morpheme that has a kana reading, in order."""
+    spans: list[tuple[int, str]] = []
+    for start in range(0, len(text), 4000):
+        for morpheme in _tokenizer().tokenize(text[start : start + 4000]):
+            if morpheme.part_of_speech()[0] in ("空白", "補助記号"):
+                continue
+            surface = morpheme.surface()
+            if surface.isascii():
+                continue  # Sudachi spells Latin words in katakana (university → ユニバーシティー)
+            kana = _KATAKANA_ONLY.sub("", to_katakana(morpheme.reading_form()))
+            if kana:
+                spans.append((start + morpheme.begin(), kana))
+    return spans
+
+
+def is_japanese(text: str) -> bool:
+    """True when the text holds any kana or kanji (a question in English has none)."""
+    return bool(_JAPANESE_CHAR.search(text))

@@ -104,3 +104,90 @@ class Catalog(BaseModel):
     programs: list[Program]
     use_cases: list[UseCase] = Field(default_factory=list)
     budget_lines: list[BudgetLine] = Field(default_factory=list)
+
+
+# -- the regional 産学官 networks (ingest/networks.py) -------------------------------------------------------
+class TextSpan(BaseModel):
+    """A piece of printed text where it stands: ``text`` is an exact substring of lines
+    ``line_start``–``line_end`` joined by line breaks (so a cell broken over lines keeps its breaks)."""
+
+    doc_id: str
+    line_start: int
+    line_end: int
+    text: str
+
+
+class PrintedText(BaseModel):
+    """One thing (a name, a 取組概要, a member) as the documents print it, maybe in several places.
+
+    ``text`` is the printing shown (line breaks removed), ``printings`` every place it stands, the shown
+    one first. When the printings differ beyond spacing and character width, ``variant`` is true and
+    ``rule`` says which rule chose the one shown (see ingest/networks.py)."""
+
+    text: str
+    printings: list[TextSpan]
+    variant: bool = False
+    rule: str | None = None
+
+    @property
+    def source(self) -> TextSpan:
+        return self.printings[0]
+
+
+class NetworkProgram(BaseModel):
+    """A scheme whose networks are listed: a column group of the package's table, or the survey of cases."""
+
+    id: str
+    name: str
+    ministry: str
+    label: str  # as the document prints it, e.g. 地方大学・地域産業創生交付金（内閣府）
+
+
+class Network(BaseModel):
+    """One regional network: a cell group of the table (名称 / 構成員 / 取組概要) or a case of the survey."""
+
+    id: str
+    region: str  # prefecture, e.g. 広島県
+    program: str  # NetworkProgram.id
+    name: PrintedText
+    plan_label: str | None = None  # 計画名 / 拠点名 as printed in the 名称 cell
+    plan_name: PrintedText | None = None
+    summary: PrintedText | None = None  # 取組概要
+    members_cells: list[TextSpan] = Field(default_factory=list)  # the 構成員 cell in each printing
+    member_ids: list[str] = Field(default_factory=list)  # in the order printed
+
+
+class NetworkLink(BaseModel):
+    """A member's place in one network: its printed name there, sector label and role, with sources."""
+
+    network_id: str
+    member_id: str
+    printed: PrintedText  # the member's name as printed in this network (role cut off)
+    sector: str | None = None  # label as printed (学 / 官 / 産 / 金融 …), or inferred from the name
+    sector_inferred: bool = False  # true when the text prints no label and the name told the sector
+    role: str | None = None  # e.g. 代表取締役会長, when printed after the name
+
+
+class NetworkMember(BaseModel):
+    """An organisation, de-duplicated across networks by its normalised name."""
+
+    id: str
+    key: str  # normalised name (NFKC, no spaces, no legal form such as 株式会社)
+    name: str  # the printed form shown
+    aliases: list[str] = Field(default_factory=list)  # other printed forms of the same organisation
+    keys: list[str] = Field(default_factory=list)  # every normalised name that maps to this member
+    sector: str | None = None
+    sector_inferred: bool = False
+    network_ids: list[str] = Field(default_factory=list)
+
+
+class NetworkCatalog(BaseModel):
+    """Everything extracted about the regional networks; empty for an index built before it existed."""
+
+    programs: list[NetworkProgram] = Field(default_factory=list)
+    networks: list[Network] = Field(default_factory=list)
+    members: list[NetworkMember] = Field(default_factory=list)
+    links: list[NetworkLink] = Field(default_factory=list)
+    reliability: dict[str, int] = Field(
+        default_factory=dict, description="doc_id → comparisons its printing won by the dictionary rule"
+    )

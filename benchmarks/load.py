@@ -274,8 +274,9 @@ def render(report: dict[str, Any]) -> str:
 def start_server(wait_seconds: float = 300.0) -> tuple[str, subprocess.Popen]:
     """``assistant serve`` in a child process on a free loopback port, once /readyz says ready.
 
-    Its rate limit is off: the benchmark measures the answer path, not the limiter (which would refuse
-    8 clients' burst from one address after the first 30 requests)."""
+    Its rate limit is off and its answer queue holds every client: the benchmark measures the answer
+    path, not the limiter (which would refuse 8 clients' burst from one address after the first 30
+    requests) nor the worker pool's 503 (which refuses answers beyond workers + queue at once)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -283,7 +284,11 @@ def start_server(wait_seconds: float = 300.0) -> tuple[str, subprocess.Popen]:
         [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        env={**os.environ, "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"},
+        env={
+            **os.environ,
+            "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0",
+            "ASSISTANT_ANSWER_QUEUE": str(MAX_CLIENTS),
+        },
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + wait_seconds

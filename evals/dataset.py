@@ -17,8 +17,82 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-Category = Literal["program_fit", "contact", "list", "figure", "fact", "refusal", "follow_up"]
+Category = Literal[
+    "program_fit",
+    "contact",
+    "list",
+    "figure",
+    "fact",
+    "refusal",
+    "follow_up",
+    # The answer kinds of issue 11: yes/no, comparisons, superlatives, clarifying questions, look-alikes
+    # the documents do not answer, the regional network table, and contacts printed in prose documents.
+    "yes_no",
+    "compare",
+    "ranking",
+    "clarify",
+    "not_stated",
+    "network",
+    "contact_prose",
+]
 CATEGORIES: tuple[str, ...] = get_args(Category)
+
+#: The answer plan's kinds (``plan.kind`` of a response; ``intent`` names the same kinds).
+PlanKind = Literal[
+    "abstain",
+    "clarify",
+    "fit",
+    "list",
+    "ranking",
+    "compare",
+    "yes_no",
+    "attribute",
+    "contact",
+    "prose",
+    "network",
+    "not_stated",
+]
+PLAN_KINDS: tuple[str, ...] = get_args(PlanKind)
+
+#: Phrasing classes a case exercises; the report has a row per tag.
+Tag = Literal[
+    "narrative",  # a long story about the asker's university that hides the goal
+    "background",  # words about the asker (a ministry, 再エネ, a faculty) that must not become filters
+    "colloquial",
+    "keigo",
+    "english",
+    "kana",  # a program name written in hiragana or katakana
+    "typo",  # a small typo in a program name
+    "multi_turn",  # the question refers back into its history (それ, 後者, 「経産省のほう」)
+    "negation",  # 「…は入っていない」
+    "multi_condition",  # two or more conditions a list must all honour
+    "applicant_set",  # a set of applicant types (「大学・企業・自治体のどれもが」)
+]
+TAGS: tuple[str, ...] = get_args(Tag)
+
+#: Verdicts of a yes/no question; an answer may give either language's word (Yes = はい, No = いいえ).
+YES_NO_VERDICTS: dict[str, str] = {"はい": "yes", "yes": "yes", "いいえ": "no", "no": "no"}
+
+#: The plan kind a category of case tests; such a case must name it in ``expected_kind``.
+CATEGORY_KINDS: dict[str, frozenset[str]] = {
+    "yes_no": frozenset({"yes_no"}),
+    "compare": frozenset({"compare"}),
+    "ranking": frozenset({"ranking"}),
+    "clarify": frozenset({"clarify"}),
+    "not_stated": frozenset({"not_stated"}),
+    "network": frozenset({"network"}),
+}
+
+#: Categories judged by their answer kind, not by the ``abstained`` flag: whether a clarifying question or
+#: a "the documents do not state this" answer also sets ``abstained`` is left to the API, so these cases
+#: count neither for nor against abstention precision and recall.
+KIND_JUDGED: frozenset[str] = frozenset({"clarify", "not_stated"})
+
+
+def yes_no_polarity(verdict: str) -> str | None:
+    """``yes``/``no`` for a yes/no verdict word (either language, any case), None for anything else."""
+    return YES_NO_VERDICTS.get(verdict.strip().lower())
+
 
 #: How many lines around an evidence span an expected string may stand (a cell broken over lines).
 EVIDENCE_SLACK = 3
@@ -63,6 +137,13 @@ class EvalCase(_Strict):
     filters: Filters | None = None
     expected_programs: list[NonEmpty] = Field(default_factory=list)
     expected_strings: list[NonEmpty] = Field(default_factory=list)
+    #: Programs that must not be named (in the text or as a card): e.g. those failing a list's condition.
+    forbidden_programs: list[NonEmpty] = Field(default_factory=list)
+    #: What the answer's first sentence must say: はい/いいえ (Yes/No), or the winner of a comparison.
+    verdict: NonEmpty | None = None
+    #: The plan kind the answer must have (``plan.kind``, else ``intent``).
+    expected_kind: PlanKind | None = None
+    tags: list[Tag] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     abstain: bool = False
     note: str = ""
@@ -160,27 +241,75 @@ def _case_problems(case: EvalCase, corpus: dict[str, list[str]], full_texts: dic
         ("expected program", case.expected_programs),
     ):
         problems += _text_problems(kind, values, full_texts, corpus, valid_evidence, case.abstain)
+    # A forbidden program must be a real name (a typo would make the check pass vacuously); it need not
+    # stand near the evidence, which is where the answer's programs stand.
+    problems += _text_problems("forbidden program", case.forbidden_programs, full_texts, corpus, [], True)
     return problems
 
 
 def _gold_shape_problems(case: EvalCase) -> list[str]:
     """Refusals carry no gold; answers carry evidence; follow-ups carry the conversation they follow."""
-    problems: list[str] = []
+    problems = _kind_and_tag_problems(case)
     if case.category == "refusal":
         if not case.abstain:
             problems.append("refusal case must have abstain: true")
         if case.expected_programs or case.expected_strings or case.evidence:
             problems.append("refusal case has gold (expected programs/strings or evidence must be empty)")
+        if case.verdict or case.forbidden_programs:
+            problems.append("refusal case has a verdict or forbidden programs")
         return problems
     if case.abstain:
         problems.append(f"{case.category} case has abstain: true (only refusal cases abstain)")
+    if case.category == "clarify":
+        # A clarifying question states no fact, so it needs no evidence; candidates it should offer may be
+        # given as expected programs.
+        return problems
     if not case.evidence:
         problems.append("non-refusal case without evidence")
     if not (case.expected_programs or case.expected_strings):
         problems.append("non-refusal case without expected programs or strings")
     if case.category == "follow_up" and {t.role for t in case.history} != {"user", "assistant"}:
         problems.append("follow_up case needs a history with a user and an assistant turn")
+    problems += _verdict_problems(case)
+    overlap = set(map(normalize, case.forbidden_programs)) & set(map(normalize, case.expected_programs))
+    if overlap:
+        problems.append(f"programs both expected and forbidden: {', '.join(sorted(overlap))}")
     return problems
+
+
+def _kind_and_tag_problems(case: EvalCase) -> list[str]:
+    """A category that tests an answer kind names it; tags are not repeated; multi_turn has a history."""
+    problems: list[str] = []
+    allowed = CATEGORY_KINDS.get(case.category)
+    if allowed and case.expected_kind not in allowed:
+        problems.append(f"{case.category} case needs expected_kind {' or '.join(sorted(allowed))}")
+    if case.category == "refusal" and case.expected_kind not in (None, "abstain"):
+        problems.append("refusal case with an expected_kind other than abstain")
+    if len(set(case.tags)) != len(case.tags):
+        problems.append("repeated tag")
+    if "multi_turn" in case.tags and not case.history:
+        problems.append("multi_turn case without a history")
+    return problems
+
+
+def _verdict_problems(case: EvalCase) -> list[str]:
+    """Yes/no cases carry はい/いいえ; comparisons and rankings name their winner among the expected programs.
+
+    A verdict that is not a yes/no word must be one of the case's own expected programs or strings, so it
+    is checked against the corpus and the evidence like they are.
+    """
+    if case.category in ("yes_no", "compare", "ranking") and not case.verdict:
+        return [f"{case.category} case without a verdict"]
+    if not case.verdict:
+        return []
+    polarity = yes_no_polarity(case.verdict)
+    if case.category == "yes_no" and polarity is None:
+        return [f"yes_no verdict {case.verdict!r} is not one of はい, いいえ, Yes, No"]
+    if case.category == "ranking" and case.verdict not in case.expected_programs:
+        return [f"ranking verdict {case.verdict!r} is not among the expected programs"]
+    if polarity is None and case.verdict not in [*case.expected_programs, *case.expected_strings]:
+        return [f"verdict {case.verdict!r} is neither はい/いいえ/Yes/No nor an expected program or string"]
+    return []
 
 
 def _evidence_problems(evidence: Iterable[Evidence], corpus: dict[str, list[str]]) -> list[str]:

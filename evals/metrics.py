@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from evals.dataset import EvalCase, Evidence
+from evals.dataset import KIND_JUDGED, EvalCase, Evidence, yes_no_polarity
 
 #: A cited passage within this many lines of the gold evidence counts as the same place.
 SPAN_SLACK = 3
@@ -96,12 +96,98 @@ def cited_ids(sentence: str) -> list[int]:
     return [int(n) for n in _CITE.findall(sentence)]
 
 
+# -- the answer plan ---------------------------------------------------------------------------------
+#: Intent names of the API before the answer plan, read as the plan kinds they became.
+LEGACY_INTENTS = {"program_fit": "fit", "figure": "attribute", "fact": "prose"}
+
+
+def answer_kind(response: dict) -> str | None:
+    """The answer's plan kind: ``plan.kind``, else ``intent`` (older responses carry no plan)."""
+    plan = response.get("plan")
+    kind = plan.get("kind") if isinstance(plan, dict) else None
+    kind = kind or response.get("intent")
+    return LEGACY_INTENTS.get(kind, kind) if isinstance(kind, str) else None
+
+
+def leading_program(response: dict) -> str | None:
+    """Name of the program the answer leads with (its first card), None when it shows none."""
+    cards = response.get("programs") or []
+    first = cards[0] if cards and isinstance(cards[0], dict) else {}
+    name = first.get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def first_sentence(answer: str) -> str:
+    """The answer's first statement, without citation marks or list/emphasis markup: where a verdict goes.
+
+    Headings and lead-ins ending with ： are skipped, as for citation recall (「比較：」 introduces, it does
+    not answer).
+    """
+    for sentence in fact_sentences(answer):
+        return re.sub(r"^[\s・\-*#>•]+", "", _CITE.sub("", sentence).replace("**", "")).strip()
+    return ""
+
+
+_YES_NO_START = re.compile(r"^(はい|いいえ|yes|no)(?![A-Za-z])", re.IGNORECASE)
+
+
+def verdict_problem(verdict: str, answer: str, plan: dict | None, others: Iterable[str] = ()) -> str | None:
+    """Why the answer does not give the gold verdict first, or None when it does.
+
+    A yes/no verdict must open the first sentence (はい and Yes are the same verdict, as are いいえ and No)
+    and agree with ``plan.verdict`` when the plan states one; any other verdict (the winner of a comparison
+    or a superlative) must stand in the first sentence, where ``others`` (the other programs compared) are
+    blanked out first, so a loser whose name contains the winner's does not count as naming the winner.
+    """
+    sentence = first_sentence(answer)
+    polarity = yes_no_polarity(verdict)
+    if polarity is None:
+        if normalize(verdict) not in _blank_out(normalize(sentence), others, keep=verdict):
+            return f"first sentence does not name the verdict {verdict!r}"
+        return None
+    opening = _YES_NO_START.match(unicodedata.normalize("NFKC", sentence))
+    said = yes_no_polarity(opening.group(1)) if opening else None
+    if said != polarity:
+        return f"first sentence does not open with {verdict!r}"
+    stated = plan.get("verdict") if isinstance(plan, dict) else None
+    if isinstance(stated, str) and yes_no_polarity(stated) not in (None, polarity):
+        return f"plan.verdict {stated!r} contradicts the gold verdict {verdict!r}"
+    return None
+
+
+def _blank_out(text: str, names: Iterable[str], keep: str = "") -> str:
+    """``text`` (normalised) with each of ``names`` replaced by a blank, longest first; ``keep`` is spared."""
+    for name in sorted({normalize(n) for n in names} - {normalize(keep)}, key=len, reverse=True):
+        text = text.replace(name, "\u0000")
+    return text
+
+
+def forbidden_shown(case: EvalCase, answer: str, cards: list[dict]) -> list[str]:
+    """Forbidden programs the answer names, in its text or as a program card.
+
+    An expected program whose name contains a forbidden one (「X事業のうちY」 vs 「X事業」) is blanked out
+    first, so naming the expected program does not count as naming the forbidden one.
+    """
+    text = _blank_out(normalize(answer), case.expected_programs)
+    card_names = {normalize(c.get("name", "")) for c in cards if isinstance(c, dict)}
+    shown = []
+    for name in case.forbidden_programs:
+        key = normalize(name)
+        if key in text or key in card_names:
+            shown.append(name)
+    return shown
+
+
 @dataclass
 class AnswerScore:
     """Everything measured on one answer; None where a metric does not apply to the case."""
 
     correct: bool
     abstained: bool
+    kind: str | None = None
+    kind_ok: bool | None = None  # None: the case names no expected kind
+    verdict_ok: bool | None = None  # None: the case has no verdict
+    forbidden: list[str] = field(default_factory=list)
     fact_sentences: int = 0
     cited_sentences: int = 0
     citations_used: int = 0
@@ -121,11 +207,14 @@ def score_answer(
     known_emails: set[str],
     known_phones: set[str],
 ) -> AnswerScore:
-    """Score one API-shaped answer (``answer``, ``abstained``, ``citations``) against its case."""
+    """Score one API-shaped answer (``answer``, ``abstained``, ``citations``, ``plan``/``intent``,
+    ``programs``) against its case: accuracy needs every expected program and string, no forbidden
+    program, the verdict first and the expected plan kind."""
     answer: str = response.get("answer", "")
     abstained = bool(response.get("abstained"))
     citations = {int(c["id"]): c for c in response.get("citations", [])}
-    score = AnswerScore(correct=False, abstained=abstained)
+    plan = response.get("plan") if isinstance(response.get("plan"), dict) else None
+    score = AnswerScore(correct=False, abstained=abstained, kind=answer_kind(response))
 
     if case.abstain:
         score.correct = abstained
@@ -137,15 +226,36 @@ def score_answer(
             for s in [*case.expected_programs, *case.expected_strings]
             if normalize(s) not in normalize(answer)
         ]
-        score.correct = not abstained and not missing
-        if abstained:
+        # A clarifying question or a "not stated" answer may or may not set ``abstained``; its kind decides.
+        abstained_wrongly = abstained and case.category not in KIND_JUDGED
+        score.correct = not abstained_wrongly and not missing
+        if abstained_wrongly:
             score.problems.append("abstained although the corpus answers it")
         elif missing:
             score.problems.append("missing: " + ", ".join(missing))
+    _score_plan(case, response, answer, plan, score)
 
     _score_citations(case, answer, citations, documents, score)
-    _score_contacts(answer, known_emails, known_phones, score)
+    _score_contacts(answer, citations, documents, known_emails, known_phones, score)
     return score
+
+
+def _score_plan(case: EvalCase, response: dict, answer: str, plan: dict | None, score: AnswerScore) -> None:
+    """The checks on what kind of answer was given: kind, verdict, forbidden programs."""
+    if case.expected_kind is not None:
+        score.kind_ok = score.kind == case.expected_kind
+        if not score.kind_ok:
+            score.problems.append(f"kind {score.kind!r}, expected {case.expected_kind!r}")
+    if case.verdict is not None:
+        problem = verdict_problem(case.verdict, answer, plan, case.expected_programs)
+        score.verdict_ok = problem is None
+        if problem:
+            score.problems.append(problem)
+    score.forbidden = forbidden_shown(case, answer, response.get("programs") or [])
+    if score.forbidden:
+        score.problems.append("forbidden: " + ", ".join(score.forbidden))
+    score.correct = score.correct and score.kind_ok is not False and score.verdict_ok is not False
+    score.correct = score.correct and not score.forbidden
 
 
 def _score_citations(
@@ -153,9 +263,11 @@ def _score_citations(
 ) -> None:
     expected = [normalize(s) for s in [*case.expected_strings, *case.expected_programs]]
     used: set[int] = set()  # citation ids some sentence cites
+    # A clarifying question states nothing, so its sentences do not count for citation recall.
+    counts_sentences = not score.abstained and case.expected_kind != "clarify"
     for sentence in fact_sentences(answer):
         ids = cited_ids(sentence)
-        if not score.abstained:
+        if counts_sentences:
             score.fact_sentences += 1
             score.cited_sentences += bool(ids)
         for n in ids:
@@ -198,19 +310,49 @@ def _quote_within_lines(text: str, quote: str, citation: dict) -> bool:
     return quote in "\n".join(lines[start - 1 : end])
 
 
-def _score_contacts(answer: str, known_emails: set[str], known_phones: set[str], score: AnswerScore) -> None:
+def _score_contacts(
+    answer: str,
+    citations: dict[int, dict],
+    documents: dict[str, str],
+    known_emails: set[str],
+    known_phones: set[str],
+    score: AnswerScore,
+) -> None:
+    """Every e-mail and phone number in the answer must be a catalog contact or stand verbatim in a quote
+    the answer cites (a contact printed in a prose document, such as a report's own 担当 and TEL/FAX)."""
+    quoted_emails, quoted_phones = _quoted_contacts(answer, citations, documents)
     for email in _EMAIL.findall(unicodedata.normalize("NFKC", answer)):
         score.contacts += 1
-        if email.lower() in known_emails:
+        if email.lower() in known_emails or email.lower() in quoted_emails:
             score.contacts_known += 1
         else:
             score.problems.append(f"unknown e-mail {email}")
     for phone in _PHONE.findall(unicodedata.normalize("NFKC", answer)):
         score.contacts += 1
-        if phone_digits(phone) in known_phones:
+        if phone_digits(phone) in known_phones or phone_digits(phone) in quoted_phones:
             score.contacts_known += 1
         else:
             score.problems.append(f"unknown phone {phone}")
+
+
+def _quoted_contacts(
+    answer: str, citations: dict[int, dict], documents: dict[str, str]
+) -> tuple[set[str], set[str]]:
+    """E-mails and phone numbers inside the quotes the answer cites, counting only quotes that stand
+    verbatim in their cited lines (a made-up quote vouches for nothing)."""
+    cited = {n for sentence in fact_sentences(answer) for n in cited_ids(sentence)}
+    emails: set[str] = set()
+    phones: set[str] = set()
+    for n in cited & citations.keys():
+        citation = citations[n]
+        quote = citation.get("quote", "")
+        text = documents.get(citation.get("doc_id", ""), "")
+        if not quote or not _quote_within_lines(text, quote, citation):
+            continue
+        quote = unicodedata.normalize("NFKC", quote)
+        emails.update(e.lower() for e in _EMAIL.findall(quote))
+        phones.update(phone_digits(p) for p in _PHONE.findall(quote))
+    return emails, phones
 
 
 def known_contacts(programs: Iterable[dict]) -> tuple[set[str], set[str]]:

@@ -2,7 +2,8 @@
 
 Two targets: in process (an AnswerService on the local index; all three retrieval modes) or a deployed
 API (``--url``; the hybrid answers it serves, retrieval through ``/v1/search``). The hybrid mode is
-gated by ``evals/thresholds.toml``; a failing threshold makes the command exit non-zero.
+gated by ``evals/thresholds.toml``; a failing threshold makes the command exit non-zero. The paraphrase
+groups (``evals/paraphrases.jsonl``) are asked in the gated mode and their consistency is gated too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from evals.dataset import EvalCase, load_cases, validate_cases
+from evals.dataset import KIND_JUDGED, EvalCase, Filters, Turn, load_cases, validate_cases
 from evals.metrics import (
     AnswerScore,
     Span,
@@ -27,9 +28,11 @@ from evals.metrics import (
     ratio,
     score_answer,
 )
+from evals.paraphrases import ParaphraseGroup, ParaphraseSummary, load_groups, score_group, validate_groups
 
 EVALS_DIR = Path(__file__).resolve().parent
 DEFAULT_DATASET = EVALS_DIR / "cases.jsonl"
+DEFAULT_PARAPHRASES = EVALS_DIR / "paraphrases.jsonl"
 THRESHOLDS_FILE = EVALS_DIR / "thresholds.toml"
 RETRIEVAL_DEPTH = 10  # MRR@10; Recall@5
 
@@ -40,6 +43,10 @@ class EvalTarget(Protocol):
     modes: tuple[str, ...]
 
     def run(self, case: EvalCase, mode: str) -> tuple[dict[str, Any], list[list[Span]], float]: ...
+
+    def ask(
+        self, question: str, history: list[Turn], filters: Filters | None, mode: str
+    ) -> dict[str, Any]: ...
 
     def programs(self) -> list[dict[str, Any]]: ...
 
@@ -58,7 +65,7 @@ class InProcessTarget:
         self.service = service if service is not None else AnswerService(settings)
 
     def run(self, case: EvalCase, mode: str) -> tuple[dict[str, Any], list[list[Span]], float]:
-        from assistant.pipeline.intents import Turn
+        from assistant.pipeline.read import Turn
 
         history = [Turn(role=t.role, content=t.content) for t in case.history]
         filters = case.filters.model_dump() if case.filters else None
@@ -67,6 +74,16 @@ class InProcessTarget:
         seconds = time.perf_counter() - started
         ranked = [self._spans(hit) for hit in retrieval.hits[:RETRIEVAL_DEPTH]]
         return response.model_dump(), ranked, seconds
+
+    def ask(self, question: str, history: list[Turn], filters: Filters | None, mode: str) -> dict[str, Any]:
+        """Only the answer (the paraphrase eval needs no retrieval ranks)."""
+        from assistant.pipeline.read import Turn as ApiTurn
+
+        turns = [ApiTurn(role=t.role, content=t.content) for t in history]
+        response, _ = self.service.answer_with_retrieval(
+            question, turns, filters.model_dump() if filters else None, mode=mode
+        )
+        return response.model_dump()
 
     def _spans(self, hit: Any) -> list[Span]:
         """A hit stands where it is, plus where its identical copies and (for a program) its mentions are."""
@@ -117,13 +134,23 @@ class HttpTarget:
         return self._request("GET", path, params=params)[0].json()
 
     def run(self, case: EvalCase, mode: str) -> tuple[dict[str, Any], list[list[Span]], float]:
-        body: dict[str, Any] = {"question": case.question, "history": [t.model_dump() for t in case.history]}
-        if case.filters:
-            body["filters"] = case.filters.model_dump(exclude_none=True)
-        response, seconds = self._request("POST", "/v1/answer", json=body)
+        response, seconds = self._answer(case.question, case.history, case.filters)
         hits = self._get("/v1/search", q=case.question, k=RETRIEVAL_DEPTH, mode=mode)["hits"]
         ranked = [[Span(h["doc_id"], h["line_start"], h["line_end"])] for h in hits]
-        return response.json(), ranked, seconds
+        return response, ranked, seconds
+
+    def ask(self, question: str, history: list[Turn], filters: Filters | None, mode: str) -> dict[str, Any]:
+        """The served answer (a deployed API answers in its own mode; ``mode`` is for the interface)."""
+        return self._answer(question, history, filters)[0]
+
+    def _answer(
+        self, question: str, history: list[Turn], filters: Filters | None
+    ) -> tuple[dict[str, Any], float]:
+        body: dict[str, Any] = {"question": question, "history": [t.model_dump() for t in history]}
+        if filters:
+            body["filters"] = filters.model_dump(exclude_none=True)
+        response, seconds = self._request("POST", "/v1/answer", json=body)
+        return response.json(), seconds
 
     def programs(self) -> list[dict[str, Any]]:
         if self._programs is None:
@@ -156,6 +183,9 @@ class Summary:
     recall_at_5: float | None = None
     mrr: float | None = None
     answer_accuracy: float | None = None
+    kind_accuracy: float | None = None
+    verdict_accuracy: float | None = None
+    forbidden_shown: int = 0
     citation_recall: float | None = None
     citation_precision: float | None = None
     quote_fidelity: float | None = None
@@ -169,15 +199,22 @@ class Summary:
     @classmethod
     def of(cls, results: list[CaseResult]) -> Summary:
         scored = [r for r in results if not r.case.abstain and r.case.evidence]
-        abstained = [r for r in results if r.score.abstained]
-        should = [r for r in results if r.case.abstain]
+        # Clarifications and "not stated" answers are judged by their kind, not by the abstained flag.
+        flagged = [r for r in results if r.case.category not in KIND_JUDGED]
+        abstained = [r for r in flagged if r.score.abstained]
+        should = [r for r in flagged if r.case.abstain]
         latencies = [r.seconds * 1000 for r in results]
         s = [r.score for r in results]
+        kinds = [x.kind_ok for x in s if x.kind_ok is not None]
+        verdicts = [x.verdict_ok for x in s if x.verdict_ok is not None]
         return cls(
             cases=len(results),
             recall_at_5=ratio(sum(1 for r in scored if r.rank is not None and r.rank <= 5), len(scored)),
             mrr=ratio(sum(1 / r.rank for r in scored if r.rank is not None), len(scored)),
             answer_accuracy=ratio(sum(x.correct for x in s), len(s)),
+            kind_accuracy=ratio(sum(kinds), len(kinds)),
+            verdict_accuracy=ratio(sum(verdicts), len(verdicts)),
+            forbidden_shown=sum(bool(x.forbidden) for x in s),
             citation_recall=ratio(sum(x.cited_sentences for x in s), sum(x.fact_sentences for x in s)),
             citation_precision=ratio(sum(x.citations_supported for x in s), sum(x.citations_used for x in s)),
             quote_fidelity=ratio(sum(x.quotes_verbatim for x in s), sum(x.quotes for x in s)),
@@ -196,6 +233,8 @@ class EvalReport:
     modes: list[str]
     overall: dict[str, Summary]
     by_category: dict[str, dict[str, Summary]]
+    by_tag: dict[str, dict[str, Summary]] = field(default_factory=dict)
+    paraphrase: ParaphraseSummary | None = None  # None: the paraphrase eval was skipped
     failures: list[str] = field(default_factory=list)
     problems: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -211,6 +250,8 @@ class EvalReport:
             "failures": self.failures,
             "overall": {m: vars(s) for m, s in self.overall.items()},
             "by_category": {m: {c: vars(s) for c, s in cats.items()} for m, cats in self.by_category.items()},
+            "by_tag": {m: {t: vars(s) for t, s in tags.items()} for m, tags in self.by_tag.items()},
+            "paraphrase": self.paraphrase.to_json() if self.paraphrase else None,
             "problems": self.problems,
         }
 
@@ -220,14 +261,27 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-def check_thresholds(overall: dict[str, Summary], thresholds: dict[str, Any]) -> list[str]:
-    """Which gates fail: minimums and maximums on the gated mode, and hybrid beating each single leg."""
+#: Gated metrics measured on the paraphrase groups rather than on the cases.
+PARAPHRASE_METRICS = {"paraphrase_consistency": "consistency"}
+
+
+def check_thresholds(
+    overall: dict[str, Summary], thresholds: dict[str, Any], paraphrase: ParaphraseSummary | None = None
+) -> list[str]:
+    """Which gates fail: minimums and maximums on the gated mode, hybrid beating each single leg, and the
+    paraphrase consistency when the paraphrase eval ran."""
     failures: list[str] = []
     gated = thresholds.get("mode", "hybrid")
     summary = overall.get(gated)
     if summary is None:
         return failures
     for metric, minimum in thresholds.get("min", {}).items():
+        if metric in PARAPHRASE_METRICS:
+            if paraphrase is not None:
+                value = getattr(paraphrase, PARAPHRASE_METRICS[metric])
+                if value is None or value < minimum:
+                    failures.append(f"{gated} {metric} = {_fmt(value)} < {minimum}")
+            continue
         value = getattr(summary, metric)
         if value is None or value < minimum:
             failures.append(f"{gated} {metric} = {_fmt(value)} < {minimum}")
@@ -255,7 +309,10 @@ def run_eval(
     thresholds: dict[str, Any],
     dataset_name: str = "",
     show_progress: bool = True,
+    paraphrases: list[ParaphraseGroup] | None = None,
 ) -> EvalReport:
+    """Every case in every mode, then (unless ``paraphrases`` is None) the paraphrase groups in the gated
+    mode; the report holds the summaries per mode, category and tag, and the failed gates."""
     documents = target.documents()
     emails, phones = known_contacts(target.programs())
     results: dict[str, list[CaseResult]] = defaultdict(list)
@@ -270,12 +327,11 @@ def run_eval(
                 results[mode].append(CaseResult(case, mode, score, rank, seconds))
                 bar.update()
     overall = {mode: Summary.of(rs) for mode, rs in results.items()}
-    by_category: dict[str, dict[str, Summary]] = {}
-    for mode, rs in results.items():
-        groups: dict[str, list[CaseResult]] = defaultdict(list)
-        for r in rs:
-            groups[r.case.category].append(r)
-        by_category[mode] = {cat: Summary.of(group) for cat, group in sorted(groups.items())}
+    by_category = {mode: _grouped(rs, lambda r: [r.case.category]) for mode, rs in results.items()}
+    by_tag = {mode: _grouped(rs, lambda r: r.case.tags) for mode, rs in results.items()}
+    paraphrase = None
+    if paraphrases is not None:
+        paraphrase = run_paraphrases(target, paraphrases, thresholds.get("mode", "hybrid"), show_progress)
     problems = {
         mode: [
             {"id": r.case.id, "question": r.case.question, "rank": r.rank, "problems": r.score.problems}
@@ -289,9 +345,36 @@ def run_eval(
         modes=modes,
         overall=overall,
         by_category=by_category,
-        failures=check_thresholds(overall, thresholds),
+        by_tag=by_tag,
+        paraphrase=paraphrase,
+        failures=check_thresholds(overall, thresholds, paraphrase),
         problems=problems,
     )
+
+
+def _grouped(results: list[CaseResult], keys: Any) -> dict[str, Summary]:
+    """A summary per key (a case counts under each of its keys: its category, or each of its tags)."""
+    groups: dict[str, list[CaseResult]] = defaultdict(list)
+    for r in results:
+        for key in keys(r):
+            groups[key].append(r)
+    return {key: Summary.of(group) for key, group in sorted(groups.items())}
+
+
+def run_paraphrases(
+    target: EvalTarget, groups: list[ParaphraseGroup], mode: str, show_progress: bool = True
+) -> ParaphraseSummary:
+    """Ask every phrasing of every group (with the group's history and filters) and compare the plans."""
+    results = []
+    total = sum(len(g.questions) for g in groups)
+    with tqdm(total=total, desc="paraphrases", unit="question", disable=not show_progress) as bar:
+        for group in groups:
+            responses = []
+            for question in group.questions:
+                responses.append(target.ask(question, group.history, group.filters, mode))
+                bar.update()
+            results.append(score_group(group, responses))
+    return ParaphraseSummary.of(results)
 
 
 # -- rendering ---------------------------------------------------------------------------------------
@@ -300,6 +383,9 @@ _COLUMNS = [
     ("recall_at_5", "R@5"),
     ("mrr", "MRR"),
     ("answer_accuracy", "acc"),
+    ("kind_accuracy", "kind"),
+    ("verdict_accuracy", "verdict"),
+    ("forbidden_shown", "forbidden"),
     ("citation_recall", "cit.rec"),
     ("citation_precision", "cit.prec"),
     ("quote_fidelity", "quote"),
@@ -321,16 +407,53 @@ def _fmt(value: Any) -> str:
 
 
 def render_markdown(report: EvalReport) -> str:
-    header = "| mode | category | " + " | ".join(label for _, label in _COLUMNS) + " |"
+    """The human report: one row per mode × (all, each category, each tag), then the paraphrase table."""
+    header = "| mode | category / tag | " + " | ".join(label for _, label in _COLUMNS) + " |"
     lines = [f"# Evaluation: {report.dataset}", "", header, "|" + "---|" * (len(_COLUMNS) + 2)]
     for mode in report.modes:
-        rows = [("**all**", report.overall[mode]), *report.by_category[mode].items()]
-        for category, summary in rows:
+        rows = [
+            ("**all**", report.overall[mode]),
+            *report.by_category[mode].items(),
+            *((f"tag: {tag}", s) for tag, s in report.by_tag.get(mode, {}).items()),
+        ]
+        for label, summary in rows:
             cells = " | ".join(_fmt(getattr(summary, key)) for key, _ in _COLUMNS)
-            lines.append(f"| {mode} | {category} | {cells} |")
+            lines.append(f"| {mode} | {label} | {cells} |")
+    lines.append("")
+    lines += _paraphrase_markdown(report.paraphrase)
     lines.append("")
     lines.append("**PASS**" if report.passed else "**FAIL**: " + "; ".join(report.failures))
     return "\n".join(lines) + "\n"
+
+
+def _paraphrase_markdown(summary: ParaphraseSummary | None) -> list[str]:
+    if summary is None:
+        return ["Paraphrase consistency: skipped."]
+    lines = [
+        "| paraphrase groups | consistent (kind + leading program) | same kind | same leading program | "
+        "as expected |",
+        "|---|---|---|---|---|",
+        f"| {summary.groups} | {_fmt(summary.consistency)} | {_fmt(summary.kind_consistency)} | "
+        f"{_fmt(summary.lead_consistency)} | {_fmt(summary.gold_agreement)} |",
+    ]
+    inconsistent = [r.group.id for r in summary.results if not r.consistent]
+    if inconsistent:
+        lines += ["", "Inconsistent groups: " + ", ".join(inconsistent)]
+    return lines
+
+
+def load_paraphrases(
+    path: Path, corpus_dir: Path, overrides_path: Path | None = None
+) -> list[ParaphraseGroup]:
+    """The paraphrase groups, validated against the program catalog extracted from the corpus."""
+    from ingest.catalog import extract_catalog
+
+    groups = load_groups(path)
+    catalog = extract_catalog(corpus_dir, overrides_path)
+    problems = validate_groups(groups, [p.name for p in catalog.programs])
+    if problems:
+        raise ValueError("the paraphrase groups have problems:\n" + "\n".join(problems))
+    return groups
 
 
 def main(
@@ -341,19 +464,24 @@ def main(
     api_key: str | None,
     settings: Any,
     show_progress: bool = True,
+    paraphrases: Path | None = DEFAULT_PARAPHRASES,
 ) -> int:
-    """The CLI body: validate the set, run it, print Markdown, write JSON (+ .md); 1 when a gate fails."""
+    """The CLI body: validate the set, run it, print Markdown, write JSON (+ .md); 1 when a gate fails.
+    ``paraphrases`` None skips the paraphrase eval (its gate is then not checked)."""
     cases = load_cases(dataset)
     problems = validate_cases(cases, settings.corpus_dir)
     if problems:
         raise ValueError("the eval set has problems:\n" + "\n".join(problems))
+    groups = None
+    if paraphrases is not None:
+        groups = load_paraphrases(paraphrases, settings.corpus_dir, settings.overrides_path)
     unknown = [m for m in modes if m not in InProcessTarget.modes]
     if unknown:  # checked before the model loads
         raise ValueError(
             f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(InProcessTarget.modes)}"
         )
     target: EvalTarget = HttpTarget(url, api_key) if url else InProcessTarget(settings)
-    report = run_eval(target, cases, modes, load_thresholds(), dataset.name, show_progress)
+    report = run_eval(target, cases, modes, load_thresholds(), dataset.name, show_progress, groups)
     markdown = render_markdown(report)
     print(markdown)
     if report_path:

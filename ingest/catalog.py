@@ -21,14 +21,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.records import BudgetLine, Catalog, Program, SourceSpan, UseCase
+from assistant.records import BudgetBasis, BudgetLine, Catalog, Program, SourceSpan, UseCase
 from assistant.vocabulary import (
     APPLICANT_LABELS,
     CONSORTIUM,
     MINISTRY_LETTERS,
     official_ministry,
 )
+from ingest.budget_basis import BasisFinder, fiscal_years, has_figure, program_basis, split_bracketed
 from ingest.documents import CorpusError, load_manifest, read_document
+
+#: Bumped when the extraction changes what it writes (2: budget basis), so `assistant ingest` rebuilds.
+CATALOG_FORMAT = 2
 
 _HEADER = re.compile(r"^\s*事業名\s+申請主体\s+予算額")
 _FOOTER = re.compile(r"^\s*(?:R\d+年度)?(?P<theme>\S+?)に向けた支援メニューの連絡先\s*$")
@@ -61,7 +65,9 @@ _DIAMOND_ITEM = re.compile(r"^◆(?:[<＜](?P<letter>.)[>＞])?(?P<body>.*)$")
 _CIRCLE_ITEM = re.compile(
     r"^[◎●]【(?P<letter>.)】(?P<name>.+?)\s+(?P<amount>[0-9０-９.,]+億円\S*)\s+（[^）]*）\s*$"
 )
-_PLAN_AMOUNT = re.compile(r"令和\d+年度予算政府案\s*(?P<amount>[0-9,.]+百万円|[0-9,.]+億円|\S+の内数)")
+_PLAN_AMOUNT = re.compile(
+    r"(?P<basis>令和\d+年度予算政府案)\s*(?P<amount>[0-9,.]+百万円|[0-9,.]+億円|\S+の内数)"
+)
 _SUPPLEMENT_AMOUNT = re.compile(r"【(?P<amount>補正予算額\s*[0-9,.]+百万円)）?】")
 
 # -- use cases ----------------------------------------------------------------------------------------
@@ -392,7 +398,7 @@ def merge_rows(rows: list[Row], doc_id: str, merges: dict[str, str]) -> dict[str
     return drafts
 
 
-def to_program(draft: Draft, doc_id: str) -> Program:
+def to_program(draft: Draft, doc_id: str, budget_basis: BudgetBasis | None = None) -> Program:
     row = draft.row
     ministry, department = department_name(row.department_lines)
     source = SourceSpan(doc_id=doc_id, line_start=row.line_start, line_end=row.line_end)
@@ -405,6 +411,7 @@ def to_program(draft: Draft, doc_id: str) -> Program:
         applicant_types=applicant_types(row.applicants),
         budget_thousand_yen=budget_value(row.budget),
         budget_note=row.budget_note,
+        budget_basis=budget_basis if budget_value(row.budget) is not None else None,
         new_calls={"有": True, "無": False}.get(row.new_calls or ""),
         tel=row.tel,
         email=row.email,
@@ -533,7 +540,9 @@ def map_region(lines: list[str], tables: list[Table]) -> tuple[int, int] | None:
     return start, tables[-1].footer_line
 
 
-def map_budget_lines(lines: list[str], doc_id: str, tables: list[Table]) -> list[BudgetLine]:
+def map_budget_lines(
+    lines: list[str], doc_id: str, tables: list[Table], finder: BasisFinder | None = None
+) -> list[BudgetLine]:
     """「名称【省】：金額」 entries of the 関連事業マップ pages (outside the tables).
 
     A name may run over several lines. It starts at the paragraph start, after the previous entry on
@@ -548,6 +557,13 @@ def map_budget_lines(lines: list[str], doc_id: str, tables: list[Table]) -> list
     for block in paragraphs(lines, *region):
         if block.lines[0] not in in_tables:
             found.extend(_map_entries(block, doc_id))
+    if finder is not None:  # a map figure is what its page's 「R4年度…支援メニュー」 says
+        found = [
+            b.model_copy(update={"basis": finder.menu(b.source.line_start)})
+            if has_figure(b.amount_text)
+            else b
+            for b in found
+        ]
     return found
 
 
@@ -593,10 +609,14 @@ def _after_last_sentence(block: Paragraph, owner: list[int], position: int) -> i
     return begin
 
 
-def diamond_budget_lines(lines: list[str], doc_id: str) -> list[BudgetLine]:
+def diamond_budget_lines(
+    lines: list[str], doc_id: str, finder: BasisFinder | None = None
+) -> list[BudgetLine]:
     """◆ items (「大学自身の取組の強化」 page): ``◆<文>名称：金額``; an item may continue on the next line.
 
     The ministry is the item's <文>/<経>/<内> marker, else the one of its section header (【…<文>】).
+    An item printing two figures (「1,733百万円【3,606百万円】」: the page's legend says 【】 holds the 補正予算額)
+    becomes one line per figure, each with its own basis.
     """
     found: list[BudgetLine] = []
     section_letter: str | None = None
@@ -619,15 +639,20 @@ def diamond_budget_lines(lines: list[str], doc_id: str) -> list[BudgetLine]:
         head, amount = _split_amount(join_lines(parts))
         if not amount:
             continue
-        found.append(
-            BudgetLine(
-                program_name=head,
-                program_id=None,
-                ministry=MINISTRY_LETTERS.get(item["letter"] or section_letter or ""),
-                amount_text=amount,
-                source=SourceSpan(doc_id=doc_id, line_start=first, line_end=number - 1),
+        plain, bracketed = split_bracketed(amount) if finder is not None else (amount, [])
+        figures = [(plain, finder.plan(first) if finder else None)] if plain else []
+        figures += [(b, finder.bracketed(first) if finder else None) for b in bracketed]
+        for text, basis in figures:
+            found.append(
+                BudgetLine(
+                    program_name=head,
+                    program_id=None,
+                    ministry=MINISTRY_LETTERS.get(item["letter"] or section_letter or ""),
+                    amount_text=text,
+                    source=SourceSpan(doc_id=doc_id, line_start=first, line_end=number - 1),
+                    basis=basis if has_figure(text) else None,
+                )
             )
-        )
     return found
 
 
@@ -647,7 +672,7 @@ def _split_amount(item: str) -> tuple[str, str]:
     return parts[0].strip(), re.sub(r"\s*等$", "", parts[1]).strip()
 
 
-def circle_budget_lines(lines: list[str], doc_id: str) -> list[BudgetLine]:
+def circle_budget_lines(lines: list[str], doc_id: str, finder: BasisFinder | None = None) -> list[BudgetLine]:
     """◎/● rows of 「バイオコミュニティの形成に関する予算」: ``◎【内】名称 100億円の内数 （前年度）``."""
     found = []
     for number, raw in enumerate(lines, start=1):
@@ -660,13 +685,18 @@ def circle_budget_lines(lines: list[str], doc_id: str) -> list[BudgetLine]:
                     ministry=MINISTRY_LETTERS.get(m["letter"]),
                     amount_text=m["amount"],
                     source=SourceSpan(doc_id=doc_id, line_start=number, line_end=number),
+                    basis=finder.list_title(number) if finder else None,
                 )
             )
     return found
 
 
 def plan_budget_lines(
-    lines: list[str], doc_id: str, tables: list[Table], index: ProgramIndex
+    lines: list[str],
+    doc_id: str,
+    tables: list[Table],
+    index: ProgramIndex,
+    finder: BasisFinder | None = None,
 ) -> list[BudgetLine]:
     """「令和4年度予算政府案 …」 / 「【補正予算額 …】」 figures of the map pages (スタートアップ page).
 
@@ -686,6 +716,13 @@ def plan_budget_lines(
                 if hit is None:
                     continue
                 name, first_line = hit
+                if "basis" in m.groupdict():  # 「令和4年度予算政府案 1,014百万」 says it itself
+                    span = SourceSpan(
+                        doc_id=doc_id, line_start=owner[m.start()], line_end=owner[m.end("basis") - 1]
+                    )
+                    basis = BudgetBasis(label=m["basis"], fiscal_year=fiscal_years(m["basis"]), source=span)
+                else:
+                    basis = finder.supplement(owner[m.start()]) if finder else None
                 found.append(
                     BudgetLine(
                         program_name=name,
@@ -693,6 +730,7 @@ def plan_budget_lines(
                         ministry=None,
                         amount_text=m["amount"],
                         source=SourceSpan(doc_id=doc_id, line_start=first_line, line_end=owner[m.end() - 1]),
+                        basis=basis,
                     )
                 )
     return found
@@ -886,11 +924,12 @@ def extract_catalog(corpus_dir: Path, overrides_path: Path | None = None) -> Cat
     drafts = merge_rows(rows, doc_id, overrides.merges)
     index = ProgramIndex(drafts)
 
+    finder = BasisFinder(lines, doc_id, [t.footer_line for t in tables])
     budget = (
-        map_budget_lines(lines, doc_id, tables)
-        + diamond_budget_lines(lines, doc_id)
-        + circle_budget_lines(lines, doc_id)
-        + plan_budget_lines(lines, doc_id, tables, index)
+        map_budget_lines(lines, doc_id, tables, finder)
+        + diamond_budget_lines(lines, doc_id, finder)
+        + circle_budget_lines(lines, doc_id, finder)
+        + plan_budget_lines(lines, doc_id, tables, index, finder)
     )
     budget.sort(key=lambda b: (b.source.line_start, b.source.line_end))
     budget = _link_budget_lines(budget, index)  # before the use cases: it learns the 「X のうち Y」 parts
@@ -900,9 +939,20 @@ def extract_catalog(corpus_dir: Path, overrides_path: Path | None = None) -> Cat
         for alias in acronym_aliases([draft.row.name, *_printed_names(key, budget, cases, index)], documents):
             _add_alias(draft, alias)
     _add_descriptions(drafts, index, lines, doc_id, overrides)
-    programs = [to_program(d, doc_id) for d in drafts.values()]
+    programs = [
+        to_program(d, doc_id, _table_figure_basis(d, tables, finder, budget)) for d in drafts.values()
+    ]
     programs.sort(key=lambda p: p.source.line_start)
     return Catalog(programs=programs, use_cases=cases, budget_lines=budget)
+
+
+def _table_figure_basis(
+    draft: Draft, tables: list[Table], finder: BasisFinder, budget: list[BudgetLine]
+) -> BudgetBasis | None:
+    """What the program's 予算額 cell is: its table's column note, or the one budget a same figure names."""
+    table = next(t for t in tables if t.header_line < draft.row.line_start < t.footer_line)
+    own = [b for b in budget if b.program_id == program_id(draft.row.name)]
+    return program_basis(finder.column(table.footer_line), budget_value(draft.row.budget), own)
 
 
 def _package_document(documents: dict[str, list[str]]) -> str | None:

@@ -22,11 +22,14 @@ from tqdm import tqdm
 from assistant.config import Settings
 from assistant.index.documents import DocumentStore
 from assistant.index.embeddings import E5Embeddings, get_embedder
+from assistant.index.integrity import check_build, read_current
 from assistant.index.keyword import KeywordIndex
 from assistant.index.store import (
     INDEX_FORMAT,
+    NETWORKS_FILE,
     ChromaE5Function,
     ChromaUnavailableError,
+    IndexCorruptError,
     IndexManifest,
     IndexStateError,
     builds_dir,
@@ -35,7 +38,6 @@ from assistant.index.store import (
     chroma_location,
     collection_names,
     collections_complete,
-    current_build_id,
     new_build_id,
     prune_builds,
     read_manifest,
@@ -43,9 +45,10 @@ from assistant.index.store import (
     write_jsonl,
 )
 from assistant.records import Catalog, Chunk, Program
-from ingest.catalog import extract_catalog
+from ingest.catalog import CATALOG_FORMAT, extract_catalog
 from ingest.chunker import chunk_document
 from ingest.documents import SourceText, corpus_fingerprint, load_corpus
+from ingest.networks import NETWORKS_FORMAT, build_catalog
 
 
 @dataclass
@@ -88,6 +91,8 @@ def settings_fingerprint(settings: Settings, model_id: str) -> str:
         model_id,
         # The catalog overrides change extracted records, so they are part of what the index was built from.
         settings.overrides_path.read_text(encoding="utf-8") if settings.overrides_path.exists() else "",
+        f"networks:{NETWORKS_FORMAT}",  # a build made before (or by an older) network extraction is redone
+        f"catalog:{CATALOG_FORMAT}",  # likewise for the program catalog (fields added, e.g. budget basis)
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -241,6 +246,19 @@ def run_ingest(
         return _run_ingest_locked(settings, rebuild, show_progress, log)
 
 
+def _usable_current(settings: Settings, log: Callable[[str], None]) -> str | None:
+    """The current build when it is whole; a damaged CURRENT or build is reported and rebuilt (so
+    ``ingest`` — with or without ``--rebuild`` — repairs it) rather than crashing the ingest."""
+    try:
+        current = read_current(settings)
+        if current is not None:
+            check_build(settings, current)
+        return current
+    except IndexCorruptError as exc:
+        log(f"{exc} Building a new index now.")
+        return None
+
+
 def _run_ingest_locked(
     settings: Settings, rebuild: bool, show_progress: bool, log: Callable[[str], None]
 ) -> IngestReport:
@@ -251,7 +269,7 @@ def _run_ingest_locked(
     embedder = get_embedder(settings)
     settings_fp = settings_fingerprint(settings, embedder.model_id)
 
-    current = current_build_id(settings)
+    current = _usable_current(settings, log)
     if current and not rebuild:
         current_dir = builds_dir(settings) / current
         manifest = read_manifest(current_dir)
@@ -275,6 +293,8 @@ def _run_ingest_locked(
     write_jsonl(build_dir / "chunks.jsonl", chunks)
     DocumentStore.write(build_dir, [(src.info, src.lines) for src in sources])
     (build_dir / "catalog.json").write_text(catalog.model_dump_json(indent=1), encoding="utf-8")
+    networks = build_catalog([(src.info.doc_id, src.lines) for src in sources])
+    (build_dir / NETWORKS_FILE).write_text(networks.model_dump_json(indent=1), encoding="utf-8")
     KeywordIndex.build([c.chunk_id for c in chunks], [chunk_keyword_text(c) for c in chunks]).save(
         build_dir / "keyword"
     )
@@ -304,6 +324,7 @@ def _run_ingest_locked(
         programs=len(catalog.programs),
         use_cases=len(catalog.use_cases),
         budget_lines=len(catalog.budget_lines),
+        networks=len(networks.networks),
         seconds=round(seconds, 2),
         chunk_collection=chunk_collection,
         program_collection=program_collection,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.pipeline.intents import Turn
+from assistant.pipeline.read import Turn
 
 pytestmark = pytest.mark.slow
 
@@ -51,11 +51,26 @@ def test_an_ordinal_follow_up_still_resolves(answer_service):
 
 def test_the_largest_budget_is_the_first_of_a_ranking(answer_service):
     result = answer_service.answer("一番予算が大きい事業はどれ？")
-    assert result.intent == "list" and not result.abstained
+    assert result.intent == "ranking" and not result.abstained
     budgets = [p.budget_thousand_yen for p in result.programs]
     largest = max(p.budget_thousand_yen or 0 for p in answer_service.programs.values())
     assert budgets[0] == largest and budgets == sorted(budgets, reverse=True)
-    assert result.answer.startswith("予算額の大きい順")
+    # A superlative is answered by a sentence naming the winner, the runners-up follow.
+    assert result.answer.startswith(
+        f"表に予算額の記載がある事業のうち、予算額が最も大きいのは{result.programs[0].name}"
+    )
+    assert "続く事業：" in result.answer
+    top5 = answer_service.answer("予算の多い順に上位5件の事業を教えて")
+    assert top5.answer.startswith("予算額の大きい順")  # a top-N question gets the ordered list
+
+
+def test_a_superlative_with_conditions_names_the_winner_and_the_conditions(answer_service):
+    result = answer_service.answer("国交省の事業で予算がいちばん多いのってどれ？")
+    first = result.answer.split("\n")[0]
+    assert first.startswith(
+        "条件（所管：国土交通省、表に予算額の記載がある事業）のうち、予算額が最も大きいのは"
+    )
+    assert result.programs[0].name in first and "千円" in first
 
 
 def test_a_ranking_keeps_the_questions_conditions(answer_service):
@@ -68,7 +83,7 @@ def test_a_ranking_shows_as_many_as_asked(answer_service):
     result = answer_service.answer("予算の多い順に上位5件の事業を教えて")
     assert len(result.programs) == 5
     result = answer_service.answer("世界トップレベル研究拠点プログラム（WPI）の予算額は？")
-    assert result.intent == "figure" and "6,100百万円" in result.answer  # 「トップ」 in a name is no ranking
+    assert result.intent == "prose" and "6,100百万円" in result.answer  # 「トップ」 in a name is no ranking
 
 
 def test_whom_to_contact_about_a_programs_purpose_gets_that_programs_contact(answer_service):

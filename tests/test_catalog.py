@@ -515,3 +515,69 @@ def test_contract_used_by_the_assistant(catalog):
     assert "SPARC" in by_name(catalog, "地域活性化人材育成事業").aliases
     # PRISM names the funding programme (官民研究開発投資拡大プログラム（PRISM）), not this survey.
     assert "PRISM" not in by_name(catalog, "バイオコミュニティの形成に係る調査等（PRISM）").aliases
+
+
+# -- (f) what each budget figure is ---------------------------------------------------------------------
+
+
+def test_every_budget_basis_is_printed_where_it_points(catalog, lines):
+    """A basis label is verbatim text of its source line; its fiscal year is the label's own (R4 → 令和4)."""
+    bases = [p.budget_basis for p in catalog.programs] + [b.basis for b in catalog.budget_lines]
+    for basis in filter(None, bases):
+        assert basis.source is not None and squash(basis.label) in span_text(lines, basis.source), basis
+        era = re.findall(r"(?:令和|R)(\d+)年度", basis.label)
+        assert basis.fiscal_year == "・".join(dict.fromkeys(f"令和{n}年度" for n in era)), basis
+
+
+def test_every_budget_figure_has_a_basis(catalog):
+    for p in catalog.programs:
+        assert (p.budget_basis is None) == (p.budget_thousand_yen is None), p.name
+    for b in catalog.budget_lines:
+        if re.search(r"[0-9０-９]", b.amount_text):
+            assert b.basis is not None and b.basis.fiscal_year, b
+
+
+def test_table_figures_carry_the_column_note_or_the_one_budget_a_same_figure_names(catalog):
+    combined = "令和4年度予算政府案及び令和3年度補正予算額"
+    # Printed nowhere else with one budget: the table's note (「予算額」には…を記載) is all the deck says.
+    seibi = by_name(catalog, "地域の中核大学の産学融合拠点の整備")
+    assert seibi.budget_basis.label == combined and seibi.budget_basis.fiscal_year == "令和4年度・令和3年度"
+    # The スタートアップ page prints the same figures with their budget beside them.
+    start = by_name(catalog, "大学発新産業創出プログラム（START）大学・エコシステム推進型")
+    assert (start.budget_basis.label, start.budget_basis.fiscal_year) == ("令和4年度予算政府案", "令和4年度")
+    assert start.budget_basis.source.line_start == 2977  # 「令和4年度予算政府案 1,014百万」 itself
+    accel = by_name(catalog, "海外展開を促すグローバルスタートアップ・アクセラレーションプログラム")
+    assert (accel.budget_basis.label, accel.budget_basis.fiscal_year) == ("令和3年度補正予算額", "令和3年度")
+    # 13,751百万円 in the ◆ list (令和4年度予算政府案) is 13,750,508千円 at the precision it is printed to.
+    assert by_name(catalog, "共創の場形成支援プログラム").budget_basis.label == "令和4年度予算政府案"
+    # The バイオ tables lost their note in the extraction; the column's note elsewhere stands for them.
+    assert by_name(catalog, "バイオマス地産地消対策").budget_basis.label == combined
+
+
+def test_budget_lines_say_which_budget_each_figure_is(catalog):
+    def figures(name: str) -> list[tuple[str, str, str | None]]:
+        return [
+            (b.amount_text, b.basis.label, b.basis.fiscal_year)
+            for b in catalog.budget_lines
+            if b.program_name == name and b.basis
+        ]
+
+    # A ◆ item with a bracketed figure is two figures: the legend says 【】内は補正予算額.
+    assert figures("マテリアル先端リサーチインフラ") == [
+        ("1,733百万円", "令和4年度予算政府案", "令和4年度"),
+        ("【3,606百万円】", "令和3年度補正予算額", "令和3年度"),
+    ]
+    assert figures("地域の中核大学の産学融合拠点の整備")[0] == (
+        "【5,900百万円】",
+        "令和3年度補正予算額",
+        "令和3年度",
+    )
+    # Map entries: the title of their map page.
+    assert ("59億円", "R4年度MaaS・自動運転技術の社会実装に向けた支援メニュー", "令和4年度") in figures(
+        "地域の中核大学の産学融合拠点の整備"
+    )
+    # The ◎ list: its title 「…予算（令和4年度予算案）」.
+    assert figures("医療系ベンチャートータルサポート事業")[0] == ("3億円", "令和4年度予算案", "令和4年度")
+    assert figures("海外展開を促すグローバルスタートアップ・アクセラレーションプログラム") == [
+        ("補正予算額1,501百万円", "令和3年度補正予算額", "令和3年度")
+    ]

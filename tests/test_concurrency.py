@@ -47,7 +47,7 @@ def cases(all_cases) -> list[EvalCase]:
 
 
 def _ask(service, case: EvalCase, mode: str = "hybrid") -> dict[str, Any]:
-    from assistant.pipeline.intents import Turn
+    from assistant.pipeline.read import Turn
 
     history = [Turn(role=t.role, content=t.content) for t in case.history]
     filters = case.filters.model_dump() if case.filters else None

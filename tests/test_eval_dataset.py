@@ -161,3 +161,124 @@ def test_schema_error_names_the_line_and_field(tmp_path):
     path.write_text("\n" + json.dumps(bad, ensure_ascii=False) + "\n", encoding="utf-8")
     with pytest.raises(CaseFileError, match=r"cases\.jsonl:2: schema error: category"):
         load_cases(path)
+
+
+# -- issue 11: the answer kinds users expect ----------------------------------------------------------
+MINIMUM_NEW_CATEGORY = {
+    "yes_no": 10,
+    "compare": 8,
+    "ranking": 6,
+    "clarify": 5,
+    "not_stated": 8,
+    "network": 8,
+    "contact_prose": 3,
+}
+MINIMUM_PER_TAG = {
+    "narrative": 5,
+    "background": 4,
+    "colloquial": 8,
+    "keigo": 6,
+    "english": 15,
+    "kana": 4,
+    "typo": 4,
+    "multi_turn": 12,
+    "negation": 4,
+    "multi_condition": 10,
+    "applicant_set": 3,
+}
+
+
+def test_the_new_answer_kinds_and_phrasings_are_all_covered(cases):
+    counts = Counter(case.category for case in cases)
+    for category, minimum in MINIMUM_NEW_CATEGORY.items():
+        assert counts[category] >= minimum, (category, counts[category])
+    tags = Counter(tag for case in cases for tag in case.tags)
+    for tag, minimum in MINIMUM_PER_TAG.items():
+        assert tags[tag] >= minimum, (tag, tags[tag])
+    # Issue 11 added at least 80 cases to the original 130, each naming the plan kind it expects.
+    assert sum(case.expected_kind is not None for case in cases) >= 80
+
+
+def test_lists_exclude_what_fails_a_condition_and_histories_use_references(cases):
+    lists = [c for c in cases if c.category == "list" and c.forbidden_programs]
+    assert len(lists) >= 10
+    assert sum(len(c.history) >= 4 for c in cases) >= 1  # a 2-turn history before the question
+    references = ("それ", "その事業", "後者", "前者", "2番目", "のほう", "その拠点", "その中で")
+    for ref in references:
+        assert any(ref in c.question for c in cases if c.history), ref
+
+
+def _issue11(**changes) -> dict:
+    base = {
+        "id": "yn-900",
+        "category": "yes_no",
+        "question": "地域活性化人材育成事業は大学が申請できますか？",
+        "expected_programs": ["地域活性化人材育成事業"],
+        "expected_strings": ["大学等研究機関"],
+        "verdict": "はい",
+        "expected_kind": "yes_no",
+        "evidence": [{"doc_id": "001_9b2f57644b0d39be", "line_start": 1655, "line_end": 1661}],
+    }
+    return {**base, **changes}
+
+
+def test_a_good_yes_no_case_passes(tmp_path):
+    assert _problems(tmp_path, _issue11()) == []
+
+
+def test_yes_no_comparison_and_ranking_cases_need_a_fitting_verdict(tmp_path):
+    assert any("without a verdict" in p for p in _problems(tmp_path, _issue11(verdict=None)))
+    assert any("is not one of はい" in p for p in _problems(tmp_path, _issue11(verdict="たぶん")))
+    ranking = _issue11(category="ranking", expected_kind="ranking", verdict="共創の場形成支援プログラム")
+    assert any("not among the expected programs" in p for p in _problems(tmp_path, ranking))
+    compare = _issue11(category="compare", expected_kind="compare", verdict="いいえ")
+    assert _problems(tmp_path, compare) == []
+    stray = _issue11(category="compare", expected_kind="compare", verdict="環境研究総合推進費")
+    assert any("neither はい/いいえ/Yes/No nor an expected" in p for p in _problems(tmp_path, stray))
+
+
+def test_a_category_that_tests_a_kind_must_name_it(tmp_path):
+    problems = _problems(tmp_path, _issue11(expected_kind="attribute"))
+    assert any("yes_no case needs expected_kind yes_no" in p for p in problems), problems
+    refusal = _variant(
+        id="refusal-900",
+        category="refusal",
+        question="明日の天気は？",
+        abstain=True,
+        expected_programs=[],
+        expected_strings=[],
+        evidence=[],
+        expected_kind="fit",
+    )
+    assert any("expected_kind other than abstain" in p for p in _problems(tmp_path, refusal))
+
+
+def test_forbidden_programs_must_be_real_and_not_also_expected(tmp_path):
+    typo = _problems(tmp_path, _issue11(forbidden_programs=["地域DX大学支援事業"]))
+    assert any("forbidden program '地域DX大学支援事業' not found in the corpus" in p for p in typo), typo
+    both = _problems(tmp_path, _issue11(forbidden_programs=["地域活性化人材育成事業"]))
+    assert any("both expected and forbidden" in p for p in both), both
+
+
+def test_tags_are_checked(tmp_path):
+    assert any(
+        "multi_turn case without a history" in p for p in _problems(tmp_path, _issue11(tags=["multi_turn"]))
+    )
+    assert any("repeated tag" in p for p in _problems(tmp_path, _issue11(tags=["kana", "kana"])))
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(_issue11(tags=["slang"]), ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(CaseFileError, match=r"schema error: tags\.0"):
+        load_cases(path)
+
+
+def test_a_clarification_needs_no_evidence_but_a_kind(tmp_path):
+    clarify = {
+        "id": "clar-900",
+        "category": "clarify",
+        "question": "その事業の予算は？",
+        "expected_kind": "clarify",
+    }
+    assert _problems(tmp_path, clarify) == []
+    assert any(
+        "needs expected_kind clarify" in p for p in _problems(tmp_path, {**clarify, "expected_kind": None})
+    )

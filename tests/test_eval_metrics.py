@@ -5,14 +5,16 @@ from __future__ import annotations
 from evals.dataset import EvalCase
 from evals.metrics import (
     Span,
+    answer_kind,
     fact_sentences,
     first_relevant_rank,
+    first_sentence,
     known_contacts,
     normalize,
     percentile,
     score_answer,
 )
-from evals.runner import Summary, check_thresholds
+from evals.runner import CaseResult, Summary, check_thresholds
 
 DOC = "001"
 DOCUMENTS = {
@@ -139,3 +141,174 @@ def test_a_quoted_passage_with_its_own_full_stops_is_one_sentence():
         "・事業の概要：「地域の課題を解決する。実証を推進。」[1]。",
         "・予算額：100千円[2]。",
     ]
+
+
+# -- the checks of issue 11: forbidden programs, verdicts, answer kinds, prose contacts -----------------
+LIST_DOC = "002"
+LIST_DOCUMENTS = {
+    **DOCUMENTS,
+    LIST_DOC: "事業名 申請主体\nみどりの食料システム戦略実現技術開発・実証事業のうち革新的環境研究 ①大学等研究機関\n"
+    "みどりの食料システム戦略実現技術開発・実証事業 ②民間事業者等\n",
+    "003": "(連絡先)\n総務省行政評価局\n電 話: 03-5253-5433(直通)\nF A X: 03-5253-5436\n",
+}
+
+
+def _list_case(**kw) -> EvalCase:
+    base = {
+        "id": "l1",
+        "category": "list",
+        "question": "大学が申請できる農水省の事業は？",
+        "expected_programs": ["みどりの食料システム戦略実現技術開発・実証事業のうち革新的環境研究"],
+        "forbidden_programs": ["みどりの食料システム戦略実現技術開発・実証事業"],
+        "expected_kind": "list",
+        "evidence": [{"doc_id": LIST_DOC, "line_start": 2, "line_end": 2}],
+    }
+    return EvalCase.model_validate({**base, **kw})
+
+
+def _respond(answer: str, case: EvalCase, citations=(), documents=None, **response):
+    emails, phones = known_contacts(PROGRAMS)
+    body = {"answer": answer, "abstained": False, "citations": list(citations), **response}
+    return score_answer(case, body, documents or LIST_DOCUMENTS, emails, phones)
+
+
+LONG = "みどりの食料システム戦略実現技術開発・実証事業のうち革新的環境研究"
+SHORT = "みどりの食料システム戦略実現技術開発・実証事業"
+
+
+def test_an_expected_name_containing_a_forbidden_one_is_not_a_violation():
+    s = _respond(f"該当するのは{LONG}です。", _list_case(), plan={"kind": "list"})
+    assert s.correct and s.forbidden == [], s.problems
+
+
+def test_a_forbidden_program_in_the_text_or_as_a_card_is_caught():
+    in_text = _respond(f"{LONG}と{SHORT}です。", _list_case(), plan={"kind": "list"})
+    assert in_text.forbidden == [SHORT] and not in_text.correct
+    as_card = _respond(f"{LONG}です。", _list_case(), plan={"kind": "list"}, programs=[{"name": SHORT}])
+    assert as_card.forbidden == [SHORT] and not as_card.correct
+
+
+def test_the_answer_kind_comes_from_the_plan_then_from_the_intent():
+    assert answer_kind({"plan": {"kind": "compare"}, "intent": "figure"}) == "compare"
+    assert answer_kind({"intent": "program_fit"}) == "fit"  # a response from before the plan
+    assert answer_kind({"intent": "figure"}) == "attribute" and answer_kind({}) is None
+    wrong = _respond(f"{LONG}です。", _list_case(), plan={"kind": "prose"})
+    assert wrong.kind_ok is False and not wrong.correct
+    assert _respond(f"{LONG}です。", _list_case(), intent="list").kind_ok is True
+
+
+def _yes_no_case(verdict: str = "はい", **kw) -> EvalCase:
+    return _case(
+        category="yes_no",
+        question="地域活性化人材育成事業は大学が申請できますか？",
+        expected_strings=["大学等研究機関"],
+        verdict=verdict,
+        expected_kind="yes_no",
+        **kw,
+    )
+
+
+YES = "はい、地域活性化人材育成事業の申請主体は①大学等研究機関です[1]。"
+
+
+def test_a_yes_no_answer_must_open_with_the_verdict():
+    cite = [_citation(1, "地域活性化人材育成事業 ①大学等研究機関 1,450,000 有", 2, 2)]
+    assert _score(YES, cite, _yes_no_case()).verdict_ok
+    # The verdict is there, but not first; the opposite verdict; a hedge without a verdict.
+    late = "地域活性化人材育成事業の申請主体は①大学等研究機関です[1]。はい、申請できます。"
+    assert _score(late, cite, _yes_no_case()).verdict_ok is False
+    assert not _score(YES.replace("はい", "いいえ"), cite, _yes_no_case()).correct
+    assert _score("申請主体は①大学等研究機関です[1]。", cite, _yes_no_case()).verdict_ok is False
+
+
+def test_yes_and_hai_are_the_same_verdict_and_not_is_not_no():
+    cite = [_citation(1, "地域活性化人材育成事業 ①大学等研究機関 1,450,000 有", 2, 2)]
+    english = "Yes. 地域活性化人材育成事業 lists 大学等研究機関 as its applicant [1]."
+    assert _score(english, cite, _yes_no_case("はい")).verdict_ok
+    assert _score("**はい**、大学等研究機関が申請できます[1]。", cite, _yes_no_case("Yes")).verdict_ok
+    assert _score("Not stated in the documents [1].", cite, _yes_no_case("No")).verdict_ok is False
+
+
+def test_a_plan_verdict_that_contradicts_the_gold_is_caught():
+    emails, phones = known_contacts(PROGRAMS)
+    body = {"answer": YES, "abstained": False, "citations": [], "plan": {"kind": "yes_no", "verdict": "no"}}
+    s = score_answer(_yes_no_case(), body, DOCUMENTS, emails, phones)
+    assert s.verdict_ok is False and any("contradicts" in p for p in s.problems)
+
+
+def test_a_comparison_names_its_winner_in_the_first_statement():
+    case = _list_case(
+        category="compare",
+        expected_programs=[LONG, SHORT],
+        forbidden_programs=[],
+        verdict=SHORT,
+        expected_kind="compare",
+    )
+    lead_in = f"比較：\n予算額が大きいのは{SHORT}です。{LONG}はそれより小さい額です。"
+    assert first_sentence(lead_in) == f"予算額が大きいのは{SHORT}です。"
+    assert _respond(lead_in, case, plan={"kind": "compare"}).verdict_ok
+    buried = f"{LONG}の予算額は次のとおりです。{SHORT}のほうが大きい額です。"
+    assert _respond(buried, case, plan={"kind": "compare"}).verdict_ok is False
+
+
+def _survey_case() -> EvalCase:
+    return EvalCase.model_validate(
+        {
+            "id": "p1",
+            "category": "contact_prose",
+            "question": "実態調査のFAX番号は？",
+            "expected_strings": ["03-5253-5436"],
+            "evidence": [{"doc_id": "003", "line_start": 1, "line_end": 4}],
+        }
+    )
+
+
+def _survey_citation(quote: str = "F A X: 03-5253-5436") -> dict:
+    return {**_citation(1, quote, 4, 4), "doc_id": "003"}
+
+
+def test_a_contact_printed_in_a_cited_prose_quote_is_a_known_contact():
+    s = _respond("FAXは03-5253-5436です[1]。", _survey_case(), [_survey_citation()])
+    assert s.correct and s.contacts == s.contacts_known == 1, s.problems
+
+
+def test_a_prose_contact_needs_a_verbatim_cited_quote():
+    # Not cited by the sentence, or the quote is not in the document: the number is not vouched for.
+    uncited = _respond("FAXは03-5253-5436です。", _survey_case(), [_survey_citation()])
+    assert uncited.contacts_known == 0
+    fake = _respond("FAXは03-5253-9999です[1]。", _survey_case(), [_survey_citation("F A X: 03-5253-9999")])
+    assert fake.contacts_known == 0 and fake.quotes_verbatim == 0
+
+
+def _judged_case(category: str) -> EvalCase:
+    base = {"id": category, "category": category, "question": "その事業の予算は？", "expected_kind": category}
+    if category == "not_stated":
+        base |= {
+            "question": "地域活性化人材育成事業の締切は？",
+            "expected_strings": ["大学改革推進室"],
+            "evidence": [{"doc_id": DOC, "line_start": 2, "line_end": 4}],
+        }
+    return EvalCase.model_validate(base)
+
+
+def test_clarify_and_not_stated_are_judged_by_kind_not_by_the_abstained_flag():
+    emails, phones = known_contacts(PROGRAMS)
+    ask_back = {
+        "answer": "どの事業のことでしょうか？",
+        "abstained": True,
+        "citations": [],
+        "intent": "clarify",
+    }
+    clarify = score_answer(_judged_case("clarify"), ask_back, DOCUMENTS, emails, phones)
+    assert clarify.correct and clarify.fact_sentences == 0  # a question back states no fact
+    answered = {**ask_back, "abstained": False, "intent": "prose"}
+    assert not score_answer(_judged_case("clarify"), answered, DOCUMENTS, emails, phones).correct
+    results = [
+        CaseResult(_judged_case("clarify"), "hybrid", clarify, None, 0.01),
+        CaseResult(
+            _case(), "hybrid", _score(GOOD, [_citation(1, "mail：daikaika@mext.go.jp", 4, 4)]), 1, 0.01
+        ),
+    ]
+    summary = Summary.of(results)
+    # The clarification set abstained, yet abstention precision has nothing to hold against it.
+    assert summary.abstention_precision is None and summary.kind_accuracy == 1.0

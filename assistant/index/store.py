@@ -9,6 +9,7 @@ Layout under ``<data_dir>/index``::
         keyword/             the BM25 index of the same chunks
         chunks.jsonl         every chunk (the keyword leg and citations read these)
         catalog.json         the program catalog (programs, use cases, budget lines)
+        networks.json        the regional 産学官 networks (ingest/networks.py); absent in older builds
 
 Ingest writes a new build beside the old one and only then moves CURRENT, so a crash mid-way
 leaves the previous index in use. Collection names carry the build id, so the same scheme works
@@ -25,7 +26,7 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chromadb
 import httpx
@@ -34,28 +35,55 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from pydantic import BaseModel
 
 from assistant.config import Settings
-from assistant.records import Catalog, Chunk
+from assistant.index.leases import claim_for_deletion
+from assistant.records import Catalog, Chunk, NetworkCatalog
+
+if TYPE_CHECKING:
+    from assistant.index.embeddings import Embedder
 
 INDEX_FORMAT = 2
 CURRENT_POINTER = "CURRENT"
+NETWORKS_FILE = "networks.json"
 
 log = logging.getLogger("assistant.index.store")
 
 
 class IndexStateError(RuntimeError):
-    """Base for index problems whose message tells the user what to do."""
+    """Base for index problems whose message tells the user what to do.
+
+    The message may name paths and addresses (for the CLI and the server log); ``public_message`` is what
+    an open endpoint such as ``/readyz`` may say instead: no paths, no exception text.
+    """
+
+    public_message = "The index cannot be used; the server log says why and what to do."
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        if public is not None:
+            self.public_message = public
 
 
 class IndexMissingError(IndexStateError):
-    pass
+    public_message = "No index has been built yet: run `assistant ingest`."
 
 
 class IndexModelMismatchError(IndexStateError):
-    pass
+    public_message = (
+        "The index was built with another embedding model than the configured one; rebuild it with "
+        "`assistant ingest --rebuild` (the server log names both models)."
+    )
+
+
+class IndexCorruptError(IndexStateError):
+    """A file of a build (or the CURRENT pointer) is missing or damaged; the message names it."""
+
+    public_message = "The index is damaged; run `assistant ingest --rebuild` (the server log names the file)."
 
 
 class ChromaUnavailableError(IndexStateError):
     """The configured Chroma server cannot be reached, or lacks a build's collections."""
+
+    public_message = "Cannot reach the Chroma server of the index; retry shortly (details in the server log)."
 
 
 class IndexManifest(BaseModel):
@@ -71,6 +99,7 @@ class IndexManifest(BaseModel):
     programs: int
     use_cases: int
     budget_lines: int
+    networks: int = 0  # regional networks extracted (0 in builds made before they were)
     seconds: float
     chunk_collection: str
     program_collection: str
@@ -81,7 +110,7 @@ class ChromaE5Function(EmbeddingFunction[Documents]):
     """Our e5 model as a Chroma embedding function, so Chroma never falls back to its default model
     (which would try to download weights). Documents get the passage prompt, queries the query prompt."""
 
-    def __init__(self, embedder: Any) -> None:
+    def __init__(self, embedder: Embedder) -> None:
         self._embedder = embedder
 
     def __call__(self, input: Documents) -> Embeddings:
@@ -116,11 +145,13 @@ def builds_dir(settings: Settings) -> Path:
 
 
 def current_build_id(settings: Settings) -> str | None:
-    pointer = settings.index_dir / CURRENT_POINTER
-    if not pointer.exists():
+    """The finished build CURRENT names, or None (no pointer, or one that names no usable build)."""
+    from assistant.index.integrity import read_current
+
+    try:
+        return read_current(settings)
+    except IndexCorruptError:
         return None
-    build_id = pointer.read_text(encoding="utf-8").strip()
-    return build_id if (builds_dir(settings) / build_id / "manifest.json").exists() else None
 
 
 def set_current_build(settings: Settings, build_id: str) -> None:
@@ -135,7 +166,9 @@ def set_current_build(settings: Settings, build_id: str) -> None:
 
 
 def prune_builds(settings: Settings) -> list[str]:
-    """Delete old and unfinished builds, keeping the current one and ``keep_previous_builds`` before it.
+    """Delete old, unfinished and damaged builds, keeping the current one and the ``keep_previous_builds``
+    newest intact builds before it (the fallback of a server whose current build is damaged). A build
+    that a running server still serves is never deleted (``leases.py``); a later prune takes it.
 
     In server mode their collections are deleted from the Chroma server first; a build whose collections
     cannot be deleted (server unreachable) keeps its folder, so the next prune tries again.
@@ -145,13 +178,39 @@ def prune_builds(settings: Settings) -> list[str]:
     if not root.exists():
         return []
     finished = sorted(p.name for p in root.iterdir() if (p / "manifest.json").exists() and p.name != current)
-    keep = set(finished[-settings.keep_previous_builds :] if settings.keep_previous_builds else [])
+    intact = [
+        build_id for build_id in finished if _intact(settings, build_id)
+    ]  # damaged ones are no fallback
+    keep = set(intact[-settings.keep_previous_builds :] if settings.keep_previous_builds else [])
     if current:
         keep.add(current)
     doomed = sorted(path for path in root.iterdir() if path.name not in keep)
+    held = {path.name: lease for path in doomed if (lease := claim_for_deletion(settings, path.name))}
+    for path in doomed:
+        if path.name not in held:
+            log.info("kept index build %s: a running server still serves it", path.name)
+    doomed = [path for path in doomed if path.name in held]
+    try:
+        return _delete_builds(settings, doomed)
+    finally:
+        for lease in held.values():
+            lease.release(delete=True)
+
+
+def _intact(settings: Settings, build_id: str) -> bool:
+    from assistant.index.integrity import check_build
+
+    try:
+        check_build(settings, build_id)
+    except IndexCorruptError:
+        return False
+    return True
+
+
+def _delete_builds(settings: Settings, doomed: list[Path]) -> list[str]:
     if doomed and settings.chroma_mode == "http":
         try:
-            client = chroma_client(settings, root)
+            client = chroma_client(settings, builds_dir(settings))
             for path in doomed:
                 delete_collections(client, path.name)
         except (ChromaUnavailableError, httpx.HTTPError) as exc:
@@ -217,7 +276,9 @@ def check_chroma_server(settings: Settings) -> None:
     if response.status_code != 200:
         raise ChromaUnavailableError(
             f"The Chroma server at {_chroma_url(settings)} answered its heartbeat with HTTP "
-            f"{response.status_code}. Check ASSISTANT_CHROMA_TOKEN/_HEADERS and the server's logs."
+            f"{response.status_code}. Check ASSISTANT_CHROMA_TOKEN/_HEADERS and the server's logs.",
+            public="The Chroma server of the index refused the connection; check ASSISTANT_CHROMA_TOKEN "
+            "and _HEADERS (details in the server log).",
         )
 
 
@@ -243,11 +304,15 @@ def chroma_client(settings: Settings, build_dir: Path) -> chromadb.ClientAPI:
     except Exception as exc:  # chromadb reports a wrong tenant/database or auth failure as ValueError etc.
         raise ChromaUnavailableError(
             f"Cannot use {chroma_location(settings, build_dir)}: {exc}. "
-            "Check ASSISTANT_CHROMA_TENANT/_DATABASE/_TOKEN/_HEADERS."
+            "Check ASSISTANT_CHROMA_TENANT/_DATABASE/_TOKEN/_HEADERS.",
+            public="Cannot use the Chroma server of the index; check ASSISTANT_CHROMA_TENANT/_DATABASE/"
+            "_TOKEN/_HEADERS (details in the server log).",
         ) from exc
 
 
-def collections_complete(settings: Settings, build_dir: Path, manifest: IndexManifest, embedder: Any) -> bool:
+def collections_complete(
+    settings: Settings, build_dir: Path, manifest: IndexManifest, embedder: Embedder
+) -> bool:
     """True when the build's collections exist and hold every chunk and program of its manifest
     (a shared server may have lost them, or the build may come from the other Chroma mode)."""
     from chromadb.errors import NotFoundError
@@ -280,13 +345,24 @@ def read_catalog(build_dir: Path) -> Catalog:
     return Catalog.model_validate_json((build_dir / "catalog.json").read_text(encoding="utf-8"))
 
 
+def read_networks(build_dir: Path) -> NetworkCatalog:
+    """The build's network catalog; a build made before networks were extracted has none (empty)."""
+    path = build_dir / NETWORKS_FILE
+    if not path.exists():
+        return NetworkCatalog()
+    return NetworkCatalog.model_validate_json(path.read_text(encoding="utf-8"))
+
+
 def read_manifest(build_dir: Path) -> IndexManifest:
     return IndexManifest.model_validate(json.loads((build_dir / "manifest.json").read_text(encoding="utf-8")))
 
 
 def current_build_dir(settings: Settings) -> Path:
-    """The folder of the index in use, or a clear error telling the user to run ingest."""
-    build_id = current_build_id(settings)
+    """The folder of the index to serve — the pinned ``index_build``, else the one CURRENT names — or a
+    clear error: no index (run ingest), or a damaged pointer (naming the file and the fix)."""
+    from assistant.index.integrity import read_current
+
+    build_id = settings.index_build or read_current(settings)
     if build_id is None:
         raise IndexMissingError(
             f"No index in {settings.index_dir}. Build it with `assistant ingest` (or `make run`)."
@@ -315,12 +391,17 @@ class LoadedIndex(BaseModel):
     catalog: Catalog
     chunk_collection: Any
     program_collection: Any
+    networks: NetworkCatalog = NetworkCatalog()
+    client: Any = None  # the Chroma client, closed when a server retires this build
 
 
-def load_index(settings: Settings, embedder: Any) -> LoadedIndex:
-    """Open the current build for queries; refuses a build made with another embedding model."""
+def load_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
+    """Open the current (or pinned) build for queries after checking that its files are whole; refuses
+    a build made with another embedding model."""
+    from assistant.index.integrity import check_build
+
     build_dir = current_build_dir(settings)
-    manifest = read_manifest(build_dir)
+    manifest = check_build(settings, build_dir.name)
     check_model(manifest, embedder.model_id)
     client = chroma_client(settings, build_dir)
     function = ChromaE5Function(embedder)
@@ -329,10 +410,12 @@ def load_index(settings: Settings, embedder: Any) -> LoadedIndex:
         manifest=manifest,
         chunks=read_chunks(build_dir),
         catalog=read_catalog(build_dir),
+        networks=read_networks(build_dir),
         chunk_collection=_open_collection(settings, client, build_dir, manifest.chunk_collection, function),
         program_collection=_open_collection(
             settings, client, build_dir, manifest.program_collection, function
         ),
+        client=client,
     )
 
 
@@ -346,5 +429,6 @@ def _open_collection(
     except NotFoundError as exc:
         raise ChromaUnavailableError(
             f"The collection {name} of index {build_dir.name} is missing from "
-            f"{chroma_location(settings, build_dir)}. Run `assistant ingest` to build it again there."
+            f"{chroma_location(settings, build_dir)}. Run `assistant ingest` to build it again there.",
+            public="The index's collections are missing from its Chroma store; run `assistant ingest`.",
         ) from exc

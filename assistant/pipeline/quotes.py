@@ -11,13 +11,15 @@ come from the catalog only.
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 
 from assistant.index.documents import DocumentStore
 from assistant.jp_text import tokenize
-from assistant.pipeline.retrieve import Hit
+from assistant.pipeline.hits import Hit
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.pipeline.tables import MIN_TABS, TableCell, extract_cells
-from assistant.records import Catalog
+from assistant.records import Catalog, Chunk
 from assistant.vocabulary import contacts_in
 
 _SENTENCE = re.compile(r"[^。！？]+[。！？]?")
@@ -26,8 +28,24 @@ _SENTENCE = re.compile(r"[^。！？]+[。！？]?")
 class QuotePicker:
     """Built once per process (the table cells and the catalog's contacts); ``pick`` is thread-safe."""
 
-    def __init__(self, store: DocumentStore, catalog: Catalog, scorer: SentenceScorer) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        catalog: Catalog,
+        scorer: SentenceScorer,
+        chunks: list[Chunk] | None = None,
+    ) -> None:
         self.scorer = scorer
+        self.section_lists = [
+            found for chunk in chunks or [] if (found := _section_list(chunk, store)) is not None
+        ]
+        self._list_tokens = [
+            (
+                set(tokenize(f"{item.title} {item.heading} {' '.join(item.items)}")),
+                set(tokenize(item.heading)),
+            )
+            for item in self.section_lists
+        ]
         self.known_contacts: set[str] = {
             c for p in catalog.programs for c in contacts_in(" ".join([*p.tel, *p.email]))
         }
@@ -39,6 +57,25 @@ class QuotePicker:
         ]
         # Headers and text of each cell, tokenized once: every question is compared with every cell.
         self._cell_tokens = [set(tokenize(f"{cell.section} {cell.text}")) for cell in self.table_cells]
+        # 「【実施時期】平成31年4月～令和2年9月」: a labelled field answers when / how many by its label.
+        self.fields: list[tuple[Hit, set[str], set[str], str]] = []
+        for doc_id, document in store.documents.items():
+            for number, line in enumerate(document.lines, start=1):
+                match = _FIELD.match(line)
+                if match is None or not self.quotable(line):
+                    continue
+                hit = Hit(
+                    kind="chunk",
+                    id=f"{FIELD_PREFIX}{doc_id}:{number}",
+                    text=line.strip(),
+                    doc_id=doc_id,
+                    line_start=number,
+                    line_end=number,
+                    section=match.group("label"),
+                )
+                own = set(tokenize(f"{match.group('label')} {match.group('value')}"))
+                title = set(tokenize(document.info.title))
+                self.fields.append((hit, own, title, match.group("label")))
         self._title_heads = {
             doc_id: squash(document.info.title)[:TITLE_PREFIX] for doc_id, document in store.documents.items()
         }
@@ -50,6 +87,7 @@ class QuotePicker:
         limit: int = 3,
         exclude: set[str] | None = None,
         min_score: float | None = None,
+        tokens: set[str] | None = None,
     ) -> list[tuple[Hit, str]]:
         """The sentences of the top passages that cover most of the question, best first.
 
@@ -58,7 +96,7 @@ class QuotePicker:
         """
         # Unknown words keep their weight: a question whose key word the corpus never uses finds no
         # sentence, and the answer abstains. ``exclude``: words already answered (a named program's name).
-        question_tokens = set(tokenize(question)) - (exclude or set())
+        question_tokens = (set(tokenize(question)) if tokens is None else set(tokens)) - (exclude or set())
         threshold = MIN_SENTENCE_COVERAGE if min_score is None else min_score
         wanted = answer_shape(question)
         asks_title = bool(_ASKS_TITLE.search(question))
@@ -82,7 +120,29 @@ class QuotePicker:
         cell_tokens = set(tokenize(question))
         for cell, tokens in zip(self.table_cells, self._cell_tokens, strict=True):
             scored.append((self.scorer.token_coverage(cell_tokens, tokens), 0, cell, cell.text))
+        if wanted is not None:
+            labels = _WHEN_LABEL if wanted is _DATE else _COUNT_LABEL
+            for hit, own, title, label in self.fields:
+                if not (labels.search(label) and wanted.search(hit.text)):
+                    continue
+                # The field answers only when every word of the question is the document's subject, the
+                # field's own, or a bare verb of doing: 「いつ公表された」 asks something the field does not say.
+                if question_tokens - title - own - _BARE_VERBS:
+                    continue
+                coverage = self.scorer.token_coverage(question_tokens, own | title)
+                if coverage >= ANSWER_SHAPE_MIN_COVERAGE:
+                    scored.append((coverage + ANSWER_SHAPE_BONUS, 0, hit, hit.text))
+        literals = _literals(question)
+        if (
+            literals
+        ):  # 「5253-5436」「13,750,508千円」: a figure the question quotes is in the answer's sentence
+            scored = [item for item in scored if all(lit in _digits(item[3]) for lit in literals)]
         scored.sort(key=lambda item: item[0], reverse=True)
+        if _ASKS_ENUMERATION.search(question):  # 「どんな…がありますか」 asks for the items, not one sentence
+            best_sentence = scored[0][0] * LIST_OVER_SENTENCE if scored else 0.0
+            listed = self._best_list(question_tokens, best_sentence, threshold)
+            if listed:
+                return listed
         picked: list[tuple[Hit, str]] = []
         primary = 0
         for score, _, hit, sentence in scored:
@@ -95,6 +155,25 @@ class QuotePicker:
             follow = self._continuation(hit, sentence, question_tokens, wanted, lead_ins=primary == 1)
             picked.extend((hit, s) for s in follow if all(s != p for _, p in picked))
         return picked[: limit + MAX_CONTINUATION]
+
+    def _best_list(
+        self, question_tokens: set[str], best_sentence: float, threshold: float
+    ) -> list[tuple[Hit, str]]:
+        """A section whose heading names what is asked and whose body lists the items (「2: …工夫した取組」
+        ① … ④): the answer is the heading and every item, not the one item that happens to score best."""
+        best: tuple[float, SectionList] | None = None
+        for section, (tokens, heading_tokens) in zip(self.section_lists, self._list_tokens, strict=True):
+            if not question_tokens & heading_tokens:
+                continue
+            score = self.scorer.token_coverage(question_tokens, tokens)
+            if best is None or score > best[0]:
+                best = (score, section)
+        if best is None or best[0] < max(threshold, LIST_MIN_COVERAGE) or best[0] <= best_sentence:
+            return []
+        section = best[1]
+        picked = [(section.heading_hit, section.heading)]
+        picked.extend((section.hit, item) for item in section.items[:MAX_LIST_ITEMS])
+        return picked
 
     def _is_title(self, sentence: str, hit: Hit) -> bool:
         """The document's own title (a cover line) restates the question's topic and answers nothing."""
@@ -142,9 +221,11 @@ class QuotePicker:
 
 
 #: Question words → what the answering sentence must hold.
-_ASKS_WHEN = re.compile(r"いつ|何年|何月|何日|時期|年度は|創設され|始まっ")
+_ASKS_WHEN = re.compile(r"いつ|何年|何月|何日|時期|年度は|創設され|始まっ|\bwhen\b|\bwhat year\b", re.I)
 _ASKS_COUNT = re.compile(
-    r"いくつ|何件|何人|何名|何地域|何団体|何か所|何カ所|何拠点|どのくらい|どれくらい|何割|割合|何%|何％|数は"
+    r"いくつ|何件|何人|何名|何地域|何団体|何か所|何カ所|何拠点|どのくらい|どれくらい|何割|割合|何%|何％|数は|"
+    r"\bhow many\b|\bwhat share\b|\bwhat percentage\b",
+    re.I,
 )
 _DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
@@ -170,6 +251,18 @@ RELATIVE_SENTENCE_SCORE = 0.9
 ANSWER_SHAPE_MIN_COVERAGE = 0.2
 
 
+_LITERAL = re.compile(r"\d[\d,，\-－‐ー]{3,}\d")
+
+
+def _literals(question: str) -> list[str]:
+    """Figures of four or more digits the question quotes (a phone number, an amount), as bare digits."""
+    return [_digits(found) for found in _LITERAL.findall(unicodedata.normalize("NFKC", question))]
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", unicodedata.normalize("NFKC", text))
+
+
 def answer_shape(question: str) -> re.Pattern[str] | None:
     if _ASKS_WHEN.search(question):
         return _DATE
@@ -178,14 +271,83 @@ def answer_shape(question: str) -> re.Pattern[str] | None:
     return None
 
 
+#: A parenthesis that closes a line after a sentence names what the sentence is about
+#: (「…例あり。（事例⑫希少糖）」): it belongs to the sentence.
+_TRAILING_NOTE = re.compile(r"^[（(][^（）()]{1,60}[）)]$")
+
+
 def sentences(text: str) -> list[str]:
-    pieces = []
+    pieces: list[str] = []
     for line in text.split("\n"):
-        pieces.extend(s.strip() for s in _SENTENCE.findall(line) if s.strip())
+        for piece in (s.strip() for s in _SENTENCE.findall(line)):
+            if not piece:
+                continue
+            if pieces and _TRAILING_NOTE.match(piece) and pieces[-1].endswith(("。", "！", "？")):
+                pieces[-1] += piece
+            else:
+                pieces.append(piece)
     return pieces
 
 
+#: Questions that ask for several items (「どんな視点で」「何を挙げて」): a list may answer them even when one
+#: sentence covers the question a little better (LIST_OVER_SENTENCE of its score is enough).
+_ASKS_ENUMERATION = re.compile(
+    r"どんな|どのような|どういった|何を|なにを|どれ|種類|挙げ|列挙|項目|ポイント|視点|観点|\bwhat (?:are|kinds?)\b|\blist\b"
+)
+LIST_OVER_SENTENCE = 0.85
+#: A section list answers when it covers this share of the question (title, heading and items together).
+LIST_MIN_COVERAGE = 0.4
+#: Items quoted at most, and the longest average item that still makes a list (longer ones are paragraphs).
+MAX_LIST_ITEMS = 10
+MAX_LIST_ITEM_CHARS = 120
+_LIST_ITEM = re.compile(r"^\s*(?:[-・•◆➢✓○●■□◇▶►]\s*)*(?:[①-⑳]|\(?\d{1,2}\)|[0-9０-９]{1,2}[.．)）])")
+
+
+@dataclass(frozen=True)
+class SectionList:
+    """A chunk that is a list under its heading, with the heading located in the document."""
+
+    hit: Hit
+    heading_hit: Hit
+    heading: str
+    title: str
+    items: tuple[str, ...]
+
+
+def _section_list(chunk: Chunk, store: DocumentStore) -> SectionList | None:
+    lines = [line.strip() for line in chunk.text.split("\n") if line.strip()]
+    items = tuple(line for line in lines if _LIST_ITEM.match(line))
+    if len(items) < 2 or len(items) < len(lines) - 1 or not chunk.heading_path:
+        return None
+    if sum(len(i) for i in items) / len(items) > MAX_LIST_ITEM_CHARS:
+        return None
+    document = store.get(chunk.doc_id)
+    heading = chunk.heading_path[-1].strip("*#＃ 　")
+    located = (
+        document.locate(heading, near=(max(1, chunk.line_start - 3), chunk.line_start)) if document else None
+    )
+    if located is None or document is None or located.line_start > chunk.line_start:
+        return None
+    hit = Hit(
+        kind="chunk",
+        id=chunk.chunk_id,
+        text=chunk.text,
+        doc_id=chunk.doc_id,
+        line_start=chunk.line_start,
+        line_end=chunk.line_end,
+        page=chunk.page,
+        section=chunk.section,
+    )
+    heading_hit = hit.model_copy(update={"line_start": located.line_start, "line_end": located.line_end})
+    return SectionList(hit, heading_hit, located.quote, document.info.title, items)
+
+
 CELL_PREFIX = "cell:"
+FIELD_PREFIX = "field:"
+_FIELD = re.compile(r"^\s*[【\[]\s*(?P<label>[^】\]]{2,12}?)\s*[】\]]\s*(?P<value>\S.*)$")
+_WHEN_LABEL = re.compile(r"時期|期間|日程|期日|年月|開始|終了|日$|年度")
+_COUNT_LABEL = re.compile(r"数|件|対象|規模")
+_BARE_VERBS = frozenset(["行う", "行われる", "実施", "実施する", "する", "ある", "なる", "いる", "やる"])
 
 
 def _cell_hit(cell: TableCell) -> Hit:
@@ -233,3 +395,49 @@ def is_cell(hit: Hit) -> bool:
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+#: A line of a contact block: a label (担当, 電話, FAX, E-mail …) or a phone number / e-mail address.
+_CONTACT_LABEL = re.compile(
+    r"^[\s\-・]*(?:\(?連絡先\)?|（連絡先）|担\s*当|電\s*話|TEL|Tel|F\s*A\s*X|FAX|E-?mail|e-?mail|メール|問い?合わ?せ先?)\s*[:：]?"
+)
+_ORGANISATION = re.compile(r"(?:省|庁|局|府|課|室|部|担当\)|担当）|センター|機構)")
+
+
+def contact_blocks(lines: list[str], start: int, end: int) -> list[tuple[int, int]]:
+    """1-based inclusive line ranges of the contact blocks between ``start`` and ``end``: the label lines
+    (担当・電話・FAX・E-mail) with the organisation line that heads them, as a document prints its own desk."""
+    blocks: list[tuple[int, int]] = []
+    number = max(1, start)
+    last = min(end, len(lines))
+    while number <= last:
+        line = lines[number - 1]
+        if _CONTACT_LABEL.match(line) or contacts_in(line):
+            first = number
+            while first > 1 and (
+                not lines[first - 2].strip()
+                or _ORGANISATION.search(lines[first - 2])
+                and len(lines[first - 2]) < 60
+            ):
+                if lines[first - 2].strip() and not _ORGANISATION.search(lines[first - 2]):
+                    break
+                first -= 1
+                if lines[first - 1].strip():
+                    break
+            stop = number
+            probe = number + 1
+            while probe <= len(lines) and (
+                not lines[probe - 1].strip()
+                or _CONTACT_LABEL.match(lines[probe - 1])
+                or contacts_in(lines[probe - 1])
+            ):
+                if lines[probe - 1].strip():
+                    stop = probe
+                probe += 1
+            block_text = "\n".join(lines[first - 1 : stop])
+            if contacts_in(block_text):
+                blocks.append((first, stop))
+            number = stop + 1
+        else:
+            number += 1
+    return blocks

@@ -15,26 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
+from assistant.index.embeddings import Embedder
 from assistant.jp_text import tokenize
-from assistant.pipeline.query_parser import QueryConditions
+from assistant.pipeline.conditions import ProgramFilter
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import BudgetLine, Catalog, Program, UseCase
-
-
-class RecommendThresholds(BaseModel):
-    """Scores are e5-small cosine (query vs. passage) plus ``lexical_weight`` × the share of the question's
-    words (IDF) the statement uses. Measured here: goals the package answers scored 0.878–0.99 against their
-    program (all but one ≥ 0.89), unrelated or unanswerable goals 0.77–0.882 (tests/test_recommend.py)."""
-
-    min_score: float = 0.89  # below this the package names no program for the goal: none is recommended
-    lexical_weight: float = 0.05  # 「AIやドローン」 ↔ 「AI、IoTや自動運転、ドローン等」 separates near ties
-    runner_up_margin: float = 0.01  # further targets only when nearly as close as the best
-    max_targets: int = 3
+from assistant.tuning import RECOMMEND, RecommendThresholds
 
 
 @dataclass(frozen=True)
@@ -70,13 +59,13 @@ class ProgramRecommender:
     def __init__(
         self,
         catalog: Catalog,
-        embedder: Any,
+        embedder: Embedder,
         scorer: SentenceScorer,
         thresholds: RecommendThresholds | None = None,
     ) -> None:
         self.embedder = embedder
         self.scorer = scorer
-        self.thresholds = thresholds or RecommendThresholds()
+        self.thresholds = thresholds or RECOMMEND
         programs = {p.id: p for p in catalog.programs}
         self.targets: list[_Target] = [_Target(p.name, p, [], []) for p in catalog.programs]
         by_program = {t.program.id: t for t in self.targets if t.program}
@@ -106,7 +95,13 @@ class ProgramRecommender:
         self._tokens = [set(tokenize(text)) for text in texts]  # for the lexical tie-break, once
 
     def recommend(
-        self, question: str, conditions: QueryConditions, query_vector: list[float] | None = None
+        self,
+        question: str,
+        program_filter: ProgramFilter | None = None,
+        query_vector: list[float] | None = None,
+        min_score: float | None = None,
+        min_margin: float = 0.0,
+        lexical: str | None = None,
     ) -> list[Recommendation]:
         """Targets whose purpose is close to the question, best first; empty when none is close enough.
 
@@ -114,7 +109,7 @@ class ProgramRecommender:
         question's words a statement uses (「AIやドローン」 ↔ 「AI、IoTや自動運転、ドローン等」) is added.
 
         Exact conditions (a ministry, an applicant type, a budget, new calls) narrow the targets to the catalog
-        programs meeting them, when any does.
+        programs meeting them, when any does; conditions a caller set (``program_filter.explicit``) always do.
         """
         if not self._rows:
             return []
@@ -124,22 +119,22 @@ class ProgramRecommender:
         )
         sims = self._vectors @ vector
         t = self.thresholds
-        question_tokens = set(tokenize(question))
+        question_tokens = set(tokenize(lexical if lexical is not None else question))
         best: dict[int, tuple[float, UseCase | None]] = {}
         for (index, use_case), sim, tokens in zip(self._rows, sims, self._tokens, strict=True):
             score = float(sim) + t.lexical_weight * self.scorer.token_coverage(question_tokens, tokens)
             if index not in best or score > best[index][0]:
                 best[index] = (score, use_case)
         ranked = sorted(best, key=lambda i: -best[i][0])
-        # A theme word in a goal (「ベンチャー」, 「農業」) is context; a theme the caller filtered on is exact.
-        theme = conditions.theme if conditions.explicit else None
-        hard = conditions.model_copy(update={"theme": theme, "program_ids": []})
-        if hard.has_filters:
+        hard = program_filter or ProgramFilter()
+        if hard.active:
             meeting = [i for i in ranked if self.targets[i].program and hard.matches(self.targets[i].program)]
             # Conditions read from a goal's prose may be loose; filters the caller set are never dropped.
-            ranked = meeting if meeting or conditions.explicit else ranked
-        if not ranked or best[ranked[0]][0] < t.min_score:
+            ranked = meeting if meeting or hard.explicit else ranked
+        if not ranked or best[ranked[0]][0] < (t.min_score if min_score is None else min_score):
             return []
+        if min_margin and len(ranked) > 1 and best[ranked[0]][0] - best[ranked[1]][0] < min_margin:
+            return []  # nothing stands out: no recommendation rather than a guess
         top = best[ranked[0]][0]
         chosen = [i for i in ranked[: t.max_targets] if best[i][0] >= top - t.runner_up_margin]
         recommendations = []

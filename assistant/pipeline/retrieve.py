@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma, e5 ``query:``) + Sudachi BM25 + exact program look-up, fused by RRF.
+"""Stage 2, retrieve. Hybrid retrieval: dense (Chroma, e5 ``query:``) + Sudachi BM25 + exact program look-up, fused by RRF.
 
 Three legs see the question differently: dense finds paraphrases (「教育課程を作り直したい」 →
 「教育プログラムを再構築」), BM25 finds exact words the embedding blurs (KCみやぎ, 03-5253-…), and the
@@ -18,92 +18,15 @@ from typing import Any, Literal
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict
 
+from assistant.index.embeddings import Embedder
 from assistant.index.keyword import KeywordIndex
 from assistant.index.store import LoadedIndex
-from assistant.pipeline.intents import detect_intent
-from assistant.pipeline.query_parser import (
-    ProgramMatcher,
-    QueryConditions,
-    apply_filters,
-    filter_programs,
-    parse_conditions,
-)
+from assistant.pipeline.conditions import ProgramFilter
+from assistant.pipeline.hits import Hit, Mode, RetrievalResult
 from assistant.records import Chunk, Program
-
-Mode = Literal["dense", "bm25", "hybrid"]
-MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
-RRF_K = 60
-LEG_DEPTH = 20  # how many results each leg contributes to the fusion
-#: Weight of the dense/BM25 program legs (a named program is pinned by the exact leg instead):
-#: a program record matches many questions loosely (it lists themes and ministries), and at full
-#: weight its two legs pushed the passage that answers a prose question out of the top 5.
-OPEN_QUESTION_PROGRAM_WEIGHT = 0.5
-
-
-class LegRanks(BaseModel):
-    dense: int | None = None
-    bm25: int | None = None
-    exact: int | None = None
-
-
-class LegScores(BaseModel):
-    dense: float | None = None  # cosine similarity
-    bm25: float | None = None
-
-
-class Hit(BaseModel):
-    """One fused result: a chunk of a document or a program record."""
-
-    kind: Literal["chunk", "program"]
-    id: str
-    text: str
-    name: str | None = None  # program name for program hits
-    doc_id: str
-    line_start: int
-    line_end: int
-    page: int | None = None
-    section: str = ""
-    score: float = 0.0
-    ranks: LegRanks = Field(default_factory=LegRanks)
-    scores: LegScores = Field(default_factory=LegScores)
-    merged_ids: list[str] = Field(default_factory=list)  # identical chunks folded into this hit
-
-    def metadata(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "name": self.name,
-            "doc_id": self.doc_id,
-            "line_start": self.line_start,
-            "line_end": self.line_end,
-            "page": self.page,
-            "section": self.section,
-            "score": self.score,
-            "ranks": self.ranks.model_dump(),
-            "scores": self.scores.model_dump(),
-        }
-
-
-class RetrievalResult(BaseModel):
-    question: str
-    mode: Mode
-    conditions: QueryConditions
-    hits: list[Hit]  # fused, best first (chunks and programs)
-    programs: list[Program]  # structured program matches: named first, then condition matches
-    seconds: float = 0.0
-    query_vector: list[float] | None = Field(
-        default=None, exclude=True, repr=False
-    )  # reused by the answer engine
-
-    @property
-    def chunk_hits(self) -> list[Hit]:
-        return [h for h in self.hits if h.kind == "chunk"]
-
-    @property
-    def program_hits(self) -> list[Hit]:
-        return [h for h in self.hits if h.kind == "program"]
+from assistant.tuning import RETRIEVAL
 
 
 @dataclass
@@ -118,82 +41,76 @@ class HybridSearcher:
     def __init__(
         self,
         index: LoadedIndex,
-        embedder: Any,
+        embedder: Embedder,
         chunk_keywords: KeywordIndex,
         program_keywords: KeywordIndex | None,
-        matcher: ProgramMatcher,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.chunk_keywords = chunk_keywords
         self.program_keywords = program_keywords
-        self.matcher = matcher
         self.chunks: dict[str, Chunk] = {c.chunk_id: c for c in index.chunks}
         self.programs: dict[str, Program] = {p.id: p for p in index.catalog.programs}
-
-    # -- conditions ---------------------------------------------------------------------------
-    def conditions(self, question: str, filters: dict[str, str | None] | None = None) -> QueryConditions:
-        """Conditions from the question, overridden by explicit filters (InvalidFilterError on bad values)."""
-        programs = list(self.programs.values())
-        parsed = parse_conditions(question, programs, self.matcher)
-        return apply_filters(parsed, filters or {}, programs)
 
     # -- legs ---------------------------------------------------------------------------------
     def _dense(self, vector: list[float]) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         chunks = self.index.chunk_collection.query(
-            query_embeddings=[vector], n_results=LEG_DEPTH, include=["distances"]
+            query_embeddings=[vector], n_results=RETRIEVAL.leg_depth, include=["distances"]
         )
         programs = self.index.program_collection.query(
             query_embeddings=[vector],
-            n_results=min(LEG_DEPTH, len(self.programs)) or 1,
+            n_results=min(RETRIEVAL.leg_depth, len(self.programs)) or 1,
             include=["distances"],
         )
         return _similarities(chunks), _similarities(programs)
 
     def _bm25(self, question: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        chunks = self.chunk_keywords.search(question, LEG_DEPTH)
-        programs = self.program_keywords.search(question, LEG_DEPTH) if self.program_keywords else []
+        chunks = self.chunk_keywords.search(question, RETRIEVAL.leg_depth)
+        programs = (
+            self.program_keywords.search(question, RETRIEVAL.leg_depth) if self.program_keywords else []
+        )
         return chunks, programs
 
-    def _exact(self, conditions: QueryConditions) -> list[Program]:
-        named = [self.programs[pid] for pid in conditions.program_ids if pid in self.programs]
-        if not conditions.has_filters:
+    def _exact(self, program_ids: tuple[str, ...], program_filter: ProgramFilter) -> list[Program]:
+        named = [self.programs[pid] for pid in program_ids if pid in self.programs]
+        if not program_filter.active:
             return named
-        matching = filter_programs(conditions, list(self.programs.values()))
+        matching = program_filter.apply(self.programs.values())
         matching.sort(key=lambda p: -(p.budget_thousand_yen or 0))
         return named + [p for p in matching if p not in named]
 
     # -- fusion -------------------------------------------------------------------------------
     def search(
         self,
-        question: str,
+        text: str,
         k: int = 8,
         mode: Mode = "hybrid",
-        filters: dict[str, str | None] | None = None,
-        conditions: QueryConditions | None = None,
+        program_ids: tuple[str, ...] = (),
+        program_filter: ProgramFilter | None = None,
+        deliberate_filter: bool = False,
+        vector: list[float] | None = None,
     ) -> RetrievalResult:
+        """Fused hits for ``text``. ``program_ids``: programs the question names or refers to (pinned
+        first); ``program_filter``: its conditions (the exact leg); ``deliberate_filter``: the conditions were
+        set by the caller or asked for as a list, so programs meeting them rank like named ones."""
         started = time.perf_counter()
-        conditions = conditions or self.conditions(question, filters)
+        program_filter = program_filter or ProgramFilter()
         candidates: dict[str, _Candidate] = {}
-        vector: list[float] | None = None
-        # Named programs are pinned by the exact leg; the others the program legs bring are loose matches.
-        program_weight = OPEN_QUESTION_PROGRAM_WEIGHT
-        # Filters the caller set, or a question that asks for a list, are deliberate: the programs meeting
-        # the conditions rank like named ones.
-        wants_list = conditions.explicit or detect_intent(question, conditions) == "list"
-        condition_weight = 1.0 if wants_list else OPEN_QUESTION_PROGRAM_WEIGHT
+        program_weight = RETRIEVAL.open_question_program_weight
+        condition_weight = 1.0 if deliberate_filter else RETRIEVAL.open_question_program_weight
 
         if mode in ("dense", "hybrid"):
-            vector = list(self.embedder.embed_query(question))
+            if vector is None:
+                vector = list(self.embedder.embed_query(text))
             dense_chunks, dense_programs = self._dense(vector)
             self._add_leg(candidates, dense_chunks, "chunk", "dense")
             self._add_leg(candidates, dense_programs, "program", "dense", program_weight)
         if mode in ("bm25", "hybrid"):
-            bm25_chunks, bm25_programs = self._bm25(question)
+            bm25_chunks, bm25_programs = self._bm25(text)
             self._add_leg(candidates, bm25_chunks, "chunk", "bm25")
             self._add_leg(candidates, bm25_programs, "program", "bm25", program_weight)
-        exact = self._exact(conditions) if mode == "hybrid" else []
-        named_ids = set(conditions.program_ids)
+        exact = self._exact(program_ids, program_filter) if mode == "hybrid" else []
+        named_ids = set(program_ids)
         self._add_leg(candidates, [(p.id, 1.0) for p in exact if p.id in named_ids], "program", "exact")
         # Programs that only meet a condition (a theme word, a ministry) are many and loosely related
         # to a prose question; they rank after the named ones and weigh like an open-question leg.
@@ -205,18 +122,16 @@ class HybridSearcher:
             condition_weight,
             first_rank=len(named_ids) + 1,
         )
-
-        named = set(conditions.program_ids)
         ordered = sorted(
             candidates.values(),
-            key=lambda c: (c.hit.kind == "program" and c.hit.id in named, c.fused),
+            key=lambda c: (c.hit.kind == "program" and c.hit.id in named_ids, c.fused),
             reverse=True,
         )
         hits = _merge_duplicates([c.hit for c in ordered])
         return RetrievalResult(
-            question=question,
+            question=text,
             mode=mode,
-            conditions=conditions,
+            program_filter=program_filter,
             hits=hits[:k],
             programs=exact,
             seconds=time.perf_counter() - started,
@@ -243,7 +158,7 @@ class HybridSearcher:
             setattr(candidate.hit.ranks, leg, rank)
             if leg != "exact":
                 setattr(candidate.hit.scores, leg, round(float(score), 4))
-            candidate.fused += weight / (RRF_K + rank)
+            candidate.fused += weight / (RETRIEVAL.rrf_k + rank)
             candidate.hit.score = round(candidate.fused, 6)
 
     def _make_hit(self, kind: Literal["chunk", "program"], item_id: str) -> Hit | None:
@@ -319,7 +234,7 @@ class HybridRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    searcher: Any
+    searcher: HybridSearcher
     k: int = 8
     mode: Mode = "hybrid"
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from assistant.config import Settings, get_settings
+from assistant.web.api_docs import install_docs
 from assistant.web.errors import ApiError, error_response, install_error_handlers
 from assistant.web.holder import ServiceHolder
 from assistant.web.limits import BodyLimitMiddleware
@@ -32,20 +33,27 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
             threading.Thread(target=holder.load, name="load-service", daemon=True).start()
         else:
             holder.load()
+        holder.start_watching()  # switch to new index builds without a restart
         yield
+        holder.stop()
 
     app = FastAPI(
         title="政策アシスタント API",
         version="1.0",
         description="Grounded answers about 産学官連携 policy documents, with verified citations and contacts.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by assistant.web.api_docs
+        redoc_url=None,
     )
     app.state.holder = holder
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    install_security(app, settings)  # API keys, rate limit, CORS, request ids — around the body limit
+    keyring = install_security(
+        app, settings
+    )  # API keys, rate limit, CORS, request ids — around the body limit
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_docs(app, settings, keyring.enabled)
 
     if not settings.ui_enabled:
         return app

@@ -19,7 +19,14 @@ from assistant.web.errors import ApiError
 OWN_STATIC = Path(__file__).resolve().parent / "static"
 
 #: URL name → (installed package, path of the file inside it).
-VENDOR: dict[str, tuple[str, str]] = {}
+VENDOR: dict[str, tuple[str, str]] = {
+    # vis-network 9.1.2 standalone (includes vis-data), as shipped by pyvis==0.3.2: the network view's graph
+    "vis-network.min.js": ("pyvis", "lib/vis-9.1.2/vis-network.min.js"),
+    "vis-network.min.css": ("pyvis", "lib/vis-9.1.2/vis-network.css"),
+}
+#: URL name → (bytes, replacement) applied when serving a vendor file: for a URL outside the app that
+#: a package hard-codes (each entry says why where it is added).
+VENDOR_REWRITES: dict[str, list[tuple[bytes, bytes]]] = {}
 
 CACHE = {"Cache-Control": "public, max-age=86400"}
 
@@ -40,6 +47,8 @@ def vendor_file(name: str) -> Response:
         data = resources.files(package).joinpath(inner).read_bytes()
     except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
         raise ApiError(404, "not_found", "No such static file.") from exc
+    for old, new in VENDOR_REWRITES.get(name, []):
+        data = data.replace(old, new)
     return Response(data, media_type=_media_type(name), headers=CACHE)
 
 

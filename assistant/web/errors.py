@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.pipeline.query_parser import InvalidFilterError
+from assistant.pipeline.conditions import InvalidFilterError
 from assistant.web.request_id import REQUEST_ID_HEADER, current_request_id
 
 log = logging.getLogger("assistant.web.app")
@@ -36,8 +36,12 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content={"error": {"code": code, "message": message}}, headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,7 +1,10 @@
 """👍/👎 feedback on answers, kept in SQLite (``<data_dir>/feedback.sqlite3``), exportable as eval cases.
 
-Each row holds what is needed to replay the question: the question, the conversation before it, the
-filters it was asked with, the full answer JSON, the rating, an optional comment and the time.
+Each row holds what is needed to replay the question: the question, the end of the conversation before
+it (a bounded context: the last ``context_turns`` turns within ``context_chars`` characters — the whole
+conversation made rows grow with its square), the filters it was asked with, the full answer JSON, the
+rating, an optional comment and the time. The file has a size cap: once it is reached new ratings are
+refused (:class:`FeedbackFullError`) rather than older ones dropped, so nothing collected is lost silently.
 ``export`` writes the rows as JSONL in the format of ``evals/dataset.py`` so that a 👎 can be turned
 into a regression case (its gold is left empty for a person to fill in; a 👍 carries the answer's
 programs and citation spans as gold).
@@ -24,7 +27,20 @@ RATINGS: tuple[str, ...] = ("up", "down")
 FEEDBACK_FILE = "feedback.sqlite3"
 
 #: Answer intents are the eval categories of the same name.
-_INTENT_CATEGORIES = {"program_fit", "contact", "list", "figure", "fact"}
+#: The answer plan's kind → the eval set's category of a case like it (the categories predate the kinds).
+_KIND_CATEGORIES = {
+    "fit": "program_fit",
+    "contact": "contact",
+    "list": "list",
+    "ranking": "ranking",
+    "compare": "compare",
+    "yes_no": "yes_no",
+    "attribute": "figure",
+    "prose": "fact",
+    "network": "network",
+    "not_stated": "not_stated",
+    "clarify": "clarify",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -40,6 +56,26 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
+class FeedbackFullError(RuntimeError):
+    """The feedback database has reached its size cap (``ASSISTANT_FEEDBACK_MAX_BYTES``)."""
+
+
+def bounded_context(history: list[dict[str, str]] | None, turns: int, chars: int) -> list[dict[str, str]]:
+    """The newest ``turns`` turns of a conversation within ``chars`` characters (the oldest kept turn is
+    cut from its start, marked with …): enough to replay a follow-up, bounded whatever the chat's length."""
+    kept: list[dict[str, str]] = []
+    budget = chars
+    for turn in reversed((history or [])[-turns:] if turns else []):
+        if budget <= 0:
+            break
+        content = str(turn.get("content", ""))
+        if len(content) > budget:
+            content = "…" + content[len(content) - budget + 1 :] if budget > 1 else "…"
+        kept.append({"role": str(turn.get("role", "")), "content": content})
+        budget -= len(content)
+    return kept[::-1]
+
+
 @dataclass(frozen=True)
 class FeedbackRow:
     id: int
@@ -53,18 +89,51 @@ class FeedbackRow:
 
 
 class FeedbackStore:
-    """Thread-safe: one short-lived connection per call, writes serialised by a lock."""
+    """Thread-safe: one short-lived connection per call, writes serialised by a lock.
 
-    def __init__(self, path: Path | str) -> None:
+    ``max_bytes`` (0 = no cap) bounds the database file; ``context_turns``/``context_chars`` bound the
+    conversation stored with each rating.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        max_bytes: int = 0,
+        context_turns: int = 4,
+        context_chars: int = 4000,
+    ) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.context_turns, self.context_chars = context_turns, context_chars
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute(_SCHEMA)
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path | str) -> FeedbackStore:
-        return cls(Path(data_dir) / FEEDBACK_FILE)
+    def for_data_dir(cls, data_dir: Path | str, **limits: int) -> FeedbackStore:
+        return cls(Path(data_dir) / FEEDBACK_FILE, **limits)
+
+    def used_bytes(self) -> int:
+        """Bytes of the file in use (free pages left by deleted rows are reused before the file grows)."""
+        with self._connect() as conn:
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return (pages - free) * page_size
+
+    def _check_room(self, conn: sqlite3.Connection, new_bytes: int) -> None:
+        """Refuse a write that could take the file past ``max_bytes`` (with room for page overhead)."""
+        if not self.max_bytes:
+            return
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        if (pages - free) * page_size + int(new_bytes * 1.1) + 2 * page_size > self.max_bytes:
+            raise FeedbackFullError(
+                f"the feedback database has reached its cap of {self.max_bytes:,} bytes; export it "
+                "(`assistant feedback export`) and archive it, or raise ASSISTANT_FEEDBACK_MAX_BYTES"
+            )
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -85,22 +154,25 @@ class FeedbackStore:
         comment: str = "",
         filters: dict[str, str | None] | None = None,
     ) -> int:
-        """Store one rating; returns its id."""
+        """Store one rating with a bounded context; returns its id. Raises :class:`FeedbackFullError`."""
         _check_rating(rating)
         active = {k: v for k, v in (filters or {}).items() if v}
+        context = bounded_context(history, self.context_turns, self.context_chars)
+        values = (
+            question,
+            json.dumps(context, ensure_ascii=False),
+            json.dumps(active, ensure_ascii=False) if active else None,
+            json.dumps(answer, ensure_ascii=False),
+            rating,
+            comment.strip(),
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        )
         with self._lock, self._connect() as conn:
+            self._check_room(conn, sum(len(v.encode("utf-8")) for v in values if v))
             cursor = conn.execute(
                 "INSERT INTO feedback (question, history, filters, answer, rating, comment, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    question,
-                    json.dumps(history or [], ensure_ascii=False),
-                    json.dumps(active, ensure_ascii=False) if active else None,
-                    json.dumps(answer, ensure_ascii=False),
-                    rating,
-                    comment.strip(),
-                    datetime.now(UTC).isoformat(timespec="seconds"),
-                ),
+                values,
             )
             return int(cursor.lastrowid)
 
@@ -117,6 +189,7 @@ class FeedbackStore:
         if not sets:
             return self.get(feedback_id) is not None
         with self._lock, self._connect() as conn:
+            self._check_room(conn, len((comment or "").encode("utf-8")))
             cursor = conn.execute(
                 f"UPDATE feedback SET {', '.join(sets)} WHERE id = ?", (*values, feedback_id)
             )
@@ -195,8 +268,7 @@ def to_eval_case(row: FeedbackRow) -> dict[str, Any]:
     elif history:
         category = "follow_up"
     else:
-        intent = answer.get("intent")
-        category = intent if intent in _INTENT_CATEGORIES else "fact"
+        category = _KIND_CATEGORIES.get(str(answer.get("intent")), "fact")
 
     liked = row.rating == "up"
     programs: list[str] = []

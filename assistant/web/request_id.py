@@ -1,9 +1,14 @@
 """Request ids: one per HTTP request, in the ``X-Request-ID`` response header and in every log line.
 
 A caller's own ``X-Request-ID`` is kept when it is sane (1-128 of ``A-Z a-z 0-9 . _ : -``), so a help
-desk can follow one id through its tools and ours; otherwise a new one is made. The id (and the API
-key's label, once known) live in context variables that a logging filter copies into each record.
-The filter also blanks any ``Bearer <token>`` that might reach a log message, as a second guard.
+desk can follow one id through its tools and ours; otherwise — and when it is one of the configured API
+keys, sent there by mistake — a new one is made. The id (and the API key's label, once known) live in
+context variables that a logging filter copies into each record. The filter also blanks any
+``Bearer <token>`` or ``api_key=…`` that might reach a log message, as a second guard.
+
+The access log shows paths without their query strings (``/v1/search?q=…`` carries questions, names and
+phone numbers; ``?api_key=`` a key; ``?session_hash=`` a session) and without the session id in
+Gradio's heartbeat path.
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _BEARER = re.compile(r"(Bearer\s+)[^\s'\",]+", re.IGNORECASE)
+_KEY_PARAM = re.compile(r"((?:api[_-]?key|access[_-]?token|token)=)[^&\s'\",]+", re.IGNORECASE)
+_SESSION_IN_PATH = re.compile(r"(/heartbeat/)[^/?\s]+")
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _client: ContextVar[str] = ContextVar("client", default="-")
@@ -31,9 +39,9 @@ def set_client_label(label: str) -> None:
     _client.set(label)
 
 
-def accept_request_id(incoming: str | None) -> str:
-    """The caller's id when it is sane, else a fresh one (32 hex digits)."""
-    if incoming and _VALID_ID.fullmatch(incoming):
+def accept_request_id(incoming: str | None, is_secret: Callable[[str], bool] | None = None) -> str:
+    """The caller's id when it is sane (and not a secret such as an API key), else a fresh one (32 hex)."""
+    if incoming and _VALID_ID.fullmatch(incoming) and not (is_secret and is_secret(incoming)):
         return incoming
     return uuid.uuid4().hex
 
@@ -45,8 +53,12 @@ class RequestIdMiddleware:
     values must outlast this call so the access log and the 500 handler, which run after it, carry them.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, keyring: Any = None) -> None:
         self.app = app
+        self.keyring = keyring  # a KeyRing: an id that is a configured key is replaced, never echoed
+
+    def _is_key(self, value: str) -> bool:
+        return self.keyring.identify(value) is not None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -57,7 +69,8 @@ class RequestIdMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = accept_request_id(incoming)
+        keyed = self.keyring is not None and self.keyring.enabled
+        request_id = accept_request_id(incoming, self._is_key if keyed else None)
         _request_id.set(request_id)
         _client.set("-")
         header = (b"x-request-id", request_id.encode("ascii"))
@@ -72,7 +85,26 @@ class RequestIdMiddleware:
 
 
 def _redact(value: Any) -> Any:
-    return _BEARER.sub(r"\1[redacted]", value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    return _KEY_PARAM.sub(r"\1[redacted]", _BEARER.sub(r"\1[redacted]", value))
+
+
+def redact_path(full_path: str) -> str:
+    """A request target as the access log shows it: the path only, and no session id in it."""
+    path, _, query = full_path.partition("?")
+    path = _SESSION_IN_PATH.sub(r"\1[redacted]", path)
+    return f"{path}?[redacted]" if query else path
+
+
+class AccessLogFilter(logging.Filter):
+    """Drops query strings and session ids from uvicorn's access log (args: client, method, path, …)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_path(args[2]), *args[3:])
+        return True
 
 
 class RequestContextFilter(logging.Filter):
@@ -102,14 +134,19 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": RequestContextFilter}},
+        "filters": {"context": {"()": RequestContextFilter}, "access": {"()": AccessLogFilter}},
         "formatters": {
             "default": {"()": "uvicorn.logging.DefaultFormatter", "fmt": LOG_FORMAT, "use_colors": False},
             "access": {"()": "uvicorn.logging.AccessFormatter", "fmt": ACCESS_FORMAT, "use_colors": False},
         },
         "handlers": {
             "default": {**handler, "formatter": "default"},
-            "access": {**handler, "formatter": "access", "stream": "ext://sys.stdout"},
+            "access": {
+                **handler,
+                "filters": ["access", "context"],
+                "formatter": "access",
+                "stream": "ext://sys.stdout",
+            },
         },
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},

@@ -1,10 +1,12 @@
-"""Who may call ``/v1``, how often, from which browser origins — wired into the app as ASGI middleware.
+"""Who may call ``/v1`` and the chat UI, how often, from which browser origins — ASGI middleware.
 
 Order, outermost first: request id (every response has ``X-Request-ID``, errors included) → CORS
 (preflights are answered before auth, since browsers send them without the key; 401/429 still carry
-the CORS headers so browser code can read them) → API keys and rate limit on ``/v1`` → the body-size
-limit (413) → the app. Guarding the ``/v1`` prefix rather than each route means a new endpoint is
-protected without anyone remembering to. Every refusal is the API's JSON error shape.
+the CORS headers so browser code can read them) → API keys (or the page's session) and rate limit on
+``/v1`` → the UI's door on every other path (``ui_gate.py``) → the worker pool for answers
+(``workers.py``) → the body-size limit (413) → the app. Guarding prefixes rather than each route means
+a new endpoint or page is protected without anyone remembering to. Every refusal is the API's JSON
+error shape (or a short Japanese page for a browser opening the UI).
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from assistant.config import Settings
 from assistant.web.api_keys import KeyRing, bearer_token, load_keyring
+from assistant.web.errors import error_response as json_error
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import REQUEST_ID_HEADER, RequestIdMiddleware, set_client_label
+from assistant.web.ui_gate import Door, UiGateMiddleware, client_ip, cross_site, session_cookie
+from assistant.web.workers import PoolMiddleware, WorkerPool
 
 log = logging.getLogger("assistant.web.security")
 
@@ -29,43 +33,43 @@ API_PREFIX = "/v1"
 BEARER_SCHEME = "bearerAuth"
 
 
-def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        status_code=status, content={"error": {"code": code, "message": message}}, headers=headers
-    )
-
-
 def is_api_path(path: str) -> bool:
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
 class ApiAccessMiddleware:
-    """On ``/v1``: a known Bearer key when keys are configured (401), then the caller's rate limit (429).
+    """On ``/v1``: a known Bearer key — or the chat page's session cookie — when keys are configured (401),
+    then the caller's rate limit (429).
 
-    The limit is per key; without keys configured it is per client IP. Requests with a missing or
-    wrong key count against their IP's bucket too, so guessing keys is throttled like any caller.
+    The limit is per key (a session spends from the bucket of the key that opened it); without keys
+    configured it is per client IP. Requests with a missing or wrong key count against their IP's bucket
+    too, so guessing keys is throttled like any caller. A cookie-authenticated unsafe request must come
+    from the page's own origin (403 otherwise): the cookie is SameSite=Strict, this is the second guard.
     """
 
-    def __init__(self, app: Any, keyring: KeyRing, limiter: RateLimiter) -> None:
+    def __init__(self, app: Any, door: Door) -> None:
         self.app = app
-        self.keyring = keyring
-        self.limiter = limiter
+        self.door = door
+        self.keyring = door.keyring
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not is_api_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        ip_bucket = f"ip:{client[0] if client else 'unknown'}"
+        ip_bucket = f"ip:{client_ip(scope)}"
         refusal = None
         if self.keyring.enabled:
-            token = bearer_token(Headers(scope=scope).get("authorization"))
-            key = self.keyring.identify(token)
-            if key is None:
-                refusal = self._throttled(ip_bucket) or self._unauthorized(token is None, scope["path"])
+            authorization = Headers(scope=scope).get("authorization")
+            token = bearer_token(authorization)
+            if authorization is not None:
+                key = self.keyring.identify(token)
+                if key is None:
+                    refusal = self._throttled(ip_bucket) or self._unauthorized(token is None, scope["path"])
+                else:
+                    set_client_label(key.label)
+                    refusal = self._throttled(f"key:{key.label}")
             else:
-                set_client_label(key.label)
-                refusal = self._throttled(f"key:{key.label}")
+                refusal = self._by_session(scope, ip_bucket)
         else:
             refusal = self._throttled(ip_bucket)
         if refusal is not None:
@@ -73,17 +77,19 @@ class ApiAccessMiddleware:
             return
         await self.app(scope, receive, send)
 
+    def _by_session(self, scope: dict, ip_bucket: str) -> Response | None:
+        """No Authorization header: the chat page's own calls carry its session cookie instead."""
+        session = self.door.sessions.get(session_cookie(scope))
+        if session is None or not (session.keyed or self.door.settings.ui_public):
+            return self._throttled(ip_bucket) or self._unauthorized(True, scope["path"])
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and cross_site(scope):
+            log.warning("refused a cross-site %s with a session cookie on %s", scope["method"], scope["path"])
+            return json_error(403, "forbidden", "Cross-site requests with the page's session are refused.")
+        set_client_label(session.label)
+        return self._throttled(session.bucket)
+
     def _throttled(self, bucket: str) -> Response | None:
-        wait = self.limiter.acquire(bucket)
-        if not wait:
-            return None
-        log.warning("rate limit exceeded for %s; retry after %d s", bucket, wait)
-        return json_error(
-            429,
-            "rate_limited",
-            f"Too many requests; retry after {wait} s.",
-            {"Retry-After": str(wait)},
-        )
+        return self.door.throttled(bucket)
 
     @staticmethod
     def _unauthorized(missing: bool, path: str) -> Response:
@@ -149,7 +155,13 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
     """
     keyring = load_keyring(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    app.add_middleware(ApiAccessMiddleware, keyring=keyring, limiter=limiter)
+    door = Door(settings, keyring, limiter)
+    pool = WorkerPool(settings.answer_workers, settings.answer_queue)
+    app.state.door, app.state.pool = door, pool
+    app.add_middleware(PoolMiddleware, pool=pool, max_body_bytes=settings.max_body_bytes)
+    if settings.ui_enabled:  # without the page there is no UI to guard (unknown paths stay 404s)
+        app.add_middleware(UiGateMiddleware, door=door)
+    app.add_middleware(ApiAccessMiddleware, door=door)
     if settings.cors_origins:
         app.add_middleware(
             JsonCORSMiddleware,
@@ -158,7 +170,7 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, keyring=keyring)
     if keyring.enabled:
         document_bearer_auth(app, limiter.enabled)
     return keyring

@@ -65,10 +65,18 @@ def startup_report(settings: Settings, host: str, allow_unauthenticated: bool) -
         lines.append("Rate limit: off (ASSISTANT_RATE_LIMIT_PER_MINUTE=0).")
     if settings.cors_origins:
         lines.append(f"CORS: browser calls allowed from {', '.join(settings.cors_origins)}.")
-    if settings.ui_enabled and keyring.enabled:
-        lines.append(
-            "Chat UI at / is not behind the API keys; ASSISTANT_UI_ENABLED=false serves the API only."
-        )
-    elif not settings.ui_enabled:
+    if not settings.ui_enabled:
         lines.append("Chat UI: off (ASSISTANT_UI_ENABLED=false).")
+    elif keyring.enabled and settings.ui_public:
+        lines.append(
+            "WARNING: Chat UI at / is public (ASSISTANT_UI_PUBLIC=true): any browser gets an anonymous "
+            "session that can ask questions and read /v1, rate-limited per client IP."
+        )
+    elif keyring.enabled:
+        lines.append(
+            "Chat UI at / is behind the API keys: the browser exchanges a key at /auth/login for a "
+            "session cookie."
+        )
+    if settings.trusted_proxies:
+        lines.append(f"X-Forwarded-For/-Proto believed from: {', '.join(settings.trusted_proxies)}.")
     return lines

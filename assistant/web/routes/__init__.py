@@ -1,7 +1,7 @@
 """The API's routes, one ``APIRouter`` per resource; ``create_app`` includes them all."""
 
 from assistant.web import assets
-from assistant.web.routes import answers, catalog, documents, health, search
+from assistant.web.routes import answers, catalog, documents, health, networks, search
 
 ROUTERS = (
     health.router,
@@ -9,5 +9,6 @@ ROUTERS = (
     search.router,
     catalog.router,
     documents.router,
+    networks.router,
     assets.router,
 )

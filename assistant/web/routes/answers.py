@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from assistant.pipeline.plan import AnswerPlan
 from assistant.pipeline.service import AnswerResponse, AnswerService
 from assistant.web.holder import Service
 from assistant.web.schemas import AnswerRequest
+from assistant.web.workers import PoolBusy, PooledService
 
 router = APIRouter(prefix="/v1", tags=["answers"])
+log = logging.getLogger("assistant.web.routes.answers")
 
 
 def _answer(svc: AnswerService, body: AnswerRequest) -> AnswerResponse:
@@ -27,26 +31,47 @@ def answer(body: AnswerRequest, svc: Service) -> AnswerResponse:
 
 
 @router.post("/answer/stream", response_class=StreamingResponse)
-def answer_stream(body: AnswerRequest, svc: Service) -> StreamingResponse:
-    """Server-Sent Events: ``delta`` events with pieces of the answer text, then ``final`` with the full JSON."""
-    result = _answer(svc, body)  # computed before streaming, so errors still return JSON
+def answer_stream(body: AnswerRequest, svc: Service, request: Request) -> StreamingResponse:
+    """Server-Sent Events: ``delta`` events with pieces of the answer text, then ``final`` with the full JSON.
+
+    With a generative composer a sentence is sent only after it passed verification; a fallback to the
+    deterministic answer comes as its sentences. The question is read and planned before the stream opens,
+    so bad input still gets a JSON error."""
+    filters = body.filters.model_dump() if body.filters else None
+    plan, retrieved_ms = svc.plan_question(body.question, body.history, filters)
+    # The worker pool's slot ends when the response starts; composing the streamed answer (seconds with a
+    # generative composer) takes a slot of its own, so concurrent streams stay within the pool.
+    pool = getattr(request.app.state, "pool", None)
+    events = PooledService(svc, pool).stream(plan, retrieved_ms) if pool is not None else None
     return StreamingResponse(
-        _sse(result), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        _sse(svc, plan, retrieved_ms, events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
     )
 
 
-def _sse(result: AnswerResponse) -> Iterator[str]:
-    """The answer in sentence-sized deltas, then the complete JSON."""
-    text = result.answer
-    piece = ""
-    for ch in text:
-        piece += ch
-        if ch in "。\n" and piece:
-            yield _event("delta", {"text": piece})
-            piece = ""
-    if piece:
-        yield _event("delta", {"text": piece})
-    yield _event("final", result.model_dump())
+def _sse(
+    svc: AnswerService,
+    plan: AnswerPlan,
+    retrieved_ms: float,
+    events: Iterator[tuple[str, object]] | None = None,
+) -> Iterator[str]:
+    """The answer's deltas as they may be shown, then the complete JSON (or one ``error`` event)."""
+    try:
+        for name, data in events if events is not None else svc.stream(plan, retrieved_ms):
+            if name == "delta":
+                yield _event("delta", {"text": data})
+            elif isinstance(data, AnswerResponse):
+                yield _event("final", data.model_dump())
+    except PoolBusy as busy:
+        yield _event(
+            "error", {"error": {"code": "busy", "message": f"Server busy; retry after {busy.retry_after} s."}}
+        )
+    except Exception:  # the stream has started: the error goes in the stream, in the API's error shape
+        log.exception("streaming an answer failed")
+        yield _event(
+            "error", {"error": {"code": "internal", "message": "The answer could not be completed."}}
+        )
 
 
 def _event(name: str, data: dict[str, Any]) -> str:

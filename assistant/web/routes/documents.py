@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from assistant.web.errors import ApiError
 from assistant.web.holder import Service
@@ -25,11 +25,11 @@ def documents(svc: Service) -> DocumentList:
 
 @router.get("/documents/{doc_id}", response_model=DocumentPassage)
 def document(
-    doc_id: str,
+    doc_id: Annotated[str, Path(description="A document's id, as /v1/documents lists it.")],
     svc: Service,
-    line_start: Annotated[int, Query(ge=1)] = 1,
-    line_end: Annotated[int | None, Query(ge=1)] = None,
-    context: Annotated[int, Query(ge=0, le=50)] = 5,
+    line_start: Annotated[int, Query(ge=1, description="First cited line (1-based).")] = 1,
+    line_end: Annotated[int | None, Query(ge=1, description="Last cited line (default: line_start).")] = None,
+    context: Annotated[int, Query(ge=0, le=50, description="Lines of context before and after.")] = 5,
 ) -> DocumentPassage:
     stored = svc.store.get(doc_id)
     if stored is None:

@@ -1,4 +1,5 @@
-"""``/healthz`` (the process is up) and ``/readyz`` (the index and model are loaded, or why not)."""
+"""``/healthz`` (the process is up) and ``/readyz`` (the index and model are loaded, or why not — in words
+that name no path and quote no exception, since it is open to anyone)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,18 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
     holder = request.app.state.holder
-    if holder.service is not None:
-        manifest = holder.service.index.manifest
-        return JSONResponse(
-            {
-                "status": "ready",
-                "build_id": manifest.build_id,
-                "chunks": manifest.chunks,
-                "programs": manifest.programs,
-            }
-        )
-    message = holder.error or "loading the index and the embedding model"
+    service = holder.service
+    if service is not None:
+        manifest = service.index.manifest
+        body = {
+            "status": "ready",
+            "build_id": manifest.build_id,
+            "chunks": manifest.chunks,
+            "programs": manifest.programs,
+        }
+        if holder.note:
+            body["note"] = holder.note
+        return JSONResponse(body)
+    # Open to anyone: the reason without paths or exception text (the server log has the details).
+    message = holder.public_error or "loading the index and the embedding model"
     return error_response(503, "not_ready", message)

@@ -1,9 +1,14 @@
 """The chat page's handlers: asking (streamed), clearing, showing an earlier answer, 👍/👎 and comments.
 
 It calls the process's ``AnswerService`` directly (no HTTP to itself) through the API's service
-holder, so the page and the API share one model and one index. Per browser session it keeps the
-conversation (for follow-ups such as 「その事業の問い合わせ先は？」) and every answer's JSON (for the
-program and source cards and for 👍/👎 feedback, stored by ``assistant.web.feedback``).
+holder, so the page and the API share one model, one index and one worker pool. Per browser session it
+keeps the conversation (for follow-ups such as 「その事業の問い合わせ先は？」) and the JSON of the answers
+still shown (for the program and source cards and for 👍/👎 feedback, stored by ``assistant.web.feedback``).
+
+What a session keeps is bounded like the API's requests: the history sent with a question holds at most
+``max_history_turns`` turns and ``max_history_chars`` characters (the oldest go first), and the chat
+shows at most as many messages. Feedback is limited per client (``feedback_per_minute``) and its
+database has a size cap.
 """
 
 from __future__ import annotations
@@ -17,25 +22,37 @@ from typing import Any, Protocol
 import gradio as gr
 
 from assistant.config import Settings, get_settings
-from assistant.pipeline.intents import Turn
-from assistant.pipeline.service import AnswerService
-from assistant.web.feedback import FeedbackStore
+from assistant.pipeline.read import Turn
+from assistant.pipeline.service import AnswerResponse, AnswerService
+from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
+from assistant.web.rate_limit import RateLimiter
 from assistant.web.ui.render import (
     NO_FILTER,
     _filters,
     _new_conversation,
     answer_html,
-    programs_panel,
+    answer_message_html,
     question_html,
-    sources_panel,
     split_for_streaming,
 )
+from assistant.web.workers import PoolBusy
 
 log = logging.getLogger("assistant.web.ui")
 
 MAX_QUESTION_CHARS = get_settings().max_question_chars  # the API's limit, from the one config
 #: Pause between streamed sentences, so the answer visibly builds up (the answer itself takes ~100 ms).
 STREAM_DELAY_S = 0.04
+#: Title of the page's notices (Gradio's default is the English 「Warning」).
+NOTICE_TITLE = "ご確認ください"
+
+
+def _warn(message: str) -> None:
+    gr.Warning(message, title=NOTICE_TITLE)
+
+
+def answer_number(index: int) -> int:
+    """The n-th answer of the conversation for chatbot message ``index`` (user and answer alternate)."""
+    return (index + 1) // 2
 
 
 class Holder(Protocol):
@@ -53,14 +70,49 @@ class ChatUI:
         self.holder = holder
         self._feedback: FeedbackStore | None = None
         self._feedback_lock = threading.Lock()
+        settings = holder.settings
+        self._feedback_limiter = RateLimiter(settings.feedback_per_minute, settings.feedback_burst)
 
     @property
     def feedback(self) -> FeedbackStore:
         """Created on the first rating, so a read-only data directory does not stop the page."""
         with self._feedback_lock:
             if self._feedback is None:
-                self._feedback = FeedbackStore.for_data_dir(self.holder.settings.data_dir)
+                settings = self.holder.settings
+                self._feedback = FeedbackStore.for_data_dir(
+                    settings.data_dir,
+                    max_bytes=settings.feedback_max_bytes,
+                    context_turns=settings.feedback_context_turns,
+                    context_chars=settings.feedback_context_chars,
+                )
             return self._feedback
+
+    def _feedback_refused(self, request: gr.Request | None) -> bool:
+        """Spend one of the client's feedback tokens (the door names the client: its key or its IP)."""
+        headers = getattr(request, "headers", None) or {}
+        client = headers.get("x-pa-client") or "ui"
+        if not self._feedback_limiter.acquire(f"feedback:{client}"):
+            return False
+        _warn("評価の送信が続いています。少し待ってからもう一度お試しください。")
+        return True
+
+    def _trim(self, conv: dict[str, Any]) -> None:
+        """Bound the session like an API request: the newest turns within the history limits, and only
+        the messages (and their answer records) of that span on screen."""
+        settings = self.holder.settings
+        turns = conv["turns"][-settings.max_history_turns :] if settings.max_history_turns else []
+        while turns and sum(len(t["content"]) for t in turns) > settings.max_history_chars:
+            turns = turns[2:] if len(turns) > 1 else []
+        conv["turns"] = turns
+        excess = len(conv["messages"]) - max(2, settings.max_history_turns)
+        if excess > 0:
+            excess += excess % 2  # drop whole question/answer pairs
+            conv["messages"] = conv["messages"][excess:]
+            conv["records"] = {
+                str(int(i) - excess): r for i, r in conv["records"].items() if int(i) >= excess
+            }
+            last = conv.get("last_rated")
+            conv["last_rated"] = str(int(last) - excess) if last and int(last) >= excess else None
 
     def _service(self) -> AnswerService | None:
         try:
@@ -95,22 +147,26 @@ class ChatUI:
     def ask(
         self, question: str, ministry: str, applicant_type: str, theme: str, conv: dict[str, Any]
     ) -> Iterator[tuple[Any, ...]]:
-        """Yields (chatbot, conversation, question box, program panel, source panel) as the answer streams."""
+        """Yields (chatbot, conversation, question box, feedback notice, comment box) as the answer streams.
+
+        Asking clears the 👍 notice and the comment box: they belong to the answer that was rated.
+        """
         conv = conv or _new_conversation()
         question = (question or "").strip()
         if not question:
-            gr.Warning("質問を入力してください。")
+            _warn("質問を入力してください。")
             yield gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
             return
         if len(question) > MAX_QUESTION_CHARS:
-            gr.Warning(f"質問は{MAX_QUESTION_CHARS:,}文字以内でお願いします（現在 {len(question):,}文字）。")
+            _warn(f"質問は{MAX_QUESTION_CHARS:,}文字以内でお願いします（現在 {len(question):,}文字）。")
             yield gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
             return
 
+        self._trim(conv)
         messages = conv["messages"]
         messages.append({"role": "user", "content": question_html(question)})
         messages.append({"role": "assistant", "content": "回答を作成しています…"})
-        yield list(messages), conv, "", gr.skip(), gr.skip()
+        yield list(messages), conv, "", "", gr.Column(visible=False)
 
         svc = self._service()
         if svc is None:  # shown, but kept out of the history sent with the next question
@@ -122,28 +178,45 @@ class ChatUI:
 
         filters = _filters(ministry, applicant_type, theme)
         history = [Turn(role=t["role"], content=t["content"]) for t in conv["turns"]]
-        try:
-            result = svc.answer(question, history, filters or None)
+        shown = ""
+        result = None
+        try:  # verified sentences as they come (a generative composer writes them one by one)
+            plan, retrieved_ms = svc.plan_question(question, history, filters or None)
+            for name, data in svc.stream(plan, retrieved_ms):
+                if name == "final":
+                    result = data
+                    continue
+                for piece in split_for_streaming(str(data)):
+                    shown += piece
+                    messages[-1]["content"] = answer_html(shown, filters) + '<span class="pa-cursor">▍</span>'
+                    yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
+                    time.sleep(STREAM_DELAY_S)
+        except PoolBusy as busy:  # shown, but kept out of the history sent with the next question
+            messages[-1]["content"] = (
+                f"ただいま混雑しています。{busy.retry_after}秒ほど待ってから、もう一度お試しください。"
+            )
+            yield list(messages), conv, question, gr.skip(), gr.skip()
+            return
         except Exception:
             log.exception("answering failed in the chat UI")
+        if not isinstance(result, AnswerResponse):
             messages[-1]["content"] = (
                 "申し訳ありません。回答の作成中にエラーが発生しました。言い換えてもう一度お試しください。"
             )
             yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
             return
 
-        shown = ""
-        for piece in split_for_streaming(result.answer):
-            shown += piece
-            messages[-1]["content"] = answer_html(shown, filters) + '<span class="pa-cursor">▍</span>'
-            yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
-            time.sleep(STREAM_DELAY_S)
-
         answer = result.model_dump(mode="json")
-        messages[-1]["content"] = answer_html(result.answer, filters)
+        # Anchors ([n] → its source) are numbered by a counter that trimming never reuses.
+        serial = conv.get("serial", 0)
+        conv["serial"] = serial + 1
+        messages[-1]["content"] = answer_message_html(answer, filters, svc, serial)
+        settings = self.holder.settings
         conv["records"][str(len(messages) - 1)] = {
             "question": question,
-            "history": list(conv["turns"]),
+            "history": bounded_context(
+                conv["turns"], settings.feedback_context_turns, settings.feedback_context_chars
+            ),
             "filters": filters,
             "answer": answer,
             "feedback_id": None,
@@ -153,36 +226,21 @@ class ChatUI:
             {"role": "user", "content": question},
             {"role": "assistant", "content": result.answer},
         ]
-        yield list(messages), conv, gr.skip(), programs_panel(answer), sources_panel(answer, svc)
+        self._trim(conv)
+        messages = conv["messages"]
+        yield list(messages), conv, gr.skip(), gr.skip(), gr.skip()
 
     def clear(self):
         conv = _new_conversation()
-        return (
-            [],
-            conv,
-            "",
-            programs_panel(None),
-            sources_panel(None, None),
-            gr.Column(visible=False),
-            "",
-            "",
-        )
-
-    def show_record(self, conv: dict[str, Any], evt: gr.SelectData):
-        """Clicking an earlier answer shows its programs and sources again."""
-        index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-        record = (conv or {}).get("records", {}).get(str(index))
-        if record is None:
-            return gr.skip(), gr.skip()
-        return programs_panel(record["answer"]), sources_panel(record["answer"], self._service())
+        return [], conv, "", gr.Column(visible=False), "", ""
 
     # -- feedback -----------------------------------------------------------------------------------
-    def rate(self, conv: dict[str, Any], evt: gr.LikeData):
+    def rate(self, conv: dict[str, Any], evt: gr.LikeData, request: gr.Request = None):
         """👍/👎 on an answer: stored at once; clicking the same thumb again takes the rating back."""
         conv = conv or _new_conversation()
         index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         record = conv["records"].get(str(index))
-        if record is None:
+        if record is None or self._feedback_refused(request):
             return conv, gr.skip(), gr.skip()
         rating = "up" if evt.liked is True else "down" if evt.liked is False else None
         try:
@@ -202,32 +260,42 @@ class ChatUI:
                     history=record["history"],
                     filters=record["filters"],
                 )
+        except FeedbackFullError as exc:
+            log.error("feedback refused: %s", exc)
+            _warn("評価の保存容量が上限に達したため、保存できませんでした。")
+            return conv, gr.skip(), gr.skip()
         except Exception:
             log.exception("could not store feedback")
-            gr.Warning("評価を保存できませんでした。")
+            _warn("評価を保存できませんでした。")
             return conv, gr.skip(), gr.skip()
         conv["last_rated"] = str(index)
         thumb = "👍" if rating == "up" else "👎"
         status = (
-            f'<div class="pa-status">{thumb} 評価を保存しました。ありがとうございます。'
-            "よろしければ、理由や正しい答えをコメントでお知らせください（任意）。</div>"
+            f'<div class="pa-status">回答{answer_number(index)}への {thumb} 評価を保存しました。'
+            "ありがとうございます。よろしければ、理由や正しい答えをコメントでお知らせください（任意）。</div>"
         )
         return conv, status, gr.Column(visible=True)
 
-    def comment(self, text: str, conv: dict[str, Any]):
+    def comment(self, text: str, conv: dict[str, Any], request: gr.Request = None):
         conv = conv or _new_conversation()
         record = conv["records"].get(conv.get("last_rated") or "")
         text = (text or "").strip()
         if record is None or record.get("feedback_id") is None:
-            gr.Warning("先に回答の 👍 / 👎 を押してください。")
+            _warn("先に回答の 👍 / 👎 を押してください。")
             return conv, gr.skip(), gr.skip()
         if not text:
-            gr.Warning("コメントを入力してください。")
+            _warn("コメントを入力してください。")
+            return conv, gr.skip(), gr.skip()
+        if self._feedback_refused(request):
             return conv, gr.skip(), gr.skip()
         try:
             self.feedback.update(record["feedback_id"], comment=text[:MAX_QUESTION_CHARS])
+        except FeedbackFullError as exc:
+            log.error("feedback comment refused: %s", exc)
+            _warn("評価の保存容量が上限に達したため、コメントを保存できませんでした。")
+            return conv, gr.skip(), gr.skip()
         except Exception:
             log.exception("could not store the feedback comment")
-            gr.Warning("コメントを保存できませんでした。")
+            _warn("コメントを保存できませんでした。")
             return conv, gr.skip(), gr.skip()
         return conv, '<div class="pa-status">コメントを保存しました。ありがとうございました。</div>', ""

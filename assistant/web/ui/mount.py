@@ -1,16 +1,87 @@
-"""Mounting the chat page at ``/`` of the API app, with the API's error shape for unknown paths."""
+"""Mounting the chat page at ``/`` of the API app, with the API's error shape for unknown paths.
+
+The page's own script and style sheet are files under ``assistant/web/static/`` served by the app
+(``/static/app/…``), so the page needs nothing from outside. Gradio writes ``<html lang="en">`` into its
+page template with no setting for it; :class:`HtmlLangMiddleware` answers the page as Japanese.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import sys
+import traceback
+from typing import Any
+
 import gradio as gr
+import gradio.queueing
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Match, Route
 
+from assistant.web.assets import OWN_STATIC
+from assistant.web.ui import document_view
 from assistant.web.ui.chat import Holder
-from assistant.web.ui.page import CSS, THEME, build_ui
+from assistant.web.ui.page import THEME, build_ui
+from assistant.web.workers import PooledHolder
+
+log = logging.getLogger("assistant.web.ui")
+
+
+def _versioned(name: str) -> str:
+    """``static/app/<name>?v=<content hash>``: browsers cache the file for a day, a new version at once."""
+    digest = hashlib.sha256((OWN_STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"static/app/{name}?v={digest}"
+
+
+#: Loaded by the page from the app itself (``assistant.web.assets``).
+HEAD = (
+    '<meta name="description" content="政府資料に基づいて、地方大学・産学官連携の事業と問い合わせ先を答えます。">'
+    f'<link rel="stylesheet" href="{_versioned("page.css")}">'
+    f'<script src="{_versioned("page.js")}" defer></script>'
+)
+LANG = b"ja"
+
+
+class HtmlLangMiddleware:
+    """Serves the page's HTML as ``<html lang="ja">`` (screen readers pick the voice from it)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: dict | None = None
+        chunks: list[bytes] = []
+
+        async def patched(message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(raw=list(message["headers"]))
+                if not headers.get("content-type", "").startswith("text/html"):
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks).replace(b'lang="en"', b'lang="' + LANG + b'"', 1)
+            headers = MutableHeaders(raw=list(start["headers"]))
+            headers["content-length"] = str(len(body))
+            await send({**start, "headers": headers.raw})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, patched)
 
 
 def _api_methods(request: Request) -> list[str]:
@@ -50,15 +121,50 @@ async def _not_found_as_api_error(request: Request, exc: StarletteHTTPException)
     return await http_exception_handler(request, exc)
 
 
+class _OneLineTraceback:
+    """Gradio's queue prints a full traceback to stderr for every event that fails — also for a value a
+    client made up (a dropdown choice that does not exist, a malformed like event) — so a hostile client
+    could fill the log at will. In its place: one line naming the exception type (not its message, which
+    may quote what the user typed); the traceback goes to the debug log."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def print_exc(*_args: Any, **_kwargs: Any) -> None:
+        error = sys.exc_info()[1]
+        log.warning("a chat-UI event failed (%s); the page shows an error", type(error).__name__)
+        log.debug("the failed chat-UI event", exc_info=True)
+
+
 def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
-    """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority."""
-    return gr.mount_gradio_app(
+    """Mount the chat page at ``/``; call last, so the API's routes (``/v1``, ``/docs``, …) keep priority.
+
+    The page's answers go through the app's worker pool (shared with ``/v1``), Gradio keeps at most the
+    states of the sessions the door allows, and the door learns the page's functions (``ui_gate.py``).
+    The whole-document view (``/documents/{doc_id}``) is a page of the UI too: it comes and goes with it.
+    """
+    app.include_router(document_view.router)
+    gradio.queueing.traceback = _OneLineTraceback()  # type: ignore[assignment]
+    pool = getattr(app.state, "pool", None)
+    door = getattr(app.state, "door", None)
+    blocks = build_ui(PooledHolder(holder, pool) if pool is not None else holder)
+    settings = holder.settings
+    blocks.state_session_capacity = settings.ui_max_sessions * settings.ui_tabs_per_session
+    mounted = gr.mount_gradio_app(
         app,
-        build_ui(holder),
+        blocks,
         path="/",
         theme=THEME,
-        css=CSS,
+        head=HEAD,
         footer_links=[],
         run_history=False,
-        app_kwargs={"exception_handlers": {StarletteHTTPException: _not_found_as_api_error}},
+        show_error=False,  # an unexpected exception's text stays in the log; gr.Error/Warning still show
+        app_kwargs={
+            "exception_handlers": {StarletteHTTPException: _not_found_as_api_error},
+            "middleware": [Middleware(HtmlLangMiddleware)],
+        },
     )
+    if door is not None:
+        door.bind_gradio(blocks)
+    return mounted

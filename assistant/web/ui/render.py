@@ -1,7 +1,16 @@
-"""HTML of the chat page: answers, program cards, source cards with their passages, filter chips.
+"""HTML of the chat page: answers with their sources inline, program cards, filter chips, reusable copies.
 
 Everything shown from the corpus or typed by the user goes through ``html.escape`` (``esc``) before it
-becomes HTML; the only markup on the page is what this module writes around it.
+becomes HTML; the only markup on the page is what this module writes around it. Document text is shown
+through :mod:`assistant.web.display` (full-width kana, visible bullets, PDF line breaks joined); quotes
+are located in the stored lines verbatim and only their display is normalised.
+
+Each answer is one chat message: the text with its [n] marks, then 「関連する事業」 and 「出典」 as
+collapsible sections under it (one scroll area, the page's), and buttons to copy the answer with its
+sources as Markdown or plain text and to print it. ``static/app/page.js`` makes a [n] scroll to its
+source and back, copies and prints. The chat sanitises its messages (DOMPurify keeps ``id``, ``class``,
+``href`` and ``title``, drops ``data-*`` and ``aria-*``), so a [n] links to its source by ``href``/``id``
+(``#pa-src-<turn>-<n>``) and a copy button's text is the hidden ``pre`` beside it.
 """
 
 from __future__ import annotations
@@ -9,165 +18,374 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
+from urllib.parse import quote as url_quote
+from urllib.parse import urlencode
 
 from assistant.pipeline.service import AnswerService
+from assistant.records import BudgetLine
+from assistant.vocabulary import EMAIL, budget_with_note, tel_href
+from assistant.web.display import display_text, reading_text
 
 NO_FILTER = "指定なし"
 #: Lines shown before and after a cited span in a source card.
-SOURCE_CONTEXT_LINES = 3
+SOURCE_CONTEXT_LINES = 2
+#: Budget figures listed under a card (the maps repeat the same figure under every theme).
+MAX_OTHER_FIGURES = 6
 
 FILTER_LABELS = {"ministry": "所管府省", "applicant_type": "申請主体", "theme": "テーマ"}
 
 _CITE = re.compile(r"\[(\d+)\]")
-_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 
 
 def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def answer_html(text: str, filters: dict[str, str] | None = None) -> str:
-    """The answer text as escaped HTML: line breaks kept, [n] markers styled, active filters noted."""
-    body = _CITE.sub(r'<sup class="pa-ref">[\1]</sup>', esc(text)).replace("\n", "<br>")
-    note = ""
-    if filters:
-        shown = "／".join(f"{FILTER_LABELS[k]}：{esc(v)}" for k, v in filters.items())
-        note = f'<div class="pa-filter-note">絞り込み条件 {shown}</div>'
-    return note + body
+def shown(text: object) -> str:
+    """Corpus text for the page: display-normalised, then escaped."""
+    return esc(display_text(str(text)))
+
+
+# -- answer text ---------------------------------------------------------------------------------------
+def _filter_note(filters: dict[str, str] | None) -> str:
+    if not filters:
+        return ""
+    listed = "／".join(f"{FILTER_LABELS[k]}：{esc(v)}" for k, v in filters.items())
+    return f'<div class="pa-filter-note">絞り込み条件 {listed}</div>'
+
+
+def answer_html(text: str, filters: dict[str, str] | None = None, turn: int | None = None) -> str:
+    """The answer text as escaped HTML: line breaks kept, [n] marks as links to source n of this turn."""
+    if turn is None:
+        body = _CITE.sub(r'<sup class="pa-ref">[\1]</sup>', shown(text))
+    else:
+        link = rf'<a class="pa-ref" href="#pa-src-{turn}-\1" title="出典[\1]を表示">[\1]</a>'
+        body = _CITE.sub(link, shown(text))
+    return _filter_note(filters) + f'<div class="pa-text">{body.replace(chr(10), "<br>")}</div>'
+
+
+#: Which composer wrote an answer, as the chat shows it under the answer.
+COMPOSER_LABELS = {
+    "deterministic": "定型の回答（資料の記載をそのまま引用）",
+    "openai": "生成AI（OpenAI互換API）の回答・全文を根拠と照合済み",
+    "local": "生成AI（ローカルモデル）の回答・全文を根拠と照合済み",
+}
+
+
+def composer_label(answer: dict[str, Any]) -> str:
+    """A small line naming the composer that answered; after a fallback, why the generated text is not shown."""
+    composer = str(answer.get("composer") or "deterministic")
+    label = COMPOSER_LABELS.get(composer, composer)
+    verification = answer.get("verification") or {}
+    if verification.get("fallback") and verification.get("note"):
+        label += "：" + str(verification["note"])
+    return f'<div class="pa-composer" data-composer="{esc(composer)}">{esc(label)}</div>'
 
 
 def question_html(text: str) -> str:
     return esc(text).replace("\n", "<br>")
 
 
-def format_budget(thousand_yen: int | None, note: str | None) -> str:
-    amount = "記載なし" if thousand_yen is None else f"{thousand_yen:,}千円"
-    return f"{amount} {note.strip()}" if note and note.strip() else amount
+def answer_message_html(
+    answer: dict[str, Any],
+    filters: dict[str, str] | None,
+    service: AnswerService | None,
+    turn: int,
+) -> str:
+    """One finished answer: text, suggestions, related programs and sources (collapsible), tools."""
+    parts = [
+        f'<div class="pa-answer" id="pa-answer-{turn}">',
+        answer_html(answer["answer"], filters, turn),
+        composer_label(answer),
+    ]
+    suggestions = answer.get("suggestions") or []
+    if suggestions:
+        buttons = "".join(
+            f'<button type="button" class="pa-suggest" title="この質問をする">{esc(q)}</button>'
+            for q in suggestions
+        )
+        parts.append(
+            '<div class="pa-suggestions"><div class="pa-suggest-title">収録資料で答えられる質問'
+            f"（押すと質問します）</div>{buttons}</div>"
+        )
+    programs = answer.get("programs") or []
+    citations = answer.get("citations") or []
+    if programs:
+        parts.append(
+            f'<details class="pa-section pa-programs-inline"><summary>関連する事業（{len(programs)}件）</summary>'
+            f"{program_cards_html(programs, service)}</details>"
+        )
+    if citations:
+        parts.append(
+            f'<details class="pa-section pa-sources-inline" open><summary>出典（{len(citations)}件）'
+            f'<span class="pa-hint">[n] を押すと該当の出典へ移動します</span></summary>'
+            f"{source_cards_html(citations, service, turn)}</details>"
+        )
+    parts.append(_tools_html(answer, service))
+    parts.append("</div>")
+    return "".join(parts)
 
 
-def _tel_href(tel: str) -> str:
-    number = re.split(r"[（(]", tel, maxsplit=1)[0]
-    return "tel:" + re.sub(r"[^\d+]", "", number)
+def copy_button(label: str, text: str, title: str) -> str:
+    """A button copying ``text``; the text rides in a hidden ``pre`` (data attributes do not survive)."""
+    return (
+        f'<span class="pa-copy-wrap"><button type="button" class="pa-copy" title="{esc(title)}">'
+        f'{esc(label)}</button><pre class="pa-copy-src">{esc(text)}</pre></span>'
+    )
 
 
-def program_cards_html(programs: list[dict[str, Any]]) -> str:
+def _tools_html(answer: dict[str, Any], service: AnswerService | None) -> str:
+    return (
+        '<div class="pa-tools">'
+        + copy_button("Markdownでコピー", answer_markdown(answer, service), "回答と出典をMarkdownでコピー")
+        + copy_button("テキストでコピー", answer_plain_text(answer, service), "回答と出典をテキストでコピー")
+        + '<button type="button" class="pa-print" title="この回答と出典を印刷">印刷</button></div>'
+    )
+
+
+# -- reusable copies -----------------------------------------------------------------------------------
+def _document_line(citation: dict[str, Any], service: AnswerService | None) -> str:
+    info = _document_info(citation["doc_id"], service)
+    where = [f"p.{citation['page']}"] if citation.get("page") else []
+    where.append(f"{citation['line_start']}–{citation['line_end']}行目")
+    source = [info.get("title") or citation.get("title", "")]
+    if info.get("publisher"):
+        source.append(info["publisher"])
+    if info.get("date"):
+        source.append(info["date"])
+    return f"{'・'.join(source)}（{citation.get('section') or '—'}、{'、'.join(where)}）"
+
+
+def answer_markdown(answer: dict[str, Any], service: AnswerService | None) -> str:
+    """The answer and its sources as Markdown (quotes as block quotes), to paste into a mail or a wiki."""
+    lines = [display_text(answer["answer"]).replace("\n", "  \n"), ""]
+    citations = answer.get("citations") or []
+    if citations:
+        lines.append("**出典**")
+        lines.append("")
+        for c in citations:
+            lines.append(f"[{c['id']}] {display_text(_document_line(c, service))}")
+            quote = display_text(reading_text(c.get("quote", ""))[0]).replace("\n", " ")
+            lines.append(f"> {quote}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def answer_plain_text(answer: dict[str, Any], service: AnswerService | None) -> str:
+    """The answer and its sources as plain text."""
+    lines = [display_text(answer["answer"]), ""]
+    citations = answer.get("citations") or []
+    if citations:
+        lines.append("出典:")
+        for c in citations:
+            quote = display_text(reading_text(c.get("quote", ""))[0]).replace("\n", " ")
+            lines.append(f"[{c['id']}] {display_text(_document_line(c, service))}「{quote}」")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def contact_text(program: dict[str, Any]) -> str:
+    """A program's contact, as one pastes it into a mail: name, department, TEL and e-mail."""
+    lines = [program.get("name", "")]
+    if program.get("department") or program.get("ministry"):
+        lines.append(f"担当：{program.get('department') or program.get('ministry')}")
+    lines += [f"TEL：{t}" for t in program.get("tel") or []]
+    lines += [f"mail：{m}" for m in program.get("email") or []]
+    return display_text("\n".join(lines))
+
+
+# -- program cards -------------------------------------------------------------------------------------
+def basis_text(basis: dict[str, Any] | None) -> str:
+    """「令和4年度予算政府案」, or the fiscal year before a label that does not spell it (R4年度…)."""
+    if not basis:
+        return ""
+    label, years = basis.get("label", ""), basis.get("fiscal_year")
+    spelled = not years or all(year in label for year in years.split("・"))
+    return label if spelled else f"{years}（{label}）"
+
+
+def department_without_ministry(program: dict[str, Any]) -> str:
+    """The 担当部署 after the ministry, which the card prints once, as a badge."""
+    department = program.get("department") or ""
+    ministry = program.get("ministry") or ""
+    if ministry and department.startswith(ministry):
+        department = department[len(ministry) :].strip()
+    return department
+
+
+def budget_html(program: dict[str, Any]) -> str:
+    amount = shown(budget_with_note(program.get("budget_thousand_yen"), program.get("budget_note")))
+    basis = basis_text(program.get("budget_basis"))
+    if not basis:
+        return amount
+    return f'{amount}<span class="pa-basis">{shown(basis)}</span>'
+
+
+def _other_figures(program_id: str, service: AnswerService | None) -> list[tuple[BudgetLine, int]]:
+    """The program's budget lines with a basis, one per figure and basis, with how many more places print
+    it: the maps repeat the same figure on every theme's page (「138億円」 on six R4年度 menus)."""
+    if service is None:
+        return []
+    groups: dict[tuple[str, ...], list[BudgetLine]] = {}
+    for line in service.index.catalog.budget_lines:
+        if line.program_id != program_id or line.basis is None:
+            continue
+        menu = "支援メニュー" in line.basis.label
+        key = (display_text(line.amount_text), line.basis.fiscal_year or "", "" if menu else line.basis.label)
+        groups.setdefault(key, []).append(line)
+    return [(lines[0], len(lines) - 1) for lines in groups.values()][:MAX_OTHER_FIGURES]
+
+
+def _figures_html(program_id: str, service: AnswerService | None) -> str:
+    figures = _other_figures(program_id, service)
+    if not figures:
+        return ""
+    items = []
+    for figure, more in figures:
+        if figure.basis is None:
+            continue
+        also = f'<span class="pa-meta"> ほか{more}か所</span>' if more else ""
+        span = figure.source
+        items.append(
+            f'<li>{shown(figure.amount_text)}<span class="pa-basis">{shown(basis_text(figure.basis.model_dump()))}'
+            f"</span>{also}{_document_link(span.doc_id, span.line_start, span.line_end, '記載箇所')}</li>"
+        )
+    return (
+        '<details class="pa-figures"><summary>資料中の予算の記載と、その基準</summary>'
+        f"<ul>{''.join(items)}</ul></details>"
+    )
+
+
+def program_cards_html(programs: list[dict[str, Any]], service: AnswerService | None = None) -> str:
     if not programs:
         return '<div class="pa-empty">この回答に関連する事業はありません。</div>'
-    cards = []
-    for p in programs:
-        new_calls = {True: "有", False: "無"}.get(p.get("new_calls"), "記載なし")
-        tels = [
-            f'<a class="pa-tel" href="{esc(_tel_href(t))}">{esc(t)}</a>'
-            for t in p.get("tel", [])
-            if re.search(r"\d", t)
-        ]
-        emails = [
-            f'<a class="pa-mail" href="mailto:{esc(e)}">{esc(e)}</a>' if _EMAIL.match(e) else esc(e)
-            for e in p.get("email", [])
-        ]
-        rows = [
-            ("申請主体", esc("、".join(p.get("applicant_types") or []) or "記載なし")),
-            ("予算額", esc(format_budget(p.get("budget_thousand_yen"), p.get("budget_note")))),
-            ("新規採択", esc(new_calls)),
-            ("TEL", "<br>".join(tels) or "記載なし"),
-            ("メール", "<br>".join(emails) or "記載なし"),
-        ]
-        table = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows)
-        ministry = esc(p.get("ministry") or "所管記載なし")
-        department = esc(p.get("department") or "")
-        cards.append(
-            '<div class="pa-card pa-program">'
-            f'<div class="pa-card-title">{esc(p.get("name", ""))}</div>'
-            f'<div class="pa-meta"><span class="pa-badge">{ministry}</span> {department}</div>'
-            f"<dl>{table}</dl></div>"
-        )
-    return "".join(cards)
+    return "".join(program_card_html(p, service) for p in programs)
 
 
-def _passage_html(lines: list[str], line_start: int, line_end: int, quote: str) -> str:
-    """The cited lines with a few around them; the quote is marked where it stands."""
+def program_card_html(p: dict[str, Any], service: AnswerService | None = None) -> str:
+    new_calls = {True: "有", False: "無"}.get(p.get("new_calls"), "記載なし")
+    tels = [
+        f'<a class="pa-tel" href="{esc(tel_href(t))}">{shown(t)}</a>'
+        for t in p.get("tel", [])
+        if re.search(r"\d", t)
+    ]
+    emails = [
+        f'<a class="pa-mail" href="mailto:{esc(e)}">{esc(e)}</a>' if EMAIL.fullmatch(e) else esc(e)
+        for e in p.get("email", [])
+    ]
+    rows = [
+        ("申請主体", shown("、".join(p.get("applicant_types") or []) or "記載なし")),
+        ("予算額", budget_html(p)),
+        ("新規採択", esc(new_calls)),
+        ("TEL", "<br>".join(tels) or "記載なし"),
+        ("メール", "<br>".join(emails) or "記載なし"),
+    ]
+    table = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows)
+    ministry = shown(p.get("ministry") or "所管記載なし")
+    department = shown(department_without_ministry(p))
+    source = ""
+    if service is not None and (record := service.programs.get(p.get("id", ""))) is not None:
+        span = record.source
+        source = _document_link(span.doc_id, span.line_start, span.line_end, "表の行を資料で見る")
+    copy = copy_button("連絡先をコピー", contact_text(p), f"{p.get('name', '')}の連絡先をコピー")
+    return (
+        '<div class="pa-card pa-program">'
+        f'<div class="pa-card-title">{shown(p.get("name", ""))}</div>'
+        f'<div class="pa-meta"><span class="pa-badge">{ministry}</span> {department}</div>'
+        f"<dl>{table}</dl>{_figures_html(p.get('id', ''), service)}"
+        f'<div class="pa-card-tools">{copy}{source}</div></div>'
+    )
+
+
+# -- source cards --------------------------------------------------------------------------------------
+def _document_info(doc_id: str, service: AnswerService | None) -> dict[str, str]:
+    stored = service.store.get(doc_id) if service is not None else None
+    return stored.info.model_dump() if stored is not None else {}
+
+
+def document_href(doc_id: str, line_start: int, line_end: int) -> str:
+    """The whole-document view at those lines (``assistant.web.ui.document_view``); relative to the page."""
+    query = urlencode({"from": line_start, "to": line_end})
+    return esc(f"documents/{url_quote(doc_id)}?{query}#L{line_start}")
+
+
+def _document_link(doc_id: str, line_start: int, line_end: int, label: str) -> str:
+    return (
+        f'<a class="pa-doclink" href="{document_href(doc_id, line_start, line_end)}" target="_blank" '
+        f'rel="noopener">{esc(label)} ↗</a>'
+    )
+
+
+def passage_html(lines: list[str], line_start: int, line_end: int, quote: str) -> str:
+    """The cited lines (PDF breaks joined for reading) between dimmed context; the quote is marked."""
     total = len(lines)
     line_start, line_end = max(1, line_start), min(total, line_end)
+    if not lines or line_start > line_end:
+        return f'<p class="pa-cited"><mark>{shown(quote)}</mark></p>'
     lo, hi = max(1, line_start - SOURCE_CONTEXT_LINES), min(total, line_end + SOURCE_CONTEXT_LINES)
     window = lines[lo - 1 : hi]
-    if not window or line_start > line_end:
-        return f'<div class="pa-line pa-cited"><span><mark>{esc(quote)}</mark></span></div>'
-    offsets, position = [], 0
-    for line in window:
-        offsets.append(position)
-        position += len(line) + 1
-    text = "\n".join(window)
-    cited_from = offsets[line_start - lo]
-    q_start = text.find(quote, cited_from) if quote else -1
+    raw = "\n".join(window)
+    cited_from = sum(len(line) + 1 for line in window[: line_start - lo])
+    cited_to = sum(len(line) + 1 for line in window[: line_end - lo + 1]) - 1
+    q_start = raw.find(quote, cited_from) if quote else -1
     if q_start < 0 and quote:
-        q_start = text.find(quote)
+        q_start = raw.find(quote)
     q_end = q_start + len(quote) if q_start >= 0 else -1
+    text, offsets = reading_text(raw)
 
-    rows = []
-    for i, line in enumerate(window):
-        number = lo + i
-        cited = line_start <= number <= line_end
-        start, end = offsets[i], offsets[i] + len(line)
-        if q_start >= 0 and q_start < end + 1 and q_end > start:
-            a, b = max(q_start, start) - start, min(q_end, end) - start
-            body = f"{esc(line[:a])}<mark>{esc(line[a:b])}</mark>{esc(line[b:])}"
-        elif q_start < 0 and cited:
-            body = f"<mark>{esc(line)}</mark>"
-        else:
-            body = esc(line)
-        css = "pa-line pa-cited" if cited else "pa-line"
-        rows.append(
-            f'<div class="{css}"><span class="pa-ln">{number}</span><span>{body or "&nbsp;"}</span></div>'
-        )
-    return "".join(rows)
+    cuts = {0, offsets[cited_from], offsets[cited_to], len(text)}
+    if q_start >= 0:
+        cuts |= {offsets[q_start], offsets[q_end]}
+    bounds = sorted(cuts)
+    pieces = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if a == b:
+            continue
+        piece = shown(text[a:b]).replace("\n", "<br>")
+        cited = offsets[cited_from] <= a < offsets[cited_to]
+        in_quote = offsets[q_start] <= a < offsets[q_end] if q_start >= 0 else cited
+        if in_quote:
+            piece = f"<mark>{piece}</mark>"
+        pieces.append(piece if cited else f'<span class="pa-context">{piece}</span>')
+    return f'<p class="pa-passage-text">{"".join(pieces)}</p>'
 
 
-def source_cards_html(citations: list[dict[str, Any]], service: AnswerService | None) -> str:
+def source_cards_html(
+    citations: list[dict[str, Any]], service: AnswerService | None, turn: int | None = None
+) -> str:
     if not citations:
         return '<div class="pa-empty">この回答には出典がありません。</div>'
     cards = []
     for c in citations:
+        n = int(c["id"])
+        info = _document_info(c["doc_id"], service)
         where = [f"p.{c['page']}"] if c.get("page") else []
         where.append(f"{c['line_start']}–{c['line_end']}行目")
         stored = service.store.get(c["doc_id"]) if service is not None else None
         if stored is not None:
-            passage = _passage_html(stored.lines, c["line_start"], c["line_end"], c.get("quote", ""))
+            passage = passage_html(stored.lines, c["line_start"], c["line_end"], c.get("quote", ""))
         else:
-            passage = (
-                f'<div class="pa-line pa-cited"><span><mark>{esc(c.get("quote", ""))}</mark></span></div>'
-            )
+            passage = f'<p class="pa-cited"><mark>{shown(c.get("quote", ""))}</mark></p>'
+        published = "・".join(shown(info[k]) for k in ("publisher", "date") if info.get(k))
+        anchor = f' id="pa-src-{turn}-{n}"' if turn is not None else ""
+        back = (
+            f'<a class="pa-back" href="#pa-ref-{turn}-{n}" title="回答の[{n}]に戻る">↩ 回答へ</a>'
+            if turn is not None
+            else ""
+        )
         cards.append(
-            '<div class="pa-card pa-source">'
-            f'<div class="pa-card-title"><span class="pa-num">[{int(c["id"])}]</span> {esc(c.get("title", ""))}</div>'
-            f'<div class="pa-meta">{esc(c.get("section") or "")}</div>'
-            f'<div class="pa-meta">{esc(" ・ ".join(where))} <span class="pa-doc">{esc(c["doc_id"])}</span></div>'
-            f'<div class="pa-passage">{passage}</div></div>'
+            f'<div class="pa-card pa-source"{anchor}>'
+            f'<div class="pa-card-title"><span class="pa-num">[{n}]</span> '
+            f"{shown(info.get('title') or c.get('title', ''))}</div>"
+            + (f'<div class="pa-meta pa-published">{published}</div>' if published else "")
+            + f'<div class="pa-meta">{shown(c.get("section") or "")}</div>'
+            f'<div class="pa-meta">{esc(" ・ ".join(where))} '
+            f"{_document_link(c['doc_id'], c['line_start'], c['line_end'], '資料全体で見る')}{back}</div>"
+            f'<blockquote class="pa-passage">{passage}</blockquote></div>'
         )
     return "".join(cards)
 
 
-def panel_html(title: str, body: str, count: int | None = None) -> str:
-    suffix = f'<span class="pa-count">{count}件</span>' if count else ""
-    return f'<div class="pa-panel"><div class="pa-panel-title">{title}{suffix}</div>{body}</div>'
-
-
-def programs_panel(answer: dict[str, Any] | None) -> str:
-    if answer is None:
-        return panel_html(
-            "関連する事業", '<div class="pa-empty">回答に挙がった事業がここに表示されます。</div>'
-        )
-    programs = answer.get("programs", [])
-    return panel_html("関連する事業", program_cards_html(programs), len(programs))
-
-
-def sources_panel(answer: dict[str, Any] | None, service: AnswerService | None) -> str:
-    if answer is None:
-        body = '<div class="pa-empty">回答の [1] などの番号に対応する出典と、その前後の本文がここに表示されます。</div>'
-        return panel_html("出典", body)
-    citations = answer.get("citations", [])
-    return panel_html("出典（引用箇所を強調表示）", source_cards_html(citations, service), len(citations))
-
-
+# -- filters and streaming -----------------------------------------------------------------------------
 def active_filters_html(filters: dict[str, str]) -> str:
     if not filters:
         return '<div class="pa-active">適用中の絞り込み：<b>なし</b>（すべての事業が対象）</div>'

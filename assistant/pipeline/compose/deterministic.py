@@ -1,0 +1,682 @@
+"""The deterministic composer: an answer per plan kind, from templates and the plan's evidence only.
+
+Nothing here generates free text. Program facts (申請主体, 予算額, 新規課題採択, 担当部署, TEL, e-mail) are
+copied from catalog records and cite the program's table row; prose facts are sentences quoted verbatim
+and cite where they stand. Templates live in ``prompts/answer_<language>.toml`` (Japanese; English framing
+for questions asked in English — names and quotes stay Japanese).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from assistant.pipeline.compose import COMPOSERS, AnswerDraft, Line
+from assistant.pipeline.compose.format import (
+    applicant_note,
+    applicants_text,
+    as_wish,
+    budget_text,
+    contacts_text,
+    department_text,
+    display_quote,
+    squash,
+    templates,
+)
+from assistant.pipeline.conditions import describe
+from assistant.pipeline.plan import AnswerPlan, ProgramFacts, TargetFacts
+from assistant.records import Program
+from assistant.vocabulary import SECTOR_LABELS
+
+
+class DeterministicComposer:
+    name = "deterministic"
+
+    def __init__(self, *_context: object) -> None:
+        self._kinds: dict[str, Callable[[AnswerPlan, dict], list[Line]]] = {
+            "abstain": self._abstain,
+            "clarify": self._clarify,
+            "fit": self._fit,
+            "list": self._list,
+            "ranking": self._ranking,
+            "compare": self._compare,
+            "yes_no": self._yes_no,
+            "attribute": self._attribute,
+            "contact": self._contact,
+            "prose": self._prose,
+            "not_stated": self._not_stated,
+            "network": self._network,
+        }
+
+    def compose(self, plan: AnswerPlan) -> AnswerDraft:
+        t = templates(plan.question.language)
+        lines = self._kinds.get(plan.kind, self._abstain)(plan, t)
+        if plan.question.language == "en":
+            lines = [Line(ln.text, ln.cites, _ENGLISH_END.get(ln.end, ln.end)) for ln in lines]
+        programs = [f.program for f in plan.programs] if plan.kind not in ("abstain", "clarify") else []
+        return AnswerDraft(lines=lines, programs=programs, composer=self.name)
+
+    # -- abstain and clarify ------------------------------------------------------------------------
+    def _abstain(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        lines = [Line(t["abstain"]["no_support"])]
+        if plan.suggestions:
+            lines.append(Line("\n" + t["abstain"]["suggestions"], end="：\n"))
+            lines.extend(Line(f"・{s}", end="\n") for s in plan.suggestions)
+        lines.append(Line(("" if plan.suggestions else "\n") + t["abstain"]["whom"]))
+        return lines
+
+    def _clarify(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        ref = plan.question.reference
+        if not plan.options:
+            return [Line(t["clarify"]["missing"])]
+        lines = [Line(t["clarify"]["ambiguous"].format(expression=ref.expression if ref else ""), end="：\n")]
+        for program in plan.options:
+            lines.append(Line(t["clarify"]["option"].format(name=program.name), end="\n"))
+        return lines
+
+    # -- program cards ------------------------------------------------------------------------------
+    def _heading(self, index: int, facts: ProgramFacts, t: dict) -> Line:
+        program = facts.program
+        heading = t["program"]["heading"].format(
+            index=index, name=program.name, ministry=program.ministry or "所管不明"
+        )
+        return Line(heading, _row(facts), end="\n")
+
+    def _applicants_line(self, facts: ProgramFacts, t: dict) -> list[Line]:
+        program = facts.program
+        if not program.applicant_types:
+            return []
+        text = t["program"]["applicants"].format(applicants=applicants_text(program)) + applicant_note(
+            program, t["program"]
+        )
+        return [Line(text, _row(facts))]
+
+    def _budget_lines(self, plan: AnswerPlan, facts: ProgramFacts, t: dict) -> list[Line]:
+        lines = []
+        budget = budget_text(facts.program)
+        if budget:
+            lines.append(Line(t["program"]["budget"].format(budget=budget), _row(facts)))
+        for eid in facts.budget_lines:
+            quote = squash(plan.evidence[eid - 1].quote)
+            lines.append(Line(t["program"]["budget_line"].format(quote=quote), [eid]))
+        return lines
+
+    def _new_calls_line(self, facts: ProgramFacts, t: dict) -> list[Line]:
+        if facts.program.new_calls is None:
+            return []
+        key = "new_calls_yes" if facts.program.new_calls else "new_calls_no"
+        return [Line(t["program"][key], _row(facts))]
+
+    def _contact_lines(self, facts: ProgramFacts, t: dict) -> list[Line]:
+        program = facts.program
+        lines = []
+        if program.department or program.ministry:
+            lines.append(
+                Line(t["program"]["department"].format(department=department_text(program)), _row(facts))
+            )
+        contacts = contacts_text(program)
+        text = t["program"]["contact"].format(contacts=contacts) if contacts else t["program"]["no_contact"]
+        lines.append(Line(text, _row(facts)))
+        return lines
+
+    def _why_lines(self, plan: AnswerPlan, facts: ProgramFacts, t: dict) -> list[Line]:
+        lines = []
+        if facts.use_case is not None:
+            lines.append(
+                Line(t["program"]["fit_use_case"].format(goal=as_wish(facts.use_case_goal)), [facts.use_case])
+            )
+        if facts.description is not None and facts.program.description:
+            lines.append(
+                Line(
+                    t["program"]["fit_description"].format(description=facts.program.description),
+                    [facts.description],
+                )
+            )
+        return lines
+
+    def _card(self, plan: AnswerPlan, index: int, facts: ProgramFacts, t: dict) -> list[Line]:
+        return [
+            self._heading(index, facts, t),
+            *self._why_lines(plan, facts, t),
+            *self._applicants_line(facts, t),
+            *self._budget_lines(plan, facts, t),
+            *self._new_calls_line(facts, t),
+            *self._contact_lines(facts, t),
+        ]
+
+    def _target_card(self, plan: AnswerPlan, index: int, target: TargetFacts, t: dict) -> list[Line]:
+        lines = [
+            Line(
+                t["fit"]["target_heading"].format(index=index, name=target.name), [target.use_case], end="\n"
+            ),
+            Line(t["program"]["fit_use_case"].format(goal=as_wish(target.use_case_goal)), [target.use_case]),
+        ]
+        for eid in target.budget_lines:
+            quote = squash(plan.evidence[eid - 1].quote)
+            lines.append(Line(t["program"]["budget_line"].format(quote=quote), [eid]))
+        lines.append(Line(t["fit"]["target_no_row"], end="\n"))
+        return lines
+
+    # -- kinds about named programs -----------------------------------------------------------------
+    def _contact(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        lines: list[Line] = []
+        for facts in plan.programs:
+            intro = t["contact"]["intro"].format(name=facts.program.name)
+            lines.append(Line(("\n" if lines else "") + intro, end="：\n"))
+            lines.extend(self._contact_lines(facts, t))
+        return lines
+
+    def _attribute(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        asked = set(plan.asked)
+        lines: list[Line] = []
+        if "prose" in plan.missing:
+            names = "、".join(f.program.name for f in plan.programs)
+            lines.append(Line(t["attribute"]["no_prose"].format(name=names), end="：\n"))
+            for index, facts in enumerate(plan.programs, start=1):
+                lines.extend(
+                    [
+                        self._heading(index, facts, t),
+                        *self._applicants_line(facts, t),
+                        *self._contact_lines(facts, t),
+                    ]
+                )
+            return lines
+        specific = asked & {
+            "budget",
+            "applicants",
+            "ministry",
+            "new_calls",
+            "themes",
+            "department",
+            "contact",
+        }
+        if not specific:
+            for index, facts in enumerate(plan.programs, start=1):
+                lines.extend(self._card(plan, index, facts, t))
+            return lines
+        for facts in plan.programs:
+            program = facts.program
+            only_budget = specific == {"budget"}
+            intro = t["attribute"]["budget_intro" if only_budget else "intro"].format(name=program.name)
+            lines.append(Line(("\n" if lines else "") + intro, end="：\n"))
+            if "ministry" in specific:
+                lines.append(
+                    Line(f"・{t['labels']['ministry']}：{program.ministry or '記載なし'}", _row(facts))
+                )
+            if "applicants" in specific:
+                lines.extend(self._applicants_line(facts, t))
+            if "budget" in specific:
+                lines.extend(self._budget_lines(plan, facts, t))
+                if not budget_text(program) and not facts.budget_lines:
+                    lines.append(Line("・予算額：関連事業マップの表では「ー」（記載なし）", _row(facts)))
+            if "new_calls" in specific:
+                lines.extend(self._new_calls_line(facts, t))
+            if "themes" in specific and program.themes:
+                lines.append(
+                    Line(t["program"]["themes"].format(themes="、".join(program.themes)), _row(facts))
+                )
+            if not only_budget or "contact" in specific or "department" in specific:
+                lines.extend(self._contact_lines(facts, t))
+        return lines
+
+    def _yes_no(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        facts = plan.programs[0]
+        program = facts.program
+        y = t["yes_no"]
+        attribute = plan.verdict_attribute
+        conditions = [c for c in plan.conditions if c.role != "background" and c.field == attribute]
+        value = conditions[0].value if conditions else None
+        values = value if isinstance(value, tuple) else (value,)
+        verdict = plan.verdict == "yes"
+        lines: list[Line] = []
+        if attribute == "applicant":
+            key = "applicant_yes" if verdict else "applicant_no"
+            lines.append(
+                Line(
+                    y[key].format(
+                        name=program.name,
+                        applicant="・".join(map(str, values)),
+                        applicants=applicants_text(program),
+                    ),
+                    _row(facts),
+                )
+            )
+            if not verdict and "大学等研究機関" in values:
+                note = applicant_note(program, t["program"]).strip("（）() ")
+                lines.append(Line(note or y["applicant_no_university"], _row(facts)))
+        elif attribute == "ministry":
+            key = "ministry_yes" if verdict else "ministry_no"
+            lines.append(
+                Line(
+                    y[key].format(
+                        name=program.name, ministry="・".join(map(str, values)), actual=program.ministry
+                    ),
+                    _row(facts),
+                )
+            )
+        elif attribute == "new_calls":
+            asked_yes = value is not False
+            key = (
+                ("new_calls_yes" if program.new_calls else "new_calls_no")
+                if asked_yes
+                else ("new_calls_yes_asked_no" if program.new_calls else "new_calls_no_asked_no")
+            )
+            lines.append(Line(y[key].format(name=program.name), _row(facts)))
+        elif attribute == "theme":
+            key = "theme_yes" if verdict else "theme_no"
+            lines.append(
+                Line(
+                    y[key].format(
+                        name=program.name, theme="・".join(map(str, values)), themes="、".join(program.themes)
+                    ),
+                    _row(facts),
+                )
+            )
+        elif attribute in ("min_budget", "max_budget"):
+            key = "budget_yes" if verdict else "budget_no"
+            lines.append(
+                Line(
+                    y[key].format(
+                        name=program.name,
+                        budget=budget_text(program),
+                        condition=describe(conditions, plan.question.language),
+                    ),
+                    _row(facts),
+                )
+            )
+        elif attribute == "has_budget":
+            key = "has_budget_yes" if program.budget_thousand_yen is not None else "has_budget_no"
+            lines.append(Line(y[key].format(name=program.name, budget=budget_text(program)), _row(facts)))
+        lines.extend(self._contact_lines(facts, t))
+        return lines
+
+    def _compare(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        c = t["compare"]
+        english = plan.question.language == "en"
+        lines: list[Line] = []
+        by_id = {f.program.id: f for f in plan.programs}
+        if plan.compared == ("budget",):
+            missing = [f for f in plan.programs if f.program.budget_thousand_yen is None]
+            if plan.winner is not None:
+                winner = by_id[plan.winner]
+                others = [f for f in plan.programs if f.program.id != plan.winner and f not in missing]
+                more = (
+                    ("smaller" if english else "小さい")
+                    if plan.question.ranking_ascending
+                    else ("larger" if english else "大きい")
+                )
+                lines.append(
+                    Line(
+                        c["budget_winner"].format(
+                            more=more,
+                            winner=winner.program.name,
+                            winner_budget=budget_text(winner.program),
+                            loser_name="、".join(f.program.name for f in others),
+                            loser_budget="、".join(budget_text(f.program) for f in others),
+                        ),
+                        [*_row(winner), *[e for f in others for e in _row(f)]],
+                    )
+                )
+            for facts in missing:
+                lines.append(Line(c["budget_missing"].format(name=facts.program.name), _row(facts)))
+            for facts in plan.programs:
+                for eid in facts.budget_lines:
+                    lines.append(
+                        Line(
+                            t["program"]["budget_line"].format(quote=squash(plan.evidence[eid - 1].quote)),
+                            [eid],
+                        )
+                    )
+            return lines
+        if plan.verdict is not None and plan.verdict_attribute is not None:
+            attribute = plan.verdict_attribute
+            values = [_value_text(f.program, attribute, t) for f in plan.programs]
+            key = "same_yes" if plan.verdict == "yes" else "same_no"
+            label = t["labels"].get(attribute, attribute)
+            lines.append(
+                Line(
+                    c[key].format(value=values[0], attribute=label),
+                    [e for f in plan.programs for e in _row(f)],
+                )
+            )
+            for facts, value in zip(plan.programs, values, strict=True):
+                lines.append(Line(c["row"].format(name=facts.program.name, value=value), _row(facts)))
+            return lines
+        for attribute in plan.compared:
+            label = t["labels"].get(attribute, attribute)
+            lines.append(
+                Line(("\n" if lines else "") + c["attribute_intro"].format(attribute=label), end="：\n")
+            )
+            for facts in plan.programs:
+                lines.append(
+                    Line(
+                        c["row"].format(
+                            name=facts.program.name, value=_value_text(facts.program, attribute, t)
+                        ),
+                        _row(facts),
+                    )
+                )
+        return lines
+
+    # -- kinds over the catalog ---------------------------------------------------------------------
+    def _ranking(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        r = t["ranking"]
+        english = plan.question.language == "en"
+        ascending = plan.question.ranking_ascending
+        order = ("smallest" if ascending else "largest") if english else ("小さい" if ascending else "大きい")
+        conditions = describe(plan.conditions, plan.question.language)
+        if not plan.programs:
+            return [Line(r["none"].format(conditions=conditions), end="")]
+        if plan.ranked_within:
+            first = plan.programs[0]
+            lines = [
+                Line(
+                    r["within"].format(
+                        most=order, name=first.program.name, budget=budget_text(first.program)
+                    ),
+                    _row(first),
+                )
+            ]
+            if len(plan.programs) > 1:
+                lines.append(Line("\n" + r["within_more"].format(order=order), end="：\n"))
+                lines.extend(self._rank_items(plan.programs, t))
+            return lines
+        if plan.question.ranking_size in (None, 1):
+            # A superlative (「一番…は？」) is answered by a sentence naming the winner; the runners-up follow.
+            first = plan.programs[0]
+            applied = any(c.role != "background" for c in plan.conditions)
+            lines = [
+                Line(
+                    r["top" if applied else "top_all"].format(
+                        most=order,
+                        conditions=conditions,
+                        name=first.program.name,
+                        ministry=first.program.ministry or "所管不明",
+                        budget=budget_text(first.program),
+                    ),
+                    _row(first),
+                )
+            ]
+            if len(plan.programs) > 1:
+                lines.append(Line("\n" + r["runners_up"], end="：\n"))
+                lines.extend(self._rank_items(plan.programs[1:], t))
+            return lines
+        lines = [
+            Line(r["intro"].format(order=order, conditions=conditions, count=len(plan.programs)), end="：\n")
+        ]
+        lines.extend(self._rank_items(plan.programs, t))
+        return lines
+
+    def _rank_items(self, programs: list[ProgramFacts], t: dict) -> list[Line]:
+        return [
+            Line(
+                t["ranking"]["item"].format(
+                    name=f.program.name,
+                    ministry=f.program.ministry or "所管不明",
+                    budget=budget_text(f.program),
+                ),
+                _row(f),
+            )
+            for f in programs
+        ]
+
+    def _list(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        li = t["list"]
+        conditions = describe(plan.conditions, plan.question.language)
+        if not plan.programs:
+            return [Line(li["none"].format(conditions=conditions))]
+        lines = [Line(li["intro"].format(conditions=conditions, count=len(plan.programs)), end="：\n")]
+        with_contacts = "contact" in plan.asked or "department" in plan.asked
+        new_calls_text = {True: "有", False: "無", None: "記載なし"}
+        for facts in plan.programs:
+            program = facts.program
+            item = li["item_contact"] if with_contacts else li["item"]
+            lines.append(
+                Line(
+                    item.format(
+                        name=program.name,
+                        ministry=program.ministry or "所管不明",
+                        applicants=applicants_text(program) or "記載なし",
+                        budget=budget_text(program) or "記載なし",
+                        new_calls=new_calls_text[program.new_calls],
+                        department=department_text(program) or "記載なし",
+                        contacts=contacts_text(program) or "電話番号・メールアドレスの記載なし",
+                    ),
+                    _row(facts),
+                )
+            )
+        return lines
+
+    def _fit(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        count = len(plan.programs) + len(plan.targets)
+        lines = [Line(t["fit"]["intro_one" if count == 1 else "intro"], end="：\n")]
+        blocks: list[tuple[float, ProgramFacts | TargetFacts]] = [(f.score or 0.0, f) for f in plan.programs]
+        blocks.extend((target.score or 0.0, target) for target in plan.targets)
+        blocks.sort(key=lambda item: -item[0])
+        for index, (_, item) in enumerate(blocks, start=1):
+            if isinstance(item, ProgramFacts):
+                lines.extend(self._card(plan, index, item, t))
+            else:
+                lines.extend(self._target_card(plan, index, item, t))
+        return lines
+
+    # -- prose ----------------------------------------------------------------------------------------
+    def _prose(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        p = t["prose"]
+        if not plan.quotes:
+            return self._attribute(plan, t) if plan.programs else self._abstain(plan, t)
+        contact_block = all(
+            plan.evidence[eid - 1].kind == "quote" and plan.evidence[eid - 1].label == "contact"
+            for eid in plan.quotes
+        )
+        if contact_block:
+            first = plan.evidence[plan.quotes[0] - 1]
+            lines = [Line(p["contact_intro"].format(title=first.title), end="：\n")]
+            lines.extend(
+                Line(p["contact_item"].format(quote=" ".join(plan.evidence[e - 1].quote.split())), [e])
+                for e in plan.quotes
+            )
+            return lines
+        if plan.programs:
+            names = "、".join(f.program.name for f in plan.programs)
+            lines = [Line(p["intro_about"].format(names=names), end="：\n")]
+        else:
+            lines = [Line(p["intro"], end="：\n")]
+        for eid in plan.quotes:
+            evidence = plan.evidence[eid - 1]
+            if evidence.kind == "cell":
+                item = p["cell"].format(label=evidence.label, quote=evidence.quote, title=evidence.title)
+            else:
+                item = p["item"].format(
+                    quote=display_quote(" ".join(evidence.quote.split("\n"))), title=evidence.title
+                )
+            lines.append(Line(item, [eid]))
+        return lines
+
+    def _network(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        n = t["network"]
+        answer = plan.network
+        if answer is None:
+            return self._abstain(plan, t)
+        query = answer.query
+        lines: list[Line] = []
+        if plan.absent_regions:
+            cites = [
+                e for key, e in plan.network_evidence.items() if isinstance(key, tuple) and key[0] == "row"
+            ]
+            programs = "・".join(dict.fromkeys(e.program_name for e in answer.networks))
+            lines.append(
+                Line(n["absent"].format(regions="、".join(plan.absent_regions), programs=programs), cites)
+            )
+            lines.append(Line("\n" + n["regions_networks"], end="：\n"))
+            for entry in answer.networks:
+                item = n["network_item"].format(
+                    region=entry.region, program=entry.program_name, name=entry.name
+                )
+                lines.append(Line(item, plan.cell(entry.name_source)))
+            return lines
+        if "region" in plan.asked and answer.networks:
+            regions = list(dict.fromkeys(e.region for e in answer.networks))
+            cites = [e for entry in answer.networks for e in plan.cell(entry.name_source)]
+            lines.append(Line(n["regions"].format(regions="、".join(regions)), cites))
+            lines.append(Line("\n" + n["regions_networks"], end="：\n"))
+            for entry in answer.networks:
+                item = n["network_item"].format(
+                    region=entry.region, program=entry.program_name, name=entry.name
+                )
+                lines.append(Line(item, plan.cell(entry.name_source)))
+            return lines
+        if answer.count is not None:
+            key = "count_members" if query.relation in ("members", "shared") else "count_networks"
+            cited = [
+                e for entry in answer.networks for e in plan.cell(entry.members_cell or entry.name_source)
+            ]
+            lines.append(Line(n[key].format(count=answer.count), cited[:6]))
+        if query.relation == "networks":
+            for member in answer.members:
+                lines.append(
+                    Line(("\n" if lines else "") + n["networks_intro"].format(member=member.name), end="：\n")
+                )
+                for entry in answer.networks:
+                    if entry.network_id in member.network_ids:
+                        item = n["network_item"].format(
+                            region=entry.region, program=entry.program_name, name=entry.name
+                        )
+                        lines.append(
+                            Line(
+                                item,
+                                [
+                                    *plan.cell(entry.name_source),
+                                    *plan.cell(member.sources[0] if member.sources else None),
+                                ],
+                            )
+                        )
+            return lines
+        if query.relation == "shared":
+            lines.append(Line(n["shared_intro"], end="：\n"))
+            names = {e.network_id: e.name for e in answer.networks}
+            cells = {e.network_id: e.members_cell or e.name_source for e in answer.networks}
+            for member in answer.members:
+                networks = "、".join(names.get(nid, nid) for nid in member.network_ids)
+                cites = [e for nid in member.network_ids for e in plan.cell(cells.get(nid))]
+                lines.append(Line(n["shared_item"].format(member=member.name, networks=networks), cites))
+            return lines
+        if query.relation == "summary":
+            for entry in answer.networks:
+                intro = n["summary"].format(region=entry.region, program=entry.program_name, name=entry.name)
+                lines.append(Line(("\n" if lines else "") + intro, plan.cell(entry.name_source), end="：\n"))
+                if entry.summary:
+                    lines.append(
+                        Line(n["summary_item"].format(summary=entry.summary), plan.cell(entry.summary_source))
+                    )
+            return lines
+        if query.relation == "members":
+            asked = plan.question.network
+            asked_sectors = asked.sectors if asked is not None else query.sectors
+            printed = {m.sector for entry in answer.networks for m in entry.members}
+            # A sector the table prints is shown as its label (【産】); one read from names (銀行 → 金融,
+            # which the table files under 【産】) says so.
+            wanted = "・".join(
+                f"【{s}】" if s in printed else n["sector_by_name"].format(label=SECTOR_LABELS.get(s, s))
+                for s in asked_sectors
+            )
+            if plan.verdict is not None:
+                cells = [e for entry in answer.networks for e in plan.cell(entry.members_cell)]
+                named = asked is not None and bool(asked.network_ids)
+                scope = (
+                    "・".join(f"「{e.name}」" for e in answer.networks)
+                    if named
+                    else "・".join(query.regions) + n["networks_of"]
+                )
+                key = "members_yes" if plan.verdict == "yes" else "members_no"
+                labelled = "・".join(
+                    f"{SECTOR_LABELS.get(s, s)}（【{s}】）"
+                    if s in printed
+                    else n["sector_by_name"].format(label=SECTOR_LABELS.get(s, s))
+                    for s in asked_sectors
+                )
+                what = labelled or "・".join(m.name for m in answer.members) or n["asked_members"]
+                lines.append(Line(n[key].format(scope=scope, what=what), cells))
+            sectors = n["sector_only"].format(sectors=wanted) if wanted and plan.verdict != "no" else ""
+            for entry in answer.networks:
+                intro = n["members_intro"].format(
+                    region=entry.region, program=entry.program_name, name=entry.name, sectors=sectors
+                )
+                lines.append(Line(("\n" if lines else "") + intro, plan.cell(entry.name_source), end="：\n"))
+                for sector, members in _sector_groups(entry.members):
+                    names = "、".join(
+                        (m.printed or m.name) + (n["role"].format(role=m.role) if m.role else "")
+                        for m in members
+                    )
+                    lines.append(
+                        Line(
+                            n["members_line"].format(sector=sector, members=names),
+                            plan.cell(entry.members_cell),
+                        )
+                    )
+            return lines
+        scope = "・".join(query.regions) or "・".join(dict.fromkeys(e.program_name for e in answer.networks))
+        lines.append(Line(n["overview_intro"].format(scope=scope or "表"), end="：\n"))
+        for entry in answer.networks:
+            item = n["network_item"].format(region=entry.region, program=entry.program_name, name=entry.name)
+            lines.append(Line(item, plan.cell(entry.name_source)))
+        return lines
+
+    def _not_stated(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        n = t["not_stated"]
+        labels = t["labels"]
+        missing = "・".join(labels.get(m, m) for m in plan.missing)
+        if plan.question.years:
+            years = sorted(plan.question.years)
+            missing = (
+                f"{'、'.join(str(y) + '年' for y in years)}の{missing}"
+                if "period" not in plan.missing
+                else f"{'、'.join(str(y) + '年' for y in years)}の情報"
+            )
+        if not plan.programs:
+            return [Line(n["intro_general"].format(missing=missing))]
+        names = "、".join(f.program.name for f in plan.programs)
+        lines = [Line(n["intro"].format(name=names, missing=missing))]
+        lines.append(Line(n["nearest"], end="：\n"))
+        for facts in plan.programs:
+            program = facts.program
+            if len(plan.programs) > 1:
+                lines.append(Line(f"【{program.name}】", _row(facts), end="\n"))
+            if program.new_calls is not None:
+                lines.append(Line(n["new_calls_yes" if program.new_calls else "new_calls_no"], _row(facts)))
+            budget = budget_text(program)
+            if budget and ("period" in plan.missing or "budget" in plan.asked or "result" in plan.missing):
+                lines.append(Line(n["budget_as_of"].format(budget=budget), _row(facts)))
+        lines.append(Line("\n" + n["whom"], end="：\n"))
+        for facts in plan.programs:
+            lines.extend(self._contact_lines(facts, t))
+        return lines
+
+
+_ENGLISH_END = {"。": ".", "：\n": ":\n"}
+
+
+def _sector_groups(
+    members: list, order: tuple[str, ...] = ("学", "官", "産", "金融")
+) -> list[tuple[str, list]]:
+    groups: dict[str, list] = {}
+    for member in members:
+        groups.setdefault(member.sector or "その他", []).append(member)
+    ranked = sorted(groups.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    return ranked
+
+
+def _row(facts: ProgramFacts) -> list[int]:
+    return [facts.row] if facts.row is not None else []
+
+
+def _value_text(program: Program, attribute: str, t: dict) -> str:
+    if attribute == "ministry":
+        return program.ministry or "記載なし"
+    if attribute == "applicants":
+        return applicants_text(program) or "記載なし"
+    if attribute == "department":
+        return department_text(program) or "記載なし"
+    return budget_text(program) or "記載なし"
+
+
+COMPOSERS.register("deterministic")(DeterministicComposer)

@@ -1,0 +1,999 @@
+"""Stage 1, read: the question is read once into a frozen :class:`Question`.
+
+Everything later stages need from the wording is taken here — the normalised text and its Sudachi
+tokens (with readings), the programs it names (by name, alias, reading or with a small typo), the
+conditions it states with their role (asked for, or background about the asker), the attributes it asks
+about, its cues (list, ranking, comparison, yes/no, count, when, a goal), and what its references to the
+conversation (それ, その事業, 後者, 2番目, 「経産省のほう」, その中で) point at. Retrieval, planning and
+composing read this object; nothing downstream re-reads the raw string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from assistant.jp_text import _tokenizer, is_japanese, normalize, strip_controls, tokenize
+from assistant.pipeline import cues
+from assistant.pipeline.conditions import Condition, ProgramFilter, Role, explicit_filters
+from assistant.pipeline.matching import Mention, ProgramMatcher, match_key
+from assistant.pipeline.networks import (
+    NetworkGraph,
+    NetworkQuery,
+    asks_network_relation,
+    read_network_question,
+)
+from assistant.records import Program
+from assistant.vocabulary import (
+    APPLICANT_ALIASES,
+    MINISTRY_ALIASES,
+    THEME_KEYWORDS,
+    TOGETHER,
+    collaboration_label,
+    english_gloss,
+    to_thousand_yen,
+)
+
+
+class Turn(BaseModel):
+    """One earlier turn of the conversation, as the API and the UI send it."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Token:
+    surface: str
+    base: str  # dictionary form
+    reading: str  # katakana
+    pos: str
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A piece of the question between sentence ends and subordinate conjunctions (「…ですが、」)."""
+
+    text: str
+    kind: Literal["ask", "wish", "background"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the question's pointing words refer to in the conversation."""
+
+    expression: str  # the words that point back (その事業, 後者, 経産省のほう, or "" for an implied subject)
+    status: Literal["resolved", "ambiguous", "missing"]
+    program_ids: tuple[str, ...] = ()  # resolved
+    candidates: tuple[str, ...] = ()  # the programs it could mean (ambiguous), or the set (その中で)
+    scope: Literal["one", "all", "set"] = "one"
+    picked_by: str = ""  # ordinal / ministry / applicant / budget / anaphora / implied
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # as asked (control characters removed)
+    normalized: str
+    masked: str  # normalised, each named program replaced by one private-use character (see MASKED_NAME)
+    language: Literal["ja", "en"]
+    tokens: tuple[Token, ...]
+    content_words: tuple[str, ...]  # tokenize(): what scoring compares
+    mentions: tuple[Mention, ...]  # programs named in the question
+    named_ids: tuple[str, ...]
+    reference: Reference | None
+    conditions: tuple[Condition, ...]
+    asked: frozenset[str]
+    cues: frozenset[str]
+    clauses: tuple[Clause, ...]
+    goal: str | None  # the wish of a goal question, without the asking part
+    matching_goal: str | None  # the goal as compared with programs' purposes (partners named as 産学官)
+    ranking_size: int | None
+    ranking_ascending: bool
+    years: frozenset[int]
+    history_ids: tuple[str, ...]  # programs of the most recent turn that names any
+    history_texts: tuple[str, ...] = field(default=(), repr=False)
+    #: Programs named only as background (「すでに共創の場に採択されています」).
+    background_ids: tuple[str, ...] = ()
+    network: NetworkQuery | None = None  # what it asks about the regional networks, if it does
+    gloss: str = ""  # Japanese words of an English question's domain terms
+    network_from_history: bool = False  # 「その委員会は…」: the network was named by an earlier turn
+
+    # -- derived views ------------------------------------------------------------------------------
+    @property
+    def program_ids(self) -> tuple[str, ...]:
+        """Programs the question is about: named ones, else the ones its reference resolves to."""
+        if self.named_ids:
+            return self.named_ids
+        if self.reference is not None and self.reference.status == "resolved":
+            return self.reference.program_ids
+        return ()
+
+    @property
+    def filter(self) -> ProgramFilter:
+        """What listed programs must meet: every asked and caller condition."""
+        return ProgramFilter.of(self.conditions)
+
+    @property
+    def hard_filter(self) -> ProgramFilter:
+        """Conditions exact enough to narrow a recommendation: the caller's, and asked ones but themes
+        (a theme word in a goal is context)."""
+        return ProgramFilter.of(
+            [c for c in self.conditions if c.role == "filter" or (c.role == "asked" and c.field != "theme")]
+        )
+
+    @property
+    def asked_conditions(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if c.role != "background")
+
+    @property
+    def matching_text(self) -> str:
+        """The question as it is matched with the Japanese text: an English question gets the Japanese
+        words of its domain terms (survey → 調査) appended."""
+        return f"{self.text} {self.gloss}" if self.gloss else self.text
+
+    def has(self, cue: str) -> bool:
+        return cue in self.cues
+
+    def asks(self, *attributes: str) -> bool:
+        return any(a in self.asked for a in attributes)
+
+
+_ERA_YEAR = re.compile(r"(令和|平成)\s*(元|\d{1,2})\s*年")
+_WESTERN_YEAR = re.compile(r"(?<![\d,.\-])((?:19|20)\d{2})\s*年")
+_ENGLISH_YEAR = re.compile(r"\b(?:in|for|of|during|fy|fiscal(?: year)?)\s*((?:19|20)\d{2})\b", re.IGNORECASE)
+_ERA_START = {"令和": 2018, "平成": 1988}
+
+
+def mentioned_years(text: str) -> set[int]:
+    """Western years of the 令和/平成 and 19xx/20xx mentions in a text (令和2年 = 2020)."""
+    text = normalize(text)
+    years = {int(m.group(1)) for m in _WESTERN_YEAR.finditer(text)}
+    years |= {int(m.group(1)) for m in _ENGLISH_YEAR.finditer(text)}
+    for era, number in _ERA_YEAR.findall(text):
+        years.add(_ERA_START[era] + (1 if number == "元" else int(number)))
+    return years
+
+
+_CLAUSE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.?!]\s)")
+_SUBORDINATE = re.compile(
+    r"(?:のですが|んですが|ですが|ますが|のですけど|んですけど|ですけど|けれども|けれど|けど|ので|から|ため|が)[、,]"
+)
+_ASK_END = re.compile(
+    r"[?？]|か[。.]?$|(?:教えて|おしえて|知りたい|しりたい|ください|下さい|願います|お願い|いただけ|頂け|"
+    r"ほしい|欲しい|挙げて|示して|見たい|一覧にして|どこ|どれ|なに|何|誰|だれ|いつ|いくら|いくつ(?!か))[^、]{0,12}$|"
+    r"(?:は|って|を|の|で)$|\b(?:please|tell me|list|show me|give me)\b"
+)
+#: Discourse connectives that open a goal (「今度は」「次に」) and say nothing about it.
+_CONNECTIVE = re.compile(
+    r"^(?:今度は|今回は|次は|次に|また|さらに|更に|今後は|これからは|将来的には|そこで|ついては|そのため|このため|加えて)[、,]?\s*"
+)
+#: A clause that ends as a statement (「…です。」「…参加してきました。」「…担当しております。」).
+_DECLARATIVE_END = re.compile(r"(?:です|ます|ました|でした|である|おります|いる|いた|った)[。.]\s*$|\.\s*$")
+#: 「このような取組に使える事業は？」: the ask points back at the narrative before it, which is the goal.
+_NARRATIVE_BACK = re.compile(
+    r"このような|こういう|こうした|そのような|そういう|こういった|そういった|\bsuch\b|\bthis kind of\b"
+)
+_CONTACT_WISH = re.compile(
+    r"(?:問い?合わ?せ|連絡し|相談し|質問し|聞き|きき|知り|しり|教えてもらい|確認し)たい"
+)
+_GOAL_TAIL = re.compile(
+    r"^(.*(?:たい|ほしい|欲しい|考えて(?:い|お)ます|検討して(?:い|お)ます|目指して(?:い|お)ます|予定です|つもりです))"
+)
+#: Program names in ``Question.masked`` become one private-use character each (U+E000 + their index among
+#: the named programs), so cue words inside names do not count and a clause still shows which it names.
+_MASK_BASE = 0xE000
+#: Japanese quoted inside an English question (“the 「地域共創の場」 report”) does not make it Japanese.
+_QUOTED_JA = re.compile(r"「[^」]*」|『[^』]*』")
+MASKED_NAME = "[\ue000-\ue0ff]"
+
+
+class QuestionReader:
+    """Built once per process from the catalog; ``read`` is thread-safe (no per-call state)."""
+
+    def __init__(
+        self, programs: list[Program], matcher: ProgramMatcher, networks: NetworkGraph | None = None
+    ) -> None:
+        self.programs = {p.id: p for p in programs}
+        self.matcher = matcher
+        self.networks = networks
+        self.themes = sorted({t for p in programs for t in p.themes})
+        # Each program's printed names as flexible patterns (separators may differ), for masking.
+        self._name_patterns: dict[str, re.Pattern[str]] = {}
+        for program in programs:
+            names = {program.name, *program.aliases}
+            names |= {v for v, pid in matcher.variants if pid == program.id}
+            alternatives = sorted(
+                (_flexible(normalize(n).lower()) for n in names if len(match_key(n)) >= 2),
+                key=len,
+                reverse=True,
+            )
+            self._name_patterns[program.id] = re.compile("|".join(alternatives), re.IGNORECASE)
+
+    # -- the one entry point -------------------------------------------------------------------------
+    def read(
+        self, text: str, history: Sequence[Turn] = (), filters: dict[str, str | None] | None = None
+    ) -> Question:
+        text = strip_controls(text).strip()
+        normalized = normalize(text)
+        mentions = tuple(self.matcher.mentions(text))
+        named = tuple(dict.fromkeys(m.program_id for m in mentions))
+        masked = self._mask(normalized, named)
+        if re.search(r"[\u3041-\u3096]{4,}", masked):  # typed in kana: its words of asking as kanji
+            masked = cues.KANA_WORD.sub(lambda m: cues.KANA_WORDS[m.group(0)], masked)
+        named, excluded = _excluded_programs(named, masked)
+        # An English question that names a program in Japanese is still English: names are masked first.
+        language = _language_of(masked)
+        network, network_from_history = self._network(text, masked, language, history)
+        gloss = english_gloss(_QUOTED_JA.sub("", masked)) if language == "en" else ""
+        clause_list = tuple(_clauses(masked, language))
+        named, background_ids = _subject_programs(named, clause_list)
+        asked = _asked(clause_list, masked, language)
+        conditions = list(self._conditions(clause_list, language))
+        if excluded:
+            conditions.append(Condition("program", "not", excluded))
+        conditions.extend(explicit_filters(filters or {}, list(self.programs.values())))
+        cue_set = self._cues(masked, clause_list, language, asked)
+        goal = _goal(clause_list, text, language)
+        if goal is not None:
+            cue_set = cue_set | {"goal"}
+        history_ids, history_texts = self._history(history)
+        reference = None
+        if not named:
+            reference = self._reference(masked, language, cue_set, asked, conditions, history, history_ids)
+            if reference is not None and reference.picked_by in ("ministry", "applicant"):
+                # 「経産省のほう」「自治体が申請するほう」 pick a program: the words are neither a condition on
+                # a list nor what is asked about it.
+                field_name = "ministry" if reference.picked_by == "ministry" else "applicant"
+                conditions = [c if c.field != field_name else _as_background(c) for c in conditions]
+                asked = asked - {"ministry" if field_name == "ministry" else "applicants"}
+        size_match = cues.RANK_SIZE.search(_lower(masked, language))
+        ranking_size = None
+        if size_match:
+            ranking_size = max(1, min(int(next(g for g in size_match.groups() if g)), 10))
+        return Question(
+            text=text,
+            normalized=normalized,
+            masked=masked,
+            language=language,
+            tokens=tuple(_tokens(normalized)),
+            content_words=tuple(tokenize(f"{text} {gloss}")),
+            mentions=mentions,
+            named_ids=named,
+            reference=reference,
+            conditions=tuple(conditions),
+            asked=asked,
+            cues=frozenset(cue_set),
+            clauses=clause_list,
+            goal=goal,
+            matching_goal=_matching_goal(goal) if goal else None,
+            ranking_size=ranking_size,
+            ranking_ascending=bool(cues.ASCENDING.search(_lower(masked, language))),
+            years=frozenset(mentioned_years(text)),
+            history_ids=history_ids,
+            history_texts=history_texts,
+            background_ids=background_ids,
+            network=network,
+            network_from_history=network_from_history,
+            gloss=gloss,
+        )
+
+    # -- names ---------------------------------------------------------------------------------------
+    def _mask(self, normalized: str, named: tuple[str, ...]) -> str:
+        masked = normalized
+        for index, pid in enumerate(named):
+            masked = self._name_patterns[pid].sub(chr(_MASK_BASE + index), masked)
+        return masked
+
+    # -- cues ----------------------------------------------------------------------------------------
+    def _cues(
+        self, masked: str, clause_list: tuple[Clause, ...], language: str, asked: frozenset[str]
+    ) -> set[str]:
+        text = _lower(masked, language)
+        found: set[str] = set()
+        if cues.EXPLICIT_LIST.search(text):
+            found |= {"list", "explicit_list"}
+        if cues.WHICH_PROGRAMS.search(text):
+            found.add("list")
+        if cues.RANKING.search(text) and cues.RANKING_MEASURE.search(text):
+            found.add("ranking")
+        if cues.COMPARE.search(text):
+            found.add("compare")
+        if cues.SAME.search(text):
+            found.add("same")
+        if cues.COUNT.search(text):
+            found.add("count")
+        if cues.WHEN.search(text):
+            found.add("when")
+        if cues.NEGATED.search(text):
+            found.add("negated")
+        asks = [c.text for c in clause_list if c.kind == "ask"] or [text]
+        last = _lower(asks[-1], language).strip()
+        if language == "en":
+            if cues.YES_NO_EN.search(last) and not re.match(r"^(?:which|what|who|where|when|how)\b", last):
+                found.add("yes_no")
+        elif not cues.INTERROGATIVE.search(last) and (
+            cues.YES_NO_END.search(last.rstrip("。.!！?？ "))
+            or re.search(r"[るうくすつぬむぶぐいた][?？]$", last)
+        ):
+            found.add("yes_no")  # 「…申請できますか」, and a plain verb asked (「研究者でも出せる？」)
+        return found
+
+    # -- conditions ----------------------------------------------------------------------------------
+    def _conditions(self, clause_list: tuple[Clause, ...], language: str) -> list[Condition]:
+        found: list[Condition] = []
+        for clause in clause_list:
+            text = _lower(clause.text, language)
+            role: Role = "background" if clause.kind == "background" else "asked"
+            found.extend(_ministries(text, clause.kind, role))
+            found.extend(_applicants(text, role, language))
+            found.extend(self._themes(text, "background" if clause.kind != "ask" else role))
+            found.extend(_budgets(text, role))
+            found.extend(_new_calls(text, role))
+            found.extend(_has_budget(text, role))
+        # The same condition stated twice (once as background) counts once, as asked.
+        unique: dict[tuple, Condition] = {}
+        for c in found:
+            key = (c.field, c.op, c.value)
+            if key not in unique or unique[key].role == "background":
+                unique[key] = c
+        conditions = list(unique.values())
+        if any(_ALSO_INCLUDE.search(c.text) for c in clause_list):
+            conditions = _widen_applicants(conditions)
+        return conditions
+
+    def _themes(self, text: str, role: Role) -> list[Condition]:
+        """Theme words (「脱炭素」「MaaS」) → the catalog's themes; 「…以外」 excludes one."""
+        found: list[str] = []
+        negated: list[str] = []
+        words: list[str] = []
+        lowered = text.lower()
+        for word in sorted(THEME_KEYWORDS, key=len, reverse=True):
+            at = lowered.find(word)
+            if at < 0:
+                continue
+            fragment = THEME_KEYWORDS[word].lower()
+            tail = lowered[at + len(word) : at + len(word) + 8]
+            is_negated = bool(re.match(r"(?:関連|分野|テーマ)?(?:以外|を除)", tail))
+            for theme in self.themes:
+                if fragment in theme.lower() and theme not in found and theme not in negated:
+                    (negated if is_negated else found).append(theme)
+                    # 「MaaSの事業」 also means programs named so; 「地域脱炭素のメニュー」 means the menu only.
+                    menu = re.match(r"(?:の)?(?:支援)?(?:メニュー|テーマ|分野|関連事業マップ|の表)", tail)
+                    if not is_negated and len(word) >= 2 and not menu:
+                        words.append(word)
+        conditions = []
+        if found:
+            conditions.append(Condition("theme", "any", tuple(found), role, tuple(dict.fromkeys(words))))
+        if negated:
+            conditions.append(Condition("theme", "not", tuple(negated), role))
+        return conditions
+
+    def _network(
+        self, text: str, masked: str, language: str, history: Sequence[Turn]
+    ) -> tuple[NetworkQuery | None, bool]:
+        """The question about the regional networks; 「その拠点の構成員は？」 borrows the network or region the
+        conversation named last."""
+        if self.networks is None:
+            return None, False
+        found = read_network_question(text, self.networks)
+        if found is None and re.search(r"欄|列|可視化の例|表の|の表", masked):
+            found = read_network_question(f"ネットワーク {text}", self.networks)  # the table's own words
+        lowered = _lower(masked, language)
+        site_anaphor = bool(
+            re.search(
+                r"その(?:拠点|ネットワーク|協議会|会議|委員会|推進会議|プラットフォーム|組織|団体|地域|県)",
+                masked,
+            )
+        )
+        points_back = bool(
+            cues.ANAPHORA.search(lowered)
+            or cues.PLURAL_REFERENCE.search(lowered)
+            or site_anaphor
+            or "そこ" in masked
+        )
+        scoped = found is not None and bool(found.regions or found.network_ids or found.member_ids)
+        if scoped or not history or not points_back:
+            return found, False
+        for turn in reversed(history):
+            earlier = read_network_question(turn.content, self.networks)
+            if earlier is None or not (earlier.network_ids or earlier.regions):
+                continue
+            if found is None:  # 「その拠点の構成員は？」: the question's relation, the earlier turn's network
+                if not (asks_network_relation(text) or site_anaphor):
+                    return None, False
+                found = read_network_question(f"ネットワーク {text}", self.networks)
+                if found is None:
+                    return None, False
+            # 「両方」 is the region just discussed; 「その拠点」 the network just named.
+            if found.relation == "shared" or not earlier.network_ids:
+                return found.model_copy(update={"regions": earlier.regions}), True
+            return found.model_copy(
+                update={"network_ids": earlier.network_ids, "regions": earlier.regions}
+            ), True
+        return found, False
+
+    # -- the conversation ----------------------------------------------------------------------------
+    def _history(self, history: Sequence[Turn]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Programs of the most recent turn that names any (the assistant's answer before the user's)."""
+        for turn in reversed(history):
+            found = self.matcher.find(turn.content) if turn.role == "user" else self._printed(turn.content)
+            if found:
+                return tuple(found), tuple(t.content for t in history)
+        return (), tuple(t.content for t in history)
+
+    def _printed(self, text: str) -> list[str]:
+        """Programs an assistant turn names: it prints catalog names exactly, so exact matching suffices."""
+        key = match_key(text)
+        hits: list[tuple[int, str]] = []
+        taken = [False] * len(key)
+        for variant, pid in self.matcher.variants:
+            start = key.find(variant)
+            while start >= 0:
+                end = start + len(variant)
+                if not any(taken[start:end]):
+                    taken[start:end] = [True] * (end - start)
+                    hits.append((start, pid))
+                start = key.find(variant, start + 1)
+        return list(dict.fromkeys(pid for _, pid in sorted(hits)))
+
+    def _reference(
+        self,
+        masked: str,
+        language: str,
+        cue_set: set[str],
+        asked: frozenset[str],
+        conditions: list[Condition],
+        history: Sequence[Turn],
+        recent: tuple[str, ...],
+    ) -> Reference | None:
+        text = _lower(masked, language)
+        ordinal = cues.ORDINAL.search(text)
+        set_ref = cues.SET_REFERENCE.search(text)
+        plural = cues.PLURAL_REFERENCE.search(text)
+        anaphora = cues.ANAPHORA.search(text)
+        pick = cues.PICK.search(text)
+        points_back = bool(ordinal or set_ref or plural or anaphora or pick)
+        if not points_back and not self._implied_subject(text, cue_set, asked, conditions, history):
+            return None
+        if not recent:
+            if not (ordinal or anaphora or set_ref):
+                return None  # 「どちらも」「…のほう」 with nothing before them are not references
+            expression = (
+                next(m.group(0) for m in (ordinal, set_ref, plural, anaphora, pick, None) if m)
+                if points_back
+                else ""
+            )
+            return Reference(
+                expression.strip(), "missing", picked_by="anaphora" if points_back else "implied"
+            )
+        programs = [self.programs[pid] for pid in recent if pid in self.programs]
+        if ordinal:
+            index = _ordinal_index(ordinal, len(recent))
+            if index is None:
+                return Reference(ordinal.group(0), "ambiguous", candidates=recent, picked_by="ordinal")
+            return Reference(ordinal.group(0), "resolved", (recent[index],), picked_by="ordinal")
+        if pick and cues.RANKING.search(text) and len(recent) > 1 and not set_ref:
+            # 「予算が小さいほう」: the programs just discussed, ranked by budget.
+            return Reference(pick.group(0), "resolved", recent, recent, "set", "budget")
+        if pick or set_ref:
+            picked = _pick(programs, conditions)
+            if picked is not None:
+                by, chosen = picked
+                several = bool(set_ref or plural or cues.COMPARE.search(text) or cues.RANKING.search(text))
+                status = "resolved" if len(chosen) == 1 or several else "ambiguous"
+                ids = tuple(p.id for p in chosen)
+                return Reference(
+                    (pick or set_ref).group(0), status, ids if status == "resolved" else (), ids, "one", by
+                )
+        if set_ref:
+            return Reference(set_ref.group(0), "resolved", recent, recent, "set", "set")
+        if plural or len(recent) == 1:
+            expression = (plural or anaphora or pick).group(0) if points_back else ""
+            return Reference(
+                expression, "resolved", recent[:5], recent, "all" if plural else "one", "anaphora"
+            )
+        if not points_back:  # an implied subject after several programs: each of them
+            return Reference("", "resolved", recent[:3], recent, "all", "implied")
+        return Reference(
+            (anaphora or pick).group(0), "ambiguous", candidates=recent[:5], picked_by="anaphora"
+        )
+
+    def _implied_subject(
+        self,
+        text: str,
+        cue_set: set[str],
+        asked: frozenset[str],
+        conditions: list[Condition],
+        history: Sequence[Turn],
+    ) -> bool:
+        """A question that names nothing but asks a program's attribute (「電話番号は？」「申請できるのは誰？」)
+        refers to the program just discussed; one that states its own subject (a list, conditions) does not."""
+        if not history or "list" in cue_set and "explicit_list" in cue_set or "goal" in cue_set:
+            return False
+        if any(
+            c.role == "asked" and c.field in ("ministry", "theme", "min_budget", "max_budget")
+            for c in conditions
+        ):
+            return False
+        if "ranking" in cue_set and "list" in cue_set:
+            return False
+        program_attribute = bool(asked & (cues.CATALOG_ATTRIBUTES | cues.UNSTATED_ATTRIBUTES | {"overview"}))
+        return len(text) <= 12 or (program_attribute and len(text) <= 40)
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+def _language_of(masked: str) -> Literal["ja", "en"]:
+    """English only when the question has Latin words and no Japanese outside quotes (a bare number is ja)."""
+    if not re.search(r"[A-Za-z]{2,}", masked):
+        return "ja"
+    return "ja" if is_japanese(_QUOTED_JA.sub("", masked)) else "en"
+
+
+def _lower(text: str, language: str) -> str:
+    return text.lower() if language == "en" else text
+
+
+def _flexible(name: str) -> str:
+    """A name as a pattern that tolerates separators and spaces between its characters."""
+    return r"[\s・,，、]*".join(re.escape(ch) for ch in name if not ch.isspace())
+
+
+def _tokens(text: str) -> list[Token]:
+    found = []
+    for start in range(0, len(text), 4000):
+        for m in _tokenizer().tokenize(text[start : start + 4000]):
+            found.append(Token(m.surface(), m.dictionary_form(), m.reading_form(), m.part_of_speech()[0]))
+    return found
+
+
+def _clauses(masked: str, language: str) -> list[Clause]:
+    pieces: list[str] = []
+    for sentence in _CLAUSE_END.split(masked):
+        cuts = [m.end() for m in _SUBORDINATE.finditer(sentence)]
+        pieces.extend(sentence[a:b] for a, b in zip([0, *cuts], [*cuts, len(sentence)], strict=True))
+    pieces = [p.strip() for p in pieces if p.strip()]
+    if not pieces:
+        return []
+    kinds: list[str] = []
+    for index, piece in enumerate(pieces):
+        text = _lower(piece, language)
+        is_last = index == len(pieces) - 1
+        if cues.WISH.search(text) and not _CONTACT_WISH.search(text):
+            kinds.append("wish")
+        elif _DECLARATIVE_END.search(text) and not is_last:
+            kinds.append("background")  # 「…参加してきました。」 states, it does not ask
+        elif _ASK_END.search(text) or is_last:
+            kinds.append("ask")
+        elif cues.ASKER.search(piece) or cues.ASKER_STATE.search(text):
+            kinds.append("background")
+        else:
+            kinds.append("background")
+    if "ask" not in kinds:  # 「…したい。」 alone: the wish is what is asked about
+        kinds[-1] = "ask" if kinds[-1] != "wish" else "wish"
+    return [Clause(p, k) for p, k in zip(pieces, kinds, strict=True)]  # type: ignore[arg-type]
+
+
+def _excluded_programs(named: tuple[str, ...], masked: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """「医療系ベンチャートータルサポート事業以外で」: a program named to be left out is not the subject."""
+    keep, excluded = [], []
+    for index, pid in enumerate(named):
+        mark = chr(_MASK_BASE + index)
+        at = masked.find(mark)
+        tail = masked[at + 1 : at + 12] if at >= 0 else ""
+        if re.match(r"\s*(?:を除く|を除いて|は除いて|以外|を除いた|\s*other than|\s*except)", tail):
+            excluded.append(pid)
+        else:
+            keep.append(pid)
+    return tuple(keep), tuple(excluded)
+
+
+def _asked(clause_list: tuple[Clause, ...], masked: str, language: str) -> frozenset[str]:
+    """The attributes the asking clauses ask about (a background clause's 「参加しています」 asks nothing)."""
+    asking = " ".join(c.text for c in clause_list if c.kind == "ask") or masked
+    text = _lower(asking, language)
+    return frozenset(name for name, pattern in cues.ASKS.items() if pattern.search(text))
+
+
+def _subject_programs(
+    named: tuple[str, ...], clause_list: tuple[Clause, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Programs named only in background clauses of a question that states a goal or asks for programs are
+    what the asker already has, not what the question is about."""
+    asks_for_programs = any(c.kind == "ask" and cues.WHICH_PROGRAMS.search(c.text) for c in clause_list)
+    if not named or not (asks_for_programs or any(c.kind == "wish" for c in clause_list)):
+        return named, ()
+    subject, background = [], []
+    for index, pid in enumerate(named):
+        mark = chr(_MASK_BASE + index)
+        kinds = {c.kind for c in clause_list if mark in c.text}
+        (background if kinds and kinds <= {"background"} else subject).append(pid)
+    return tuple(subject), tuple(background)
+
+
+def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | None:
+    """The wish of a goal question, background and asking parts left out (they blur the comparison with
+    what programs are for)."""
+    wishes = [c.text for c in clause_list if c.kind == "wish"]
+    asks = [c.text for c in clause_list if c.kind == "ask"]
+    if not wishes and any(_NARRATIVE_BACK.search(_lower(a, language)) and cues.NEED.search(a) for a in asks):
+        # 「…を立ち上げることになりました。このような取組に活用できる事業は？」: the narrative is the goal,
+        # without the asker introducing themself.
+        wishes = [
+            c.text
+            for c in clause_list
+            if c.kind == "background"
+            and not (cues.ASKER.search(c.text) and _DECLARATIVE_END.search(c.text) and len(c.text) < 40)
+        ]
+    if not wishes and language == "en":
+        # "Is there a program where a medical start-up can get advice …?": what the program should do.
+        for ask in asks:
+            need = _EN_NEED_GOAL.search(ask)
+            if need is not None:
+                return need.group(1).strip()
+    if not wishes:
+        for ask in asks:  # 「医療系ベンチャーが知財について相談できる支援はありますか」
+            need = cues.NEED_GOAL.search(ask) if language == "ja" else None
+            # 「大学が申請できる事業」 states who may apply (a condition), not what the program is for.
+            if need is not None and not re.search(
+                r"(?:申請|応募|利用|参加|手を挙げ)(?:でき|す)る$|(?:使え|出せ)る$", need.group(1)
+            ):
+                # 「…構想を自治体と進めています。継続的に支援してくれる事業は？」: the narrative says what for.
+                story = [
+                    c.text
+                    for c in clause_list
+                    if c.kind == "background" and not (cues.ASKER.search(c.text) and len(c.text) < 40)
+                ]
+                wishes = [*story, need.group(1)]
+                break
+    if not wishes:
+        return None
+    parts = []
+    for wish in wishes:
+        match = _GOAL_TAIL.match(wish) if language == "ja" else None
+        part = (match.group(1) if match else wish).strip()
+        parts.append(_CONNECTIVE.sub("", part))
+    goal = "。".join(p for p in parts if p)
+    return goal if len(goal) >= 6 else None
+
+
+_EN_NEED_GOAL = re.compile(
+    r"\b(?:is there|are there|do you have)\s+(?:an?\s+|any\s+)?(?:government\s+|national\s+)?"
+    r"(?:programs?|schemes?|frameworks?|support|grants?|funding|institutions?|ways?)\s+(?:where|that|which|for|to|with)\s+(.{12,})",
+    re.I,
+)
+
+
+def _matching_goal(goal: str) -> str:
+    """The goal in the package's words for collaboration: partners from several sectors (「自治体や企業と
+    一緒に」) are what its purpose statements call 産学官 (産学官金 with a bank), and the embedding of a
+    program's purpose only meets the goal when the goal says so too."""
+    label = collaboration_label(goal)
+    if not label:
+        return goal
+    match = TOGETHER.search(goal)
+    if match is None:
+        return f"{label}で、{goal}"
+    return f"{goal[: match.end()]}（{label}で）{goal[match.end() :]}"
+
+
+#: 「…として申請するものも含めてください」: a later sentence adds an alternative to the applicants asked for.
+_ALSO_INCLUDE = re.compile(r"も(?:含めて|含める|含めた|加えて|入れて)|\bas well\b|\balso include")
+
+
+def _widen_applicants(conditions: list[Condition]) -> list[Condition]:
+    """Applicant types asked for one by one, when the question says to include the others too, are
+    alternatives: the programs any of them may apply to."""
+    single = [c for c in conditions if c.field == "applicant" and c.op == "all" and c.role == "asked"]
+    if len(single) < 2:
+        return conditions
+    kinds = tuple(dict.fromkeys(v for c in single for v in c.value))  # type: ignore[union-attr]
+    rest = [c for c in conditions if c not in single]
+    return [*rest, Condition("applicant", "any", kinds, "asked")]
+
+
+def _as_background(condition: Condition) -> Condition:
+    return Condition(condition.field, condition.op, condition.value, "background")
+
+
+def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
+    found: list[tuple[int, str]] = []
+    excluded: list[tuple[int, str]] = []
+    background: list[tuple[int, str]] = []
+    taken = [False] * len(text)
+    for alias in sorted(MINISTRY_ALIASES, key=len, reverse=True):
+        for match in re.finditer(re.escape(alias), text):
+            start, end = match.span()
+            if any(taken[start:end]) or (alias.isascii() and not _ascii_word(text, start, end)):
+                continue
+            taken[start:end] = [True] * (end - start)
+            official = MINISTRY_ALIASES[alias]
+            tail = text[end : end + 60]
+            if re.match(
+                r"(?:の|が|による|所管の)?\s*(?:事業)?(?:の|で)?\s*(?:以外|ではない|でない|じゃない)", tail
+            ) or re.match(r"\s*(?:excluded|except)", tail):
+                excluded.append((start, official))
+            elif (
+                re.match(rf"\s*(?:の|が|による|所管の|が所管する)?\s*[「『]?{MASKED_NAME}", tail)
+                or re.match(r"(?:に|へ)(?:問い?合わ?せ|連絡|相談|聞|申請書)", tail)
+                or re.match(
+                    rf"(?:の|が|による|が行った|がまとめた)?(?:[「『][^」』]{{0,40}})?{_DOCUMENT_WORDS}", tail
+                )
+                or re.match(
+                    r"(?:'s)?\s+(?:\w+\s+){0,2}(?:survey|report|study|summary|committee|package)\b", tail
+                )
+            ):
+                # 「文科省の共創の場」 names the program's ministry, 「文科省に問い合わせ」 a desk,
+                # 「総務省の実態調査」 a document: none of them is a condition on programs.
+                background.append((start, official))
+            elif clause_kind == "wish" and not re.match(
+                r"(?:の|が|による|が所管する)?(?:事業|制度|支援|補助|予算|プログラム|交付金)", tail
+            ):
+                background.append((start, official))
+            else:
+                found.append((start, official))
+    conditions = []
+    if found:
+        conditions.append(Condition("ministry", "any", _in_order(found), role))
+    if excluded:
+        conditions.append(Condition("ministry", "not", _in_order(excluded), role))
+    if background:
+        conditions.append(Condition("ministry", "any", _in_order(background), "background"))
+    return conditions
+
+
+#: What a ministry publishes besides programs: 「総務省の実態調査」 names a document, not a filter.
+_DOCUMENT_WORDS = r"(?:実態調査|調査|報告書?|資料|委員会|審議会|通知|中間とりまとめ|とりまとめ|ヒアリング|アンケート|パッケージ|白書)"
+
+
+def _in_order(found: list[tuple[int, str]]) -> tuple[str, ...]:
+    """Values in the order the question mentions them (each once)."""
+    return tuple(dict.fromkeys(value for _, value in sorted(found)))
+
+
+def _ascii_word(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not before.isalnum() and not after.isalnum()
+
+
+_APPLY = (
+    r"(?:等)?(?:個人|単独|自身|自ら|だけ|のみ|自体|の一員|の構成員|のメンバー)?(?:が|も|で|から|として|は|でも|って)?\s*"
+    r"(?:[\ue000-\ue0ff](?:に|へ|には|にも|で)?\s*)?(?:直接|単独で|自ら|自分で)?\s*"
+    r"(?:申請|応募|申し込|手を挙げ|使え|利用でき|対象|主体|参加でき|受けられ|出せ|出す)"
+)
+_SET_ALL = r"(?:の)?(?:どれもが|どれも|いずれもが|いずれも|すべてが|全てが|全部が|みんな|みな|ともに|どちらも|両方とも|両方が|両方)"
+_ONLY_TAIL = r"(?:等)?\s*(?:しか|だけ|のみ)(?:が|で|を|は)?\s*(?:直接)?\s*(?:申請|応募|主体|対象|出せ|使え)"
+_NEG_TAIL = (
+    r"(?:等)?(?:は|が|も)?\s*(?:申請主体|申請者|対象|応募主体)?(?:に|と|として)?(?:は)?\s*"
+    r"(?:入って|含まれて|なって|なれ)?(?:いない|いません|ない|ません)|"
+    r"(?:等)?(?:は|が|も)?\s*(?:直接)?(?:申請|応募)(?:でき|し)?(?:ない|ません)|(?:等)?以外|(?:等)?を含まない|(?:等)?(?:は|が)?対象外"
+)
+_EN_APPLICANT = re.compile(
+    r"(?P<neg>not open to|cannot|can't|can not|excluding|except|without)?\s*(?:the |a |an )?"
+    r"(?P<who>universit(?:y|ies)|research institutions?|compan(?:y|ies)|business(?:es)?|private sector|"
+    r"local governments?|municipalit(?:y|ies)|prefectures?|researchers?|consorti(?:um|a))"
+    r"(?P<tail>\s+(?:can(?:not|'t)?|may|are able to|are eligible|is eligible|could)\s*(?:directly\s+)?(?:apply|to apply)?|"
+    r"\s+(?:directly\s+)?apply|\s+(?:are|is) (?:not )?(?:eligible|allowed)|\s+as (?:the |an? )?(?:eligible )?applicants?)?"
+)
+
+
+def _applicants(text: str, role: Role, language: str) -> list[Condition]:
+    if language == "en":
+        return _applicants_en(text, role)
+    aliases = sorted(APPLICANT_ALIASES, key=len, reverse=True)
+    alias_group = "|".join(re.escape(a) for a in aliases if not a.isascii())
+    conditions: list[Condition] = []
+    # Sets: 「大学・企業・自治体のどれもが申請できる」 (all), 「大学か企業が申請できる」 (any).
+    set_all = re.search(
+        rf"((?:{alias_group})(?:\s*(?:・|、|,|と|や|も)\s*(?:{alias_group}))+)\s*(?:も)?{_SET_ALL}", text
+    )
+    set_any = re.search(
+        rf"((?:{alias_group})(?:\s*(?:か|または|もしくは|あるいは|or)\s*(?:{alias_group}))+)(?:\s*(?:か|の))?{_APPLY}",
+        text,
+    )
+    both = re.search(rf"((?:{alias_group})(?:でも|も)(?:\s*(?:{alias_group})(?:でも|も))+)\s*{_APPLY}", text)
+    handled = [False] * len(text)
+    for match, op in ((set_all, "all"), (both, "all"), (set_any, "any")):
+        if match is None:
+            continue
+        kinds = tuple(dict.fromkeys(APPLICANT_ALIASES[a] for a in re.findall(alias_group, match.group(0))))
+        if len(kinds) > 1:
+            conditions.append(Condition("applicant", op, kinds, role))
+            handled[match.start() : match.end()] = [True] * (match.end() - match.start())
+    negated: list[str] = []
+    positive: list[str] = []
+    only: list[str] = []
+    taken = list(handled)
+    for alias in aliases:
+        if alias.isascii():
+            continue
+        for match in re.finditer(re.escape(alias), text):
+            start, end = match.span()
+            if any(taken[start:end]):
+                continue
+            kind = APPLICANT_ALIASES[alias]
+            tail = text[end:]
+            if re.match(_ONLY_TAIL, tail):
+                only.append(kind)  # 「自治体しか申請できない」「大学だけが申請主体」
+            elif re.match(_NEG_TAIL, tail):
+                negated.append(kind)
+            elif (
+                re.match(_APPLY, tail)
+                or re.match(r"(?:等)?(?:向け|が使える|でも使える|が申請)", tail)
+                or re.search(
+                    r"(?:申請主体|応募主体|申請者|対象)(?:が|は|に)\s*$", text[max(0, start - 8) : start]
+                )
+            ):
+                positive.append(kind)
+            else:
+                continue
+            taken[start:end] = [True] * (end - start)
+    negated = list(dict.fromkeys(negated))
+    positive = [k for k in dict.fromkeys(positive) if k not in negated and k not in only]
+    if positive:
+        conditions.extend(Condition("applicant", "all", (k,), role) for k in positive)
+    if negated:
+        conditions.append(Condition("applicant", "not", tuple(negated), role))
+    if only:
+        conditions.append(Condition("applicant", "only", tuple(dict.fromkeys(only)), role))
+    return conditions
+
+
+def _applicants_en(text: str, role: Role) -> list[Condition]:
+    conditions = []
+    # "applications from universities, companies and local governments alike" / "… can all apply": a set.
+    kinds_in_order = [
+        kind
+        for m in _EN_APPLICANT.finditer(text)
+        if (kind := _en_kind(m.group("who"))) is not None and not m.group("neg")
+    ]
+    if len(set(kinds_in_order)) >= 2 and re.search(
+        r"\balike\b|\ball (?:of them|three|apply)|\bboth\b|\beach\b|\bas well as\b|\bapplications from\b|\bopen to\b",
+        text,
+    ):
+        return [Condition("applicant", "all", tuple(dict.fromkeys(kinds_in_order)), role)]
+    for match in _EN_APPLICANT.finditer(text):
+        who, tail, neg = match.group("who"), match.group("tail") or "", match.group("neg")
+        before = text[max(0, match.start() - 24) : match.start()]
+        applies = bool(tail) or bool(re.search(r"(?:open to|for|by|eligible)\s*(?:the )?$", before))
+        if not applies and not neg:
+            continue
+        kind = _en_kind(who)
+        if kind is None:
+            continue
+        negative = bool(neg) or bool(re.search(r"\b(?:cannot|can't|not)\b", tail))
+        conditions.append(Condition("applicant", "not" if negative else "all", (kind,), role))
+    return conditions
+
+
+def _en_kind(who: str) -> str | None:
+    return next(
+        (v for k, v in APPLICANT_ALIASES.items() if k.isascii() and who.startswith(k.rstrip("s")[:6])), None
+    )
+
+
+_BUDGET_OP = re.compile(
+    r"(?<![0-9.])(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>兆円|億円|千万円|百万円|万円|千円|円)\s*"
+    r"(?P<op>以上|超え|超|を超える|を超えて|超えて|を上回|上回|より多い|より大きい|以下|未満|を下回る|を下回って|下回|"
+    r"に満たない|より少ない|より小さい)"
+)
+_BUDGET_OP_EN = re.compile(
+    r"(?P<op>over|more than|above|at least|under|less than|below|at most)\s*(?:¥|jpy\s*)?"
+    r"(?<![0-9.])(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>billion|million|thousand)?\s*(?:yen|jpy)?"
+)
+_EN_UNITS = {"billion": ("1", "億円", 10), "million": ("1", "百万円", 1), "thousand": ("1", "千円", 1)}
+_GE = {"以上": "ge", "at least": "ge"}
+_LOWER = {
+    "以上",
+    "超え",
+    "超",
+    "を超える",
+    "を超えて",
+    "超えて",
+    "を上回",
+    "上回",
+    "より多い",
+    "より大きい",
+    "over",
+    "more than",
+    "above",
+    "at least",
+}
+
+
+def _budgets(text: str, role: Role) -> list[Condition]:
+    plain = text.replace(",", "")
+    conditions = []
+    for match in _BUDGET_OP.finditer(plain):
+        amount = to_thousand_yen(match.group("num"), match.group("unit"))
+        op = match.group("op")
+        if op in _LOWER:
+            conditions.append(Condition("min_budget", _GE.get(op, "gt"), amount, role))  # type: ignore[arg-type]
+        else:
+            conditions.append(Condition("max_budget", "le" if op == "以下" else "lt", amount, role))
+    for match in _BUDGET_OP_EN.finditer(plain):
+        unit = match.group("unit")
+        if unit is None:
+            continue
+        _, jp_unit, factor = _EN_UNITS[unit]
+        amount = to_thousand_yen(str(float(match.group("num")) * factor), jp_unit)
+        op = match.group("op")
+        if op in _LOWER:
+            conditions.append(Condition("min_budget", _GE.get(op, "gt"), amount, role))  # type: ignore[arg-type]
+        else:
+            conditions.append(Condition("max_budget", "le" if op == "at most" else "lt", amount, role))
+    return conditions
+
+
+_NO_NEW_CALLS = re.compile(
+    r"新規(?:の)?(?:課題)?(?:の)?(?:採択|公募|募集)(?:が|は|を|も)?(?:ない|無い|無し|なし|していない|しない|行わない|ありません|されない)|"
+    r"\bno new calls?\b|\bnot accepting\b"
+)
+_NEW_CALLS = re.compile(
+    r"新規(?:の)?(?:課題)?(?:の)?(?:採択|公募|募集)(?:が|は|を|も)?(?:ある|有る|有り|あり|している|する|中|可能|受け付け|行う|行って)|"
+    r"(?:今|現在)(?:も)?(?:公募|募集)(?:中|して)|\bnew calls\b|\baccepting (?:new )?(?:applications|proposals)\b"
+)
+
+
+def _new_calls(text: str, role: Role) -> list[Condition]:
+    if _NO_NEW_CALLS.search(text):
+        return [Condition("new_calls", "eq", False, role)]
+    if _NEW_CALLS.search(text):
+        return [Condition("new_calls", "eq", True, role)]
+    return []
+
+
+_HAS_BUDGET = re.compile(
+    r"予算(?:額)?(?:が|の)?(?:額|金額|数字)?(?:が|は)?(?:表に)?(?:書かれて|記載されて|載って|示されて|入って)(?:いる|います)"
+)
+_NO_BUDGET = re.compile(
+    r"予算(?:額)?(?:が|の)?(?:記載|記入|数字|金額)?(?:が|は)?(?:書かれて|記載されて|載って|示されて|入って)?(?:いない|ない|無い|なし)|"
+    r"予算(?:額)?(?:が|は)?[「『]?[ー－―-][」』]?"
+)
+
+
+def _has_budget(text: str, role: Role) -> list[Condition]:
+    if _NO_BUDGET.search(text):
+        return [Condition("has_budget", "eq", False, role)]
+    return [Condition("has_budget", "eq", True, role)] if _HAS_BUDGET.search(text) else []
+
+
+def _ordinal_index(match: re.Match[str], count: int) -> int | None:
+    word = match.group(0)
+    if "前者" in word or "最初" in word:
+        return 0
+    if "後者" in word or "最後" in word:
+        return count - 1
+    raw = match.group("n") or match.group("en")
+    if raw in ("latter", "last"):
+        return count - 1
+    number = _ordinal_number(raw)
+    return number - 1 if number is not None and 1 <= number <= count else None
+
+
+def _ordinal_number(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    raw = normalize(raw)
+    if raw.isdigit():
+        return int(raw)
+    return cues.ORDINAL_WORDS.get(raw)
+
+
+def _pick(programs: list[Program], conditions: list[Condition]) -> tuple[str, list[Program]] | None:
+    """The programs of the conversation that a 「…のほう」 picks: by ministry or by applicant."""
+    ministries = {v for c in conditions if c.field == "ministry" and c.op == "any" for v in c.value}  # type: ignore[union-attr]
+    if ministries:
+        chosen = [p for p in programs if p.ministry in ministries]
+        if chosen:
+            return "ministry", chosen
+    applicants = {v for c in conditions if c.field == "applicant" and c.op in ("all", "any") for v in c.value}  # type: ignore[union-attr]
+    if applicants:
+        chosen = [p for p in programs if any(a in t for a in applicants for t in p.applicant_types)]
+        if chosen:
+            return "applicant", chosen
+    return None

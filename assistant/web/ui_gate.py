@@ -1,0 +1,531 @@
+"""The door of the chat UI: one session cookie, one rate limiter, and only the Gradio calls the page makes.
+
+Everything outside ``/v1`` and a few open paths (health, API docs, the key form) is "the UI": the page,
+its assets, Gradio's ``/gradio_api/*`` and any page route added later. This ASGI middleware guards it
+as a whole, so a new page route is covered without anyone remembering to.
+
+* **Sessions.** With API keys configured (and ``ui_public`` off) a browser must first exchange a valid
+  key at ``/auth/login`` for a server-issued session (``sessions.py``): an HttpOnly, SameSite=Strict
+  cookie (Secure over https). Without keys, or with ``ui_public``, opening the page issues an anonymous
+  session. Either way every Gradio call needs the cookie, and Gradio's browser-chosen session hash is
+  replaced by a tab id derived from the session, so a conversation is reachable only by its own browser.
+* **Limits.** Page loads and Gradio calls spend from the same token buckets as ``/v1`` (the session's key
+  or the client IP); key-form attempts spend from the IP's bucket, so guessing keys is throttled.
+* **Surface.** Of Gradio's routes only what the page's JavaScript uses passes (``queue/join``,
+  ``queue/data``, ``heartbeat``, ``cancel``, ``/config`` and the static files); uploads, the REST-style
+  ``/call``/``/run`` API, file serving, monitoring and the rest answer 404 in the API's JSON shape, and
+  a ``queue/join`` naming a function the page does not have is a 404 too (Gradio would answer 500 with
+  two tracebacks in the log).
+* **CSRF.** A cookie-authenticated POST must come from the page's own origin (``Origin`` /
+  ``Sec-Fetch-Site``), else 403.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from assistant.config import Settings
+from assistant.web.api_keys import KeyRing
+from assistant.web.errors import error_response as json_error
+from assistant.web.rate_limit import RateLimiter
+from assistant.web.request_id import set_client_label
+from assistant.web.sessions import COOKIE_NAME, SessionStore, UiSession
+
+log = logging.getLogger("assistant.web.ui_gate")
+
+LOGIN_PATH = "/auth/login"
+LOGOUT_PATH = "/auth/logout"
+#: Open to anyone: health checks, the API's docs (the API itself checks keys), the key form.
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/favicon.ico"}
+)
+#: Files of pinned registry packages (``assets.VENDOR``): public code, also needed by the open API docs.
+OPEN_PREFIXES = ("/static/vendor/",)
+#: The Gradio routes the chat page's JavaScript calls; every other ``/gradio_api/…`` path is refused.
+GRADIO_PREFIX = "/gradio_api/"
+GRADIO_CALLS = frozenset({"/gradio_api/queue/join", "/gradio_api/queue/data", "/gradio_api/cancel"})
+GRADIO_HEARTBEAT = "/gradio_api/heartbeat/"
+#: Gradio's routes outside ``/gradio_api`` that the page does not use (its own login, PWA, monitoring…).
+GRADIO_UNUSED = (
+    "/login",
+    "/logout",
+    "/user",
+    "/login_check",
+    "/token",
+    "/app_id",
+    "/svelte/",
+    "/manifest.json",
+    "/pwa_icon",
+    "/monitoring",
+    "/runs",
+    "/run-history",
+    "/dev/",
+    "/file=",
+    "/proxy=",
+)
+#: UI requests that spend a token: they run a function or render the page.
+CHARGED = frozenset({"/gradio_api/queue/join", "/gradio_api/cancel", "/config"})
+#: Gradio's session hash as its JavaScript makes it (``Math.random().toString(36)``), with room to spare.
+_BROWSER_HASH = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_FORM_BYTES = 4096
+#: Refusals of one bucket are logged at most this often.
+LOG_EVERY_SECONDS = 10.0
+#: Set by the gate for the UI's handlers (the feedback limit's client); never taken from outside.
+CLIENT_HEADER = b"x-pa-client"
+
+
+def client_ip(scope: dict) -> str:
+    """The caller's address (X-Forwarded-For is applied by the server only for ``trusted_proxies``)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def session_cookie(scope: dict) -> str | None:
+    raw = Headers(scope=scope).get("cookie")
+    return cookie_parser(raw).get(COOKIE_NAME) if raw else None
+
+
+def cross_site(scope: dict) -> bool:
+    """True when a browser says this request comes from another origin than the one it is sent to.
+
+    ``Sec-Fetch-Site`` is set by the browser itself and cannot be forged by a page, so it decides when
+    present; older browsers are judged by ``Origin`` against ``Host``. Non-browser clients send neither
+    (they are no CSRF victims: they hold their credentials themselves)."""
+    headers = Headers(scope=scope)
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = headers.get("origin")
+    if origin is not None:
+        host = headers.get("host", "").lower()
+        return origin == "null" or urlsplit(origin).netloc.lower() != host
+    return False
+
+
+def is_navigation(scope: dict) -> bool:
+    """A browser opening a page (not a script's fetch)."""
+    if scope["method"] not in ("GET", "HEAD") or scope["path"].startswith(GRADIO_PREFIX):
+        return False
+    headers = Headers(scope=scope)
+    mode = headers.get("sec-fetch-mode")
+    return mode == "navigate" if mode else "text/html" in headers.get("accept", "")
+
+
+class Door:
+    """The access policy shared by the ``/v1`` guard (``security.py``) and the UI gate."""
+
+    def __init__(self, settings: Settings, keyring: KeyRing, limiter: RateLimiter) -> None:
+        self.settings, self.keyring, self.limiter = settings, keyring, limiter
+        self.sessions = SessionStore(
+            settings.ui_session_ttl_seconds,
+            settings.ui_session_idle_seconds,
+            settings.ui_max_sessions,
+            settings.ui_tabs_per_session,
+        )
+        #: Anyone may open a UI session: no keys configured, or the UI made public on purpose.
+        self.ui_open = not keyring.enabled or settings.ui_public
+        self._inputs: dict[int, int] = {}  # function id -> how many input values it takes
+        self._warned: dict[str, tuple[float, int]] = {}  # bucket -> (last warning, refusals since)
+        self._warned_lock = threading.Lock()
+
+    def bind_gradio(self, blocks: Any) -> None:
+        """Called by the UI mount: which functions exist, and how to drop a tab's Gradio state."""
+        self._inputs = {fn_id: len(fn.inputs or []) for fn_id, fn in blocks.fns.items()}
+        holder = blocks.state_holder
+
+        def drop(tabs: list[str]) -> None:
+            with holder.lock:
+                for tab in tabs:
+                    holder.session_data.pop(tab, None)
+                    holder.time_last_used.pop(tab, None)
+
+        self.sessions.on_tabs_dropped = drop
+
+    def known_fn(self, fn_index: object) -> bool:
+        return isinstance(fn_index, int) and not isinstance(fn_index, bool) and fn_index in self._inputs
+
+    def inputs_of(self, fn_index: int) -> int:
+        return self._inputs[fn_index]
+
+    def throttled(self, bucket: str, page: bool = False) -> Response | None:
+        """429 when ``bucket`` has no token left (HTML for a page load, else the API's JSON)."""
+        wait = self.limiter.acquire(bucket)
+        if not wait:
+            return None
+        self._warn_throttled(bucket, wait)
+        headers = {"Retry-After": str(wait)}
+        if page:
+            return _page(
+                429,
+                "アクセスが集中しています",
+                f"<p>短時間に多くのリクエストがありました。{wait}秒ほど待ってから再読み込みしてください。</p>",
+                headers,
+            )
+        return json_error(429, "rate_limited", f"Too many requests; retry after {wait} s.", headers)
+
+    def _warn_throttled(self, bucket: str, wait: int) -> None:
+        """One log line per bucket per ``LOG_EVERY_SECONDS`` (with the count of refusals it stands for):
+        a flood of refused requests must not become a flood of log lines."""
+        now = time.monotonic()
+        with self._warned_lock:
+            since, count = self._warned.get(bucket, (0.0, 0))
+            if since and now - since < LOG_EVERY_SECONDS:
+                self._warned[bucket] = (since, count + 1)
+                return
+            if len(self._warned) > 10_000:
+                self._warned.clear()
+            self._warned[bucket] = (now, 0)
+        more = f" ({count} more refusals since the last line)" if count else ""
+        log.warning("rate limit exceeded for %s; retry after %d s%s", bucket, wait, more)
+
+    def cookie(self, scope: dict, session_id: str | None) -> str:
+        """The Set-Cookie value for a session (or one that deletes the cookie)."""
+        parts = [f"{COOKIE_NAME}={session_id or ''}", "Path=/", "HttpOnly", "SameSite=Strict"]
+        parts.append(f"Max-Age={self.settings.ui_session_ttl_seconds if session_id else 0}")
+        if scope.get("scheme") == "https":
+            parts.append("Secure")
+        return "; ".join(parts)
+
+
+class UiGateMiddleware:
+    """Guards every non-``/v1`` path as described in the module docstring."""
+
+    def __init__(self, app: Any, door: Door) -> None:
+        self.app, self.door = app, door
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":  # the page uses none; refuse rather than guard them
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http" or _is_api(scope["path"]) or _is_open(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path == LOGIN_PATH:
+            await self.login(scope, receive, send)
+            return
+        if path == LOGOUT_PATH:
+            await self.logout(scope, receive, send)
+            return
+        door = self.door
+        session = door.sessions.get(session_cookie(scope))
+        new_cookie: str | None = None
+        if session is None:
+            refusal, session, new_cookie = self._without_session(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        if session is not None:
+            set_client_label(session.label)
+        refusal = self._refuse(scope, session, charged=new_cookie is not None)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if session is not None:
+            scope = {**scope, "headers": _with_client(scope["headers"], session.bucket)}
+            scope, receive, refusal = await self._bind_tab(scope, receive, session)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        if new_cookie is not None:
+            send = _adding_cookie(send, new_cookie)
+        await self.app(scope, receive, send)
+
+    # -- who is calling -------------------------------------------------------------------------------
+    def _without_session(self, scope: dict) -> tuple[Response | None, UiSession | None, str | None]:
+        """No (live) session cookie: open an anonymous one on a page load when the UI is open, send a
+        browser to the key form when it is not, refuse Gradio calls and (when closed) everything else."""
+        door = self.door
+        ip_bucket = f"ip:{client_ip(scope)}"
+        navigation = is_navigation(scope)
+        path = scope["path"]
+        if door.ui_open:
+            if navigation:
+                refusal = door.throttled(ip_bucket, page=True)
+                if refusal is not None:
+                    return refusal, None, None
+                session_id = door.sessions.open(label="-", bucket=ip_bucket, keyed=False)
+                session = door.sessions.get(session_id)
+                return None, session, door.cookie(scope, session_id)
+            if path.startswith(GRADIO_PREFIX) or path in CHARGED:
+                refusal = door.throttled(ip_bucket) or json_error(
+                    401, "no_session", "No UI session: reload the page (ページを再読み込みしてください)."
+                )
+                return refusal, None, None
+            return None, None, None  # static files of the open page
+        if navigation:
+            refusal = door.throttled(ip_bucket, page=True)
+            return refusal or RedirectResponse(LOGIN_PATH, status_code=303), None, None
+        log.warning("no UI session on a UI request")
+        refusal = door.throttled(ip_bucket) or json_error(
+            401, "unauthorized", f"The chat UI needs a session: open {LOGIN_PATH} and enter an API key."
+        )
+        return refusal, None, None
+
+    def _refuse(self, scope: dict, session: UiSession | None, charged: bool) -> Response | None:
+        """Paths the page does not use (404), cross-site posts (403), and the rate limit (429) unless this
+        request already paid (the page load that opened an anonymous session)."""
+        path = scope["path"]
+        if path.startswith(GRADIO_PREFIX):
+            if path not in GRADIO_CALLS and not path.startswith(GRADIO_HEARTBEAT):
+                return json_error(404, "not_found", "Not Found")
+        elif path.startswith(GRADIO_UNUSED) or path == "/gradio_api":
+            return json_error(404, "not_found", "Not Found")
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and cross_site(scope):
+            log.warning("refused a cross-site %s on the UI", scope["method"])
+            return json_error(403, "forbidden", "Cross-site requests are refused.")
+        if session is not None and not charged and (path in CHARGED or is_navigation(scope)):
+            return self.door.throttled(session.bucket, page=is_navigation(scope))
+        return None
+
+    # -- Gradio's session hash → the session's tab id -------------------------------------------------
+    async def _bind_tab(
+        self, scope: dict, receive: Any, session: UiSession
+    ) -> tuple[dict, Any, Response | None]:
+        path = scope["path"]
+        tab = self.door.sessions.tab
+        if path.startswith(GRADIO_HEARTBEAT):
+            browser_hash = path[len(GRADIO_HEARTBEAT) :]
+            if not _BROWSER_HASH.fullmatch(browser_hash):
+                return scope, receive, json_error(404, "not_found", "Not Found")
+            new_path = GRADIO_HEARTBEAT + tab(session, browser_hash)
+            return {**scope, "path": new_path, "raw_path": new_path.encode()}, receive, None
+        if path == "/gradio_api/queue/data":
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+            hashes = [v for k, v in query if k == "session_hash"]
+            if len(hashes) != 1 or not _BROWSER_HASH.fullmatch(hashes[0]):
+                return (
+                    scope,
+                    receive,
+                    json_error(422, "invalid_request", "session_hash is missing or malformed"),
+                )
+            rest = [(k, v) for k, v in query if k != "session_hash"]
+            query_string = urlencode([*rest, ("session_hash", tab(session, hashes[0]))]).encode()
+            return {**scope, "query_string": query_string}, receive, None
+        if path in ("/gradio_api/queue/join", "/gradio_api/cancel"):
+            body, refusal = await _read_json(receive, self.door.settings.max_body_bytes)
+            if refusal is not None:
+                return scope, receive, refusal
+            browser_hash = body.get("session_hash")
+            if not isinstance(browser_hash, str) or not _BROWSER_HASH.fullmatch(browser_hash):
+                return (
+                    scope,
+                    receive,
+                    json_error(422, "invalid_request", "session_hash is missing or malformed"),
+                )
+            fn_index = body.get("fn_index")
+            if not self.door.known_fn(fn_index):
+                return scope, receive, json_error(404, "not_found", "The page has no such function.")
+            data = body.get("data", [])
+            if path.endswith("/join") and (
+                not isinstance(data, list) or len(data) != self.door.inputs_of(fn_index)
+            ):
+                return (
+                    scope,
+                    receive,
+                    json_error(422, "invalid_request", "data must hold one value per input of the function"),
+                )
+            trigger = body.get("trigger_id")
+            if trigger is not None and (not isinstance(trigger, int) or isinstance(trigger, bool)):
+                return scope, receive, json_error(422, "invalid_request", "trigger_id must be an integer")
+            body["session_hash"] = tab(session, browser_hash)
+            return _with_body(scope, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        return scope, receive, None
+
+    # -- the key form ---------------------------------------------------------------------------------
+    async def login(self, scope: dict, receive: Any, send: Any) -> None:
+        door = self.door
+        ip_bucket = f"ip:{client_ip(scope)}"
+        if scope["method"] in ("GET", "HEAD"):
+            session = door.sessions.get(session_cookie(scope))
+            if not door.keyring.enabled or (session is not None and session.keyed):
+                response: Response = RedirectResponse("/", status_code=303)
+            else:
+                response = door.throttled(ip_bucket, page=True) or _login_page()
+            await response(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await json_error(405, "method_not_allowed", "Use GET or POST.", {"Allow": "GET, POST"})(
+                scope, receive, send
+            )
+            return
+        if cross_site(scope):
+            log.warning("refused a cross-site post to the key form")
+            await json_error(403, "forbidden", "Cross-site requests are refused.")(scope, receive, send)
+            return
+        refusal = door.throttled(ip_bucket, page=True)  # every attempt spends from the IP's bucket
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        form = await _read_form(receive)
+        key = door.keyring.identify(form.get("key", "").strip()) if door.keyring.enabled else None
+        if key is None:
+            log.warning("unknown API key on the key form")
+            await _login_page("キーが正しくありません。もう一度入力してください。", 401)(scope, receive, send)
+            return
+        session_id = door.sessions.open(label=key.label, bucket=f"key:{key.label}", keyed=True)
+        set_client_label(key.label)
+        log.info("opened a UI session (%d open)", len(door.sessions))
+        response = RedirectResponse("/", status_code=303)
+        response.headers.append("set-cookie", door.cookie(scope, session_id))
+        await response(scope, receive, send)
+
+    async def logout(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["method"] in ("GET", "HEAD"):
+            await _page(
+                200,
+                "ログアウト",
+                f'<form method="post" action="{LOGOUT_PATH}"><button type="submit">ログアウトする</button></form>',
+            )(scope, receive, send)
+            return
+        if scope["method"] != "POST" or cross_site(scope):
+            await json_error(403, "forbidden", "Log out with a POST from the page itself.")(
+                scope, receive, send
+            )
+            return
+        self.door.sessions.close(session_cookie(scope))
+        target = "/" if self.door.ui_open else LOGIN_PATH
+        response = RedirectResponse(target, status_code=303)
+        response.headers.append("set-cookie", self.door.cookie(scope, None))
+        await response(scope, receive, send)
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+def _is_api(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def _is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def _with_client(headers: Iterable[tuple[bytes, bytes]], bucket: str) -> list[tuple[bytes, bytes]]:
+    kept = [(k, v) for k, v in headers if k.lower() != CLIENT_HEADER]
+    return [*kept, (CLIENT_HEADER, bucket.encode("utf-8", "replace"))]
+
+
+def _adding_cookie(send: Any, cookie: str) -> Any:
+    async def wrapped(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}
+        await send(message)
+
+    return wrapped
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` (or the client left)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _read_json(receive: Any, limit: int) -> tuple[dict, Response | None]:
+    raw = await _read_body(receive, limit)
+    if raw is None:
+        return {}, json_error(413, "payload_too_large", f"The request body is larger than {limit} bytes.")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return {}, json_error(422, "invalid_request", "The body must be a JSON object.")
+    if not isinstance(body, dict):
+        return {}, json_error(422, "invalid_request", "The body must be a JSON object.")
+    return body, None
+
+
+async def _read_form(receive: Any) -> dict[str, str]:
+    raw = await _read_body(receive, MAX_FORM_BYTES)
+    if not raw:
+        return {}
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), max_num_fields=4))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+
+
+def _with_body(scope: dict, body: bytes) -> tuple[dict, Any, None]:
+    headers = [
+        (k, v) for k, v in scope["headers"] if k.lower() not in (b"content-length", b"transfer-encoding")
+    ]
+    headers.append((b"content-length", str(len(body)).encode()))
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return {**scope, "headers": headers}, receive, None
+
+
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+}
+
+_STYLE = """
+body { font-family: "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Kaku Gothic ProN", Meiryo, system-ui,
+  sans-serif; background: #f5f7fb; color: #1f2937; display: flex; min-height: 100vh; margin: 0;
+  align-items: center; justify-content: center; }
+main { background: #fff; border: 1px solid #d7dde8; border-radius: 12px; padding: 28px 32px;
+  max-width: 440px; width: 100%; box-shadow: 0 2px 10px rgba(0,0,0,.05); }
+h1 { font-size: 1.3em; margin: 0 0 6px; }
+p { line-height: 1.6; }
+label { display: block; font-weight: 600; margin: 14px 0 6px; }
+input { width: 100%; box-sizing: border-box; padding: 9px 10px; font-size: 1em; border: 1px solid #b8c2d3;
+  border-radius: 8px; }
+button { margin-top: 16px; padding: 9px 18px; font-size: 1em; border: 0; border-radius: 8px;
+  background: #2563eb; color: #fff; cursor: pointer; }
+.error { color: #b91c1c; font-weight: 600; }
+.note { font-size: .88em; color: #6b7280; }
+"""
+
+
+def _page(status: int, title: str, body: str, headers: dict[str, str] | None = None) -> HTMLResponse:
+    document = (
+        f'<!doctype html><html lang="ja"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)} — 政策アシスタント</title><style>{_STYLE}</style></head>"
+        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+    )
+    return HTMLResponse(document, status_code=status, headers={**_SECURITY_HEADERS, **(headers or {})})
+
+
+def _login_page(error: str | None = None, status: int = 200) -> HTMLResponse:
+    message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    body = (
+        "<p>政策アシスタントを使うには、管理者から受け取った API キーを入力してください。</p>"
+        f"{message}"
+        f'<form method="post" action="{LOGIN_PATH}">'
+        '<label for="key">API キー</label>'
+        '<input id="key" name="key" type="password" autocomplete="current-password" required autofocus>'
+        '<button type="submit">ログイン</button></form>'
+        '<p class="note">キーはこのブラウザーのセッションの開始にだけ使われ、保存されません。</p>'
+    )
+    return _page(status, "政策アシスタント", body)
