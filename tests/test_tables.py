@@ -66,3 +66,20 @@ def test_a_sector_no_member_of_a_named_network_belongs_to_is_answered_no_with_it
     assert first.startswith("いいえ、「ネオ・ディスタンス社会を創造する次世代「光」共創拠点」の構成員に")
     assert "阿波銀行" not in result.answer  # a bank of the region's other network is not this one's
     assert "株式会社産学連携キャピタル" in result.answer and result.citations
+
+
+def test_whether_a_member_belongs_to_a_scope_is_answered_with_its_networks(answer_service):
+    inside = answer_service.answer("広島県のネットワークにマツダは入ってる？")
+    assert inside.answer.startswith("はい、マツダ株式会社は広島県のネットワークの構成員です")
+    outside = answer_service.answer("SAWACHI型健康社会共創拠点にマツダは参加していますか？")
+    first = outside.answer.split("\n")[0]
+    assert first.startswith(
+        "いいえ、「ＳＡＷＡＣＨＩ型健康社会共創拠点」の構成員にマツダ株式会社は記載されていません"
+    )
+    assert "広島県地方大学・地域産業創生事業推進特別委員会" in outside.answer  # where it is a member
+    assert outside.plan is not None and outside.plan.verdict == "no"
+    # Not a yes/no question, but the scope holds none of the member's networks: said, not left empty.
+    listing = answer_service.answer("高知県のネットワークでマツダが参加しているのは？")
+    assert listing.answer.startswith(
+        "いいえ、高知県のネットワークの構成員にマツダ株式会社は記載されていません"
+    )

@@ -158,6 +158,10 @@ class AnswerPlan:
     ranked_within: bool = False  # a ranking over the programs of the conversation (「その中で」)
     network: NetworkAnswer | None = None  # the regional network table's answer (kind network)
     absent_regions: tuple[str, ...] = ()  # regions of the table without the asked scheme's network
+    #: What a membership verdict is about: the regions, or the networks' names, the question scoped it to.
+    network_scope: tuple[str, ...] = ()
+    network_scope_named: bool = False  # the scope is networks named by the question (else regions)
+    network_scope_sources: tuple[TextSpan, ...] = ()  # the name cells of the scope's networks
     network_evidence: dict[tuple[str, int, int, str], int] = field(default_factory=dict)  # cell → evidence id
 
     def cell(self, span: TextSpan | None) -> list[int]:
@@ -352,6 +356,30 @@ class Planner:
         broader = answer_network_query(network.model_copy(update={"sectors": []}), self.networks)
         return None if broader.empty else broader
 
+    def _membership(self, q: Question) -> tuple[bool, NetworkAnswer] | None:
+        """For a question whether named members belong to a scope (a region, a scheme, a network): whether
+        one does, and the networks they belong to anywhere; None when it asks no such thing."""
+        network = q.network
+        if network is None or self.networks is None or not network.member_ids or network.sectors:
+            return None
+        if not (network.regions or network.network_ids or network.programs) or network.relation == "shared":
+            return None
+        if network.relation not in ("networks", "members") or (
+            network.relation == "members" and not q.has("yes_no")
+        ):
+            return None
+        scope = self.networks.filter(
+            regions=network.regions or None,
+            programs=network.programs or None,
+            network_ids=network.network_ids or None,
+        )
+        wanted = set(network.member_ids)
+        inside = any(wanted & set(n.member_ids) for n in scope)
+        everywhere = network.model_copy(
+            update={"relation": "networks", "regions": [], "programs": [], "network_ids": [], "count": False}
+        )
+        return inside, answer_network_query(everywhere, self.networks)
+
     def _names_network_whole(self, q: Question) -> bool:
         if self.networks is None or q.network is None:
             return False
@@ -405,6 +433,7 @@ class Planner:
             decision.kind == "network"
             and answer_network_query(q.network, self.networks).empty  # type: ignore[arg-type]
             and self._sector_check(q) is None
+            and self._membership(q) is None
         ):
             # A region or word of the table that names nothing in it (「福島の浜通りで…」): the question is
             # decided as if the table did not exist.
@@ -445,13 +474,35 @@ class Planner:
             plan.kind = "abstain"
             return
         answer = answer_network_query(q.network, self.networks)
-        if answer.empty and (broader := self._sector_check(q)) is not None:
+        membership = self._membership(q)
+        if membership is not None:
+            # 「高知県のネットワークにマツダは入っていますか？」: whether the member is in the scope, then the
+            # networks it does belong to (wherever they are).
+            inside, answer = membership
+            if q.has("yes_no") or not inside:
+                plan.verdict = "yes" if inside else "no"
+            plan.reasons.append(f"membership in the asked scope: {'yes' if inside else 'no'}")
+        elif answer.empty and (broader := self._sector_check(q)) is not None:
             # 「高知県のネットワークに信用金庫は入ってる？」 with none: いいえ, and the members the table does list.
             answer = broader
             plan.verdict = "no"
             plan.reasons.append("no member of the asked sector; the networks' members are shown")
-        elif not answer.empty and q.has("yes_no") and q.network.relation == "members":
+        elif not answer.empty and q.has("yes_no") and q.network.relation == "members" and q.network.sectors:
             plan.verdict = "yes"
+        if plan.verdict is not None:
+            named = bool(q.network.network_ids)
+            in_scope = self.networks.filter(
+                regions=q.network.regions or None,
+                programs=q.network.programs or None,
+                network_ids=q.network.network_ids or None,
+            )
+            scope = (
+                [n.name.text for n in in_scope]
+                if named
+                else q.network.regions or [e.program_name for e in answer.networks]
+            )
+            plan.network_scope, plan.network_scope_named = tuple(dict.fromkeys(scope)), named
+            plan.network_scope_sources = tuple(n.name.source for n in in_scope)
         if answer.empty:
             plan.kind = "abstain"
             plan.reasons.append("no network in the table meets it")
@@ -485,6 +536,7 @@ class Planner:
             )
         for member in answer.members:
             spans.extend(member.sources[:1])
+        spans.extend(plan.network_scope_sources)
         for span in spans:
             eid = evidence.snippet("cell", span.doc_id, span.text, near=(span.line_start, span.line_end))
             if eid is not None:

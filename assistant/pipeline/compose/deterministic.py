@@ -532,6 +532,14 @@ class DeterministicComposer:
             ]
             lines.append(Line(n[key].format(count=answer.count), cited[:6]))
         if query.relation == "networks":
+            if plan.verdict is not None:
+                names = "・".join(m.name for m in answer.members) or n["asked_members"]
+                cells = [e for span in plan.network_scope_sources for e in plan.cell(span)]
+                cells += [e for entry in answer.networks for e in plan.cell(entry.name_source)]
+                key = "member_yes" if plan.verdict == "yes" else "member_no"
+                lines.append(
+                    Line(n[key].format(scope=_scope_text(plan, n), what=names), list(dict.fromkeys(cells)))
+                )
             for member in answer.members:
                 lines.append(
                     Line(("\n" if lines else "") + n["networks_intro"].format(member=member.name), end="：\n")
@@ -580,13 +588,15 @@ class DeterministicComposer:
                 for s in asked_sectors
             )
             if plan.verdict is not None:
-                cells = [e for entry in answer.networks for e in plan.cell(entry.members_cell)]
-                named = asked is not None and bool(asked.network_ids)
-                scope = (
-                    "・".join(f"「{e.name}」" for e in answer.networks)
-                    if named
-                    else "・".join(query.regions) + n["networks_of"]
+                # はい rests on the cells that hold such members; いいえ on every network of the scope
+                named_cells = (
+                    plan.network_scope_sources
+                    if plan.verdict == "no"
+                    else tuple(entry.name_source for entry in answer.networks)
                 )
+                cells = [e for span in named_cells for e in plan.cell(span)]
+                cells += [e for entry in answer.networks for e in plan.cell(entry.members_cell)]
+                scope = _scope_text(plan, n)
                 key = "members_yes" if plan.verdict == "yes" else "members_no"
                 labelled = "・".join(
                     f"{SECTOR_LABELS.get(s, s)}（【{s}】）"
@@ -595,7 +605,7 @@ class DeterministicComposer:
                     for s in asked_sectors
                 )
                 what = labelled or "・".join(m.name for m in answer.members) or n["asked_members"]
-                lines.append(Line(n[key].format(scope=scope, what=what), cells))
+                lines.append(Line(n[key].format(scope=scope, what=what), list(dict.fromkeys(cells))))
             sectors = n["sector_only"].format(sectors=wanted) if wanted and plan.verdict != "no" else ""
             for entry in answer.networks:
                 intro = n["members_intro"].format(
@@ -653,6 +663,13 @@ class DeterministicComposer:
 
 
 _ENGLISH_END = {"。": ".", "：\n": ":\n"}
+
+
+def _scope_text(plan: AnswerPlan, n: dict) -> str:
+    """「高知県のネットワーク」 or 「「ＳＡＷＡＣＨＩ型健康社会共創拠点」」: what a membership verdict is about."""
+    if plan.network_scope_named:
+        return "・".join(f"「{name}」" for name in plan.network_scope)
+    return "・".join(plan.network_scope) + n["networks_of"]
 
 
 def _sector_groups(
