@@ -541,8 +541,11 @@ class Planner:
             eid = evidence.snippet("cell", span.doc_id, span.text, near=(span.line_start, span.line_end))
             if eid is not None:
                 plan.network_evidence[_span_key(span)] = eid
+        listed = {m.member_id for e in answer.networks for m in e.members} | {
+            m.member_id for m in answer.members
+        }
         plan.reasons.append(
-            f"network table: {q.network.relation}, {len(answer.networks)} networks, {len(answer.members)} members"
+            f"network table: {q.network.relation}, {len(answer.networks)} networks, {len(listed)} members"
         )
 
     def _plan_contact(self, plan, q, retrieval, evidence, recommendations) -> None:
