@@ -95,3 +95,13 @@ def test_whom_to_contact_about_a_programs_purpose_gets_that_programs_contact(ans
 def test_whom_to_contact_about_something_no_program_is_for_gives_no_programs_contact(answer_service):
     result = answer_service.answer("JSTの問い合わせ先は？")
     assert result.programs == [] and "TEL" not in result.answer and "mail" not in result.answer
+
+
+def test_a_year_the_documents_do_not_cover_is_named_as_asked_with_the_stated_figure(answer_service):
+    result = answer_service.answer("令和6年度の共創の場の予算は？")
+    assert result.intent == "not_stated"
+    assert result.answer.startswith(
+        "共創の場形成支援プログラムの令和6年（2024年）の情報は、収録資料には記載されていません"
+    )
+    assert "13,750,508千円（令和4年度予算政府案）" in result.answer  # the nearest stated figure, dated
+    assert "coi-next@mext.go.jp" in result.answer  # and whom to ask

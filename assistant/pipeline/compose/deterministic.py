@@ -21,6 +21,7 @@ from assistant.pipeline.compose.format import (
     display_quote,
     squash,
     templates,
+    year_text,
 )
 from assistant.pipeline.conditions import describe
 from assistant.pipeline.plan import AnswerPlan, ProgramFacts, TargetFacts
@@ -636,11 +637,13 @@ class DeterministicComposer:
         labels = t["labels"]
         missing = "・".join(labels.get(m, m) for m in plan.missing)
         if plan.question.years:
-            years = sorted(plan.question.years)
+            language = plan.question.language
+            years = "、".join(year_text(y, language) for y in sorted(plan.question.years))
+            of = n["of"]
             missing = (
-                f"{'、'.join(str(y) + '年' for y in years)}の{missing}"
+                f"{years}{of}{missing}"
                 if "period" not in plan.missing
-                else f"{'、'.join(str(y) + '年' for y in years)}の情報"
+                else f"{years}{of}{labels['period_info']}"
             )
         if not plan.programs:
             return [Line(n["intro_general"].format(missing=missing))]

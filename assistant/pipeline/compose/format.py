@@ -90,3 +90,14 @@ def as_wish(goal: str) -> str:
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+def year_text(year: int, language: str) -> str:
+    """A year as the documents write it: 「令和6年（2024年）」 in Japanese (they date by era), 2024 in English."""
+    if language == "en":
+        return str(year)
+    for era, start in (("令和", 2018), ("平成", 1988)):
+        if year > start:
+            number = year - start
+            return f"{era}{'元' if number == 1 else number}年（{year}年）"
+    return f"{year}年"
