@@ -38,6 +38,8 @@ Category = Literal[
 CATEGORIES: tuple[str, ...] = get_args(Category)
 
 #: The answer plan's kinds (``plan.kind`` of a response; ``intent`` names the same kinds).
+#: Written out, not imported: the eval set is a contract of the API (it also runs against a deployed server
+#: with ``--url``); tests/test_eval_dataset.py checks it equals ``assistant.pipeline.plan.PLAN_KINDS``.
 PlanKind = Literal[
     "abstain",
     "clarify",

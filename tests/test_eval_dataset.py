@@ -282,3 +282,10 @@ def test_a_clarification_needs_no_evidence_but_a_kind(tmp_path):
     assert any(
         "needs expected_kind clarify" in p for p in _problems(tmp_path, {**clarify, "expected_kind": None})
     )
+
+
+def test_the_eval_sets_plan_kinds_are_the_planners():
+    from assistant.pipeline.plan import PLAN_KINDS as PLANNER_KINDS
+    from evals.dataset import PLAN_KINDS
+
+    assert PLAN_KINDS == PLANNER_KINDS
