@@ -23,6 +23,7 @@ from assistant.pipeline.service import AnswerService, ProgramCard
 from assistant.records import Program
 from assistant.vocabulary import amounts_in
 from assistant.web.catalog_table import CatalogQuery, select_programs
+from assistant.web.ui.chat import Holder, ready_service
 from assistant.web.ui.document_view import KIND_LABELS
 from assistant.web.ui.render import (
     NO_FILTER,
@@ -206,18 +207,12 @@ def documents_html(service: AnswerService) -> str:
 class CatalogTabs:
     """Handlers of the 事業一覧 / 関連事業マップ / 収録資料 tabs (the service is read when it has loaded)."""
 
-    def __init__(self, holder) -> None:
+    def __init__(self, holder: Holder) -> None:
         self.holder = holder
-
-    def _service(self) -> AnswerService | None:
-        try:
-            return self.holder.get()
-        except Exception:
-            return None
 
     def refresh(self):
         """Filter choices, the full table and the documents once the service has loaded."""
-        svc = self._service()
+        svc = ready_service(self.holder)
         if svc is None:
             waiting = '<div class="pa-status">⏳ 準備中…</div>'
             return (gr.skip(),) * 4 + (waiting, waiting, waiting, gr.skip())
@@ -239,7 +234,7 @@ class CatalogTabs:
 
     def table(self, ministry, applicant, theme, new_calls, min_budget, max_budget, text):
         """(table HTML, export links) for the filters; a bad value is a readable message."""
-        svc = self._service()
+        svc = ready_service(self.holder)
         if svc is None:
             return '<div class="pa-status">⏳ 準備中…</div>', ""
         try:
@@ -262,7 +257,7 @@ class CatalogTabs:
         return catalog_table_html(programs, svc), export_links(query)
 
     def map(self, theme: str | None) -> str:
-        svc = self._service()
+        svc = ready_service(self.holder)
         if svc is None or not theme:
             return '<div class="pa-status">⏳ 準備中…</div>'
         return map_html(svc, theme)

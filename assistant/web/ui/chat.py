@@ -63,6 +63,14 @@ class Holder(Protocol):
     def get(self) -> AnswerService: ...
 
 
+def ready_service(holder: Holder) -> AnswerService | None:
+    """The service as the page may use it (behind the worker pool), or None while it loads or is broken."""
+    try:
+        return holder.get()
+    except Exception:
+        return None
+
+
 class ChatUI:
     """The handlers of the page; state per browser session lives in a ``gr.State``."""
 
@@ -114,16 +122,10 @@ class ChatUI:
             last = conv.get("last_rated")
             conv["last_rated"] = str(int(last) - excess) if last and int(last) >= excess else None
 
-    def _service(self) -> AnswerService | None:
-        try:
-            return self.holder.get()
-        except Exception:
-            return None
-
     # -- readiness and filter choices -------------------------------------------------------------
     def refresh(self):
         """Filter choices from the catalog once the service has loaded; the timer stops then."""
-        svc = self._service()
+        svc = ready_service(self.holder)
         if svc is None:
             status = '<div class="pa-status">⏳ 準備中：索引と言語モデルを読み込んでいます…</div>'
             return gr.skip(), gr.skip(), gr.skip(), status, gr.Timer(active=True)
@@ -168,7 +170,7 @@ class ChatUI:
         messages.append({"role": "assistant", "content": "回答を作成しています…"})
         yield list(messages), conv, "", "", gr.Column(visible=False)
 
-        svc = self._service()
+        svc = ready_service(self.holder)
         if svc is None:  # shown, but kept out of the history sent with the next question
             messages[-1]["content"] = (
                 "準備中です。索引と言語モデルの読み込みが終わるまで、少し待ってからもう一度お試しください。"

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.pipeline.networks import graph_for_build, graph_payload, resolve_filters
-from assistant.web.ui.chat import Holder
+from assistant.web.ui.chat import Holder, ready_service
 
 log = logging.getLogger("assistant.web.ui")
 
@@ -60,15 +60,9 @@ class NetworkView:
     def __init__(self, holder: Holder) -> None:
         self.holder = holder
 
-    def _service(self):
-        try:
-            return self.holder.get()
-        except Exception:
-            return None
-
     def choices(self):
         """Region choices once the service has loaded (the first region is shown); the timer stops then."""
-        svc = self._service()
+        svc = ready_service(self.holder)
         if svc is None:
             return gr.skip(), gr.Timer(active=True)
         graph = graph_for_build(svc.index.build_dir)
@@ -84,7 +78,7 @@ class NetworkView:
 
     def load(self, region: str | None) -> dict[str, Any]:
         """The payload of ``GET /v1/networks?region=…`` for the chosen region (all regions for すべて)."""
-        svc = self._service()
+        svc = ready_service(self.holder)
         if svc is None:
             return {"error": "準備中です。少し待ってからもう一度お試しください。"}
         graph = graph_for_build(svc.index.build_dir)
