@@ -58,7 +58,47 @@ class PlanTuning(BaseModel):
     prose_about_program_coverage: float = 0.5
 
 
+class MatchingTuning(BaseModel):
+    """Program names typed in kana or with a slip (``pipeline/matching.py``)."""
+
+    min_reading_chars: int = 6  # a reading match needs this many kana (shorter readings collide with words)
+    min_typo_chars: int = 7  # typos are looked for in names of at least this many characters …
+    chars_per_typo: int = 8  # … one edit per this many characters
+    typo_prefilter: int = 75  # rapidfuzz's partial-ratio pre-filter (0–100) before the exact edit distance
+
+
+class QuoteTuning(BaseModel):
+    """Which sentences answer a prose question (``pipeline/quotes.py``)."""
+
+    #: Bonus for a sentence holding the shape the question asks for (a date for いつ, a number for いくつ) …
+    answer_shape_bonus: float = 0.25
+    #: … given only from this coverage on, so a stray number does not win on its own.
+    answer_shape_min_coverage: float = 0.2
+    #: A bold or bracketed label line without a sentence end names a topic; it still answers when nothing
+    #: better does, at this weight.
+    label_weight: float = 0.5
+    title_prefix: int = 16  # a sentence opening with this many characters of its document's title is it
+    #: How far after the best sentence a continuation is looked for, and how many are quoted at most.
+    continuation_lookahead: int = 3
+    max_continuation: int = 3
+    #: A next sentence of the same line or list continues the best one when it covers this share of its words.
+    continuation_min_share: float = 0.4
+    #: A sentence is quoted as an answer when it covers this share of the question's (known) words …
+    min_sentence_coverage: float = 0.25
+    #: … and further sentences only when nearly as good as the best (each one more is a citation to check).
+    relative_sentence_score: float = 0.9
+    #: A list under its heading answers a question asking for several items when it scores this share of the
+    #: best sentence, and covers this share of the question (title, heading and items together).
+    list_over_sentence: float = 0.85
+    list_min_coverage: float = 0.4
+    #: Items quoted at most, and the longest average item that still makes a list (longer ones are paragraphs).
+    max_list_items: int = 10
+    max_list_item_chars: int = 120
+
+
 SUPPORT = SupportThresholds()
 RECOMMEND = RecommendThresholds()
 RETRIEVAL = RetrievalTuning()
 PLAN = PlanTuning()
+MATCHING = MatchingTuning()
+QUOTES = QuoteTuning()

@@ -1,7 +1,7 @@
 """Conditions on programs — what a question asks for, what it says about the asker, what a caller set.
 
 A question states conditions in words (「文科省の事業で、大学が直接申請できて、新規採択があるもの」,
-「大学は申請主体に入っていない事業」, 「大学・企業・自治体のどれもが申請できる」); each becomes a
+「X は申請主体に入っていない事業」, 「X・Y・Z のいずれも申請できる」); each becomes a
 :class:`Condition` with its *role*: ``asked`` (the programs must meet it), ``background`` (a fact about the
 asker: 「うちはすでに文科省の事業を受けています」 must not become a filter) or ``filter`` (set by the API/UI
 caller). :class:`ProgramFilter` applies the asked and filter conditions to the catalog, every one of them
@@ -56,7 +56,7 @@ class ProgramFilter(BaseModel):
     applicants_all: tuple[str, ...] = ()  # each must be an applicant type
     applicants_any: tuple[str, ...] = ()  # at least one must be
     exclude_applicants: tuple[str, ...] = ()
-    applicants_only: tuple[str, ...] = ()  # every applicant type is one of these (「自治体しか申請できない」)
+    applicants_only: tuple[str, ...] = ()  # every applicant type is one of these (「X しか／だけが申請主体」)
     exclude_programs: tuple[str, ...] = ()  # program ids left out (「…事業以外で」)
     themes: tuple[str, ...] = ()  # any of
     theme_words: tuple[str, ...] = ()  # …or a program whose name holds the word the question used

@@ -2,7 +2,7 @@
 
 People do not type program names as the tables print them: widths and separators differ
 (ローカル10000 = ローカル10,000), they use aliases (共創の場, SPARC), type the name in hiragana
-(きょうそうのばけいせいしえんぷろぐらむ), or slip a character (共創の場形成支援プログラン). Each way is tried in
+(a whole name in hiragana, matched by Sudachi's reading), or slip a character (one wrong kana). Each way is tried in
 that order; a later way only fills places of the text that an earlier one did not explain, and a reading
 or typo match that fits two programs equally well is not taken (a guess would name the wrong program).
 """
@@ -20,16 +20,9 @@ from rapidfuzz.distance import Levenshtein
 
 from assistant.jp_text import loose_reading, normalize, reading_spans
 from assistant.records import Program
+from assistant.tuning import MATCHING
 
 MatchKind = Literal["name", "reading", "typo"]
-
-#: A reading match needs this many kana (shorter readings collide with ordinary words).
-MIN_READING_CHARS = 6
-#: Typos are looked for in names of at least this many characters: one edit per this many characters.
-MIN_TYPO_CHARS = 7
-CHARS_PER_TYPO = 8
-#: rapidfuzz's partial-ratio pre-filter (0–100) before the exact edit distance is computed.
-TYPO_PREFILTER = 75
 
 
 _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc]")
@@ -119,9 +112,9 @@ class ProgramMatcher:
                 key = match_key(name)
                 if not re.search(r"[0-9a-z]", key):  # digits and Latin letters have no kana reading
                     kana = loose_reading("".join(part for _, part in reading_spans(normalize(name))))
-                    if len(kana) >= MIN_READING_CHARS:
+                    if len(kana) >= MATCHING.min_reading_chars:
                         readings.setdefault(kana, set()).add(pid)
-                if len(key) >= MIN_TYPO_CHARS and not key.isascii():
+                if len(key) >= MATCHING.min_typo_chars and not key.isascii():
                     typo.setdefault(key, set()).add(pid)
         unique_readings = [(kana, next(iter(ids))) for kana, ids in readings.items() if len(ids) == 1]
         unique_readings.sort(key=lambda item: -len(item[0]))
@@ -211,17 +204,17 @@ class ProgramMatcher:
         return hits
 
     def _by_typo(self, key: str, taken: list[bool]) -> list[Mention]:
-        """A name with a small typo: within one edit per ``CHARS_PER_TYPO`` characters of a window of the
-        text that no exact name explains; the best program must beat the runner-up."""
+        """A name with a small typo: within one edit per ``chars_per_typo`` characters of a window of the text
+        that no exact name explains; the best program must beat the runner-up."""
         free = "".join(ch if not t else "\0" for ch, t in zip(key, taken, strict=True))
-        if len(free.replace("\0", "")) < MIN_TYPO_CHARS:
+        if len(free.replace("\0", "")) < MATCHING.min_typo_chars:
             return []
         candidates = process.extract(
-            free, self.typo_names, scorer=fuzz.partial_ratio, score_cutoff=TYPO_PREFILTER, limit=8
+            free, self.typo_names, scorer=fuzz.partial_ratio, score_cutoff=MATCHING.typo_prefilter, limit=8
         )
         best: dict[str, tuple[int, int, int]] = {}  # pid → (distance, start, end)
         for name, _score, index in candidates:
-            allowed = max(1, len(name) // CHARS_PER_TYPO)
+            allowed = max(1, len(name) // MATCHING.chars_per_typo)
             window = _best_window(free, name, allowed)
             if window is None:
                 continue

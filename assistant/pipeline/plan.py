@@ -277,12 +277,12 @@ class Planner:
             return False  # what a named network does: the documents' prose says more than its table cell
         regions_asked = outright and q.asks("region")  # 「…ネットワークの例に挙がっているのはどこの県？」
         if q.named_ids and not network.regions and not q.asks("members") and not regions_asked:
-            return False  # 「共創の場の予算は？」「産学融合拠点創出事業の担当者」: about the program
+            return False  # a named program and no region or member list asked: about the program's row
         if q.named_ids and q.asked & cues.CATALOG_ATTRIBUTES and not q.asks("members"):
             return False
         about_programs = any(word in q.masked.lower() for word in _PROGRAM_WORD)
         if about_programs and not network.regions and not q.asks("members"):
-            return False  # 「大学が入っていない事業」「ネットワークをつくりたい。使える事業は？」
+            return False  # asks for programs (事業/制度/支援): a network word there is a goal or a condition
         return not (q.has("goal") and not network.regions and not network.network_ids)
 
     def _decide_about_programs(self, q: Question) -> _Decision:
@@ -509,7 +509,8 @@ class Planner:
             return
         plan.network = answer
         if q.asks("region") and q.network.programs and _ABSENT.search(q.masked):
-            # 「総務省の調査の欄が空いているのはどの県？」: the table's regions without that scheme's network.
+            # which region a scheme's column leaves empty (空欄/記載がない + どこ/どの県): the table's regions
+            # without that scheme's network.
             table = [
                 n
                 for n in self.networks.catalog.networks
@@ -726,8 +727,8 @@ class Planner:
             )
             counter = _COUNTER.search(q.masked)
             if counter is not None:
-                # 「何大学が採択されましたか」 is answered by a number of universities, not by any sentence
-                # that mentions the program and a number.
+                # A count with its counter noun (何＋大学/件/拠点/社 …) is answered by a sentence holding a number of
+                # that noun, not by any sentence that mentions the program and a number.
                 noun = counter.group(1) or counter.group(2)
                 picked = [
                     (h, s)

@@ -20,6 +20,7 @@ from assistant.pipeline.hits import Hit
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.pipeline.tables import MIN_TABS, TableCell, extract_cells
 from assistant.records import Catalog, Chunk
+from assistant.tuning import QUOTES
 from assistant.vocabulary import contacts_in
 
 _SENTENCE = re.compile(r"[^。！？]+[。！？]?")
@@ -77,7 +78,8 @@ class QuotePicker:
                 title = set(tokenize(document.info.title))
                 self.fields.append((hit, own, title, match.group("label")))
         self._title_heads = {
-            doc_id: squash(document.info.title)[:TITLE_PREFIX] for doc_id, document in store.documents.items()
+            doc_id: squash(document.info.title)[: QUOTES.title_prefix]
+            for doc_id, document in store.documents.items()
         }
 
     def pick(
@@ -97,7 +99,7 @@ class QuotePicker:
         # Unknown words keep their weight: a question whose key word the corpus never uses finds no
         # sentence, and the answer abstains. ``exclude``: words already answered (a named program's name).
         question_tokens = (set(tokenize(question)) if tokens is None else set(tokens)) - (exclude or set())
-        threshold = MIN_SENTENCE_COVERAGE if min_score is None else min_score
+        threshold = QUOTES.min_sentence_coverage if min_score is None else min_score
         wanted = answer_shape(question)
         asks_title = bool(_ASKS_TITLE.search(question))
         scored: list[tuple[float, int, Hit, str]] = []
@@ -111,9 +113,13 @@ class QuotePicker:
                 if _looks_like_label(sentence, hit.text) or (
                     self._is_title(sentence, hit) and not asks_title
                 ):
-                    coverage *= LABEL_WEIGHT
-                if wanted is not None and coverage >= ANSWER_SHAPE_MIN_COVERAGE and wanted.search(sentence):
-                    coverage += ANSWER_SHAPE_BONUS
+                    coverage *= QUOTES.label_weight
+                if (
+                    wanted is not None
+                    and coverage >= QUOTES.answer_shape_min_coverage
+                    and wanted.search(sentence)
+                ):
+                    coverage += QUOTES.answer_shape_bonus
                 scored.append((coverage - 0.02 * rank, rank, hit, sentence))
         # Table cells are judged with their row and column headers (「高知県」「共創の場…」「名称」), a named
         # program included: there it is the column that tells two cells of a row apart.
@@ -130,8 +136,8 @@ class QuotePicker:
                 if question_tokens - title - own - _BARE_VERBS:
                     continue
                 coverage = self.scorer.token_coverage(question_tokens, own | title)
-                if coverage >= ANSWER_SHAPE_MIN_COVERAGE:
-                    scored.append((coverage + ANSWER_SHAPE_BONUS, 0, hit, hit.text))
+                if coverage >= QUOTES.answer_shape_min_coverage:
+                    scored.append((coverage + QUOTES.answer_shape_bonus, 0, hit, hit.text))
         literals = _literals(question)
         if (
             literals
@@ -139,14 +145,14 @@ class QuotePicker:
             scored = [item for item in scored if all(lit in _digits(item[3]) for lit in literals)]
         scored.sort(key=lambda item: item[0], reverse=True)
         if _ASKS_ENUMERATION.search(question):  # 「どんな…がありますか」 asks for the items, not one sentence
-            best_sentence = scored[0][0] * LIST_OVER_SENTENCE if scored else 0.0
+            best_sentence = scored[0][0] * QUOTES.list_over_sentence if scored else 0.0
             listed = self._best_list(question_tokens, best_sentence, threshold)
             if listed:
                 return listed
         picked: list[tuple[Hit, str]] = []
         primary = 0
         for score, _, hit, sentence in scored:
-            if primary >= limit or score < threshold or score < RELATIVE_SENTENCE_SCORE * scored[0][0]:
+            if primary >= limit or score < threshold or score < QUOTES.relative_sentence_score * scored[0][0]:
                 break
             if any(sentence == s for _, s in picked):
                 continue
@@ -154,7 +160,7 @@ class QuotePicker:
             picked.append((hit, sentence))
             follow = self._continuation(hit, sentence, question_tokens, wanted, lead_ins=primary == 1)
             picked.extend((hit, s) for s in follow if all(s != p for _, p in picked))
-        return picked[: limit + MAX_CONTINUATION]
+        return picked[: limit + QUOTES.max_continuation]
 
     def _best_list(
         self, question_tokens: set[str], best_sentence: float, threshold: float
@@ -168,11 +174,11 @@ class QuotePicker:
             score = self.scorer.token_coverage(question_tokens, tokens)
             if best is None or score > best[0]:
                 best = (score, section)
-        if best is None or best[0] < max(threshold, LIST_MIN_COVERAGE) or best[0] <= best_sentence:
+        if best is None or best[0] < max(threshold, QUOTES.list_min_coverage) or best[0] <= best_sentence:
             return []
         section = best[1]
         picked = [(section.heading_hit, section.heading)]
-        picked.extend((section.hit, item) for item in section.items[:MAX_LIST_ITEMS])
+        picked.extend((section.hit, item) for item in section.items[: QUOTES.max_list_items])
         return picked
 
     def _is_title(self, sentence: str, hit: Hit) -> bool:
@@ -200,13 +206,13 @@ class QuotePicker:
         still_wanted = wanted if wanted is not None and not wanted.search(sentence) else None
         best = self.scorer.coverage(question_tokens, sentence)
         follow: list[str] = []
-        for candidate in passage[position + 1 : position + 1 + CONTINUATION_LOOKAHEAD]:
-            if len(follow) >= MAX_CONTINUATION:
+        for candidate in passage[position + 1 : position + 1 + QUOTES.continuation_lookahead]:
+            if len(follow) >= QUOTES.max_continuation:
                 break
             if len(candidate) < 12 or _is_heading(candidate, hit) or not self.quotable(candidate):
                 continue
             coverage = self.scorer.coverage(question_tokens, candidate)
-            related = coverage >= CONTINUATION_MIN_SHARE * best and (
+            related = coverage >= QUOTES.continuation_min_share * best and (
                 _same_line(hit.text, sentence, candidate) or _bullet(candidate) == _bullet(sentence) != ""
             )
             shaped = still_wanted is not None and bool(still_wanted.search(candidate))
@@ -229,26 +235,9 @@ _ASKS_COUNT = re.compile(
 )
 _DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
-ANSWER_SHAPE_BONUS = 0.25
-#: A bold or bracketed label line without a sentence end (「**大学と地域を繋ぐ人材・組織への表彰」) names a
-#: topic; it still answers when nothing better does.
-LABEL_WEIGHT = 0.5
 _ASKS_TITLE = re.compile(r"副題|表題|題名|タイトル|標題")
-TITLE_PREFIX = 16
-#: How far after the best sentence a continuation is looked for, and how many are quoted at most.
-CONTINUATION_LOOKAHEAD = 3
-MAX_CONTINUATION = 3
-#: A next sentence of the same line or list continues the best one when it covers this share of its words.
-CONTINUATION_MIN_SHARE = 0.4
 _LEAD_IN = re.compile(r"(?:以下|次)の|下記|とおり[。．]?$|[：:]$")
 _BULLET = re.compile(r"^\s*([-・•◆➢✓○●■□◇▶►]|[①-⑳]|\(?\d+\)|\d+[.．:：])")
-#: A sentence is quoted as an answer when it covers this share of the question's (known) words…
-MIN_SENTENCE_COVERAGE = 0.25
-#: Further sentences are quoted only when nearly as good as the best: each one more is a citation
-#: the reader has to check.
-RELATIVE_SENTENCE_SCORE = 0.9
-#: The date / number bonus needs this much coverage, so a stray number does not win on its own.
-ANSWER_SHAPE_MIN_COVERAGE = 0.2
 
 
 _LITERAL = re.compile(r"\d[\d,，\-－‐ー]{3,}\d")
@@ -290,16 +279,10 @@ def sentences(text: str) -> list[str]:
 
 
 #: Questions that ask for several items (「どんな視点で」「何を挙げて」): a list may answer them even when one
-#: sentence covers the question a little better (LIST_OVER_SENTENCE of its score is enough).
+#: sentence covers the question a little better (QUOTES.list_over_sentence of its score is enough).
 _ASKS_ENUMERATION = re.compile(
     r"どんな|どのような|どういった|何を|なにを|どれ|種類|挙げ|列挙|項目|ポイント|視点|観点|\bwhat (?:are|kinds?)\b|\blist\b"
 )
-LIST_OVER_SENTENCE = 0.85
-#: A section list answers when it covers this share of the question (title, heading and items together).
-LIST_MIN_COVERAGE = 0.4
-#: Items quoted at most, and the longest average item that still makes a list (longer ones are paragraphs).
-MAX_LIST_ITEMS = 10
-MAX_LIST_ITEM_CHARS = 120
 _LIST_ITEM = re.compile(r"^\s*(?:[-・•◆➢✓○●■□◇▶►]\s*)*(?:[①-⑳]|\(?\d{1,2}\)|[0-9０-９]{1,2}[.．)）])")
 
 
@@ -319,7 +302,7 @@ def _section_list(chunk: Chunk, store: DocumentStore) -> SectionList | None:
     items = tuple(line for line in lines if _LIST_ITEM.match(line))
     if len(items) < 2 or len(items) < len(lines) - 1 or not chunk.heading_path:
         return None
-    if sum(len(i) for i in items) / len(items) > MAX_LIST_ITEM_CHARS:
+    if sum(len(i) for i in items) / len(items) > QUOTES.max_list_item_chars:
         return None
     document = store.get(chunk.doc_id)
     heading = chunk.heading_path[-1].strip("*#＃ 　")

@@ -361,7 +361,8 @@ class QuestionReader:
             for theme in self.themes:
                 if fragment in theme.lower() and theme not in found and theme not in negated:
                     (negated if is_negated else found).append(theme)
-                    # 「MaaSの事業」 also means programs named so; 「地域脱炭素のメニュー」 means the menu only.
+                    # A theme word followed by 事業 also means programs named so; followed by メニュー/テーマ/分野/表 it
+                    # means the theme's menu only.
                     menu = re.match(r"(?:の)?(?:支援)?(?:メニュー|テーマ|分野|関連事業マップ|の表)", tail)
                     if not is_negated and len(word) >= 2 and not menu:
                         words.append(word)
@@ -787,7 +788,7 @@ def _applicants(text: str, role: Role, language: str) -> list[Condition]:
     aliases = sorted(APPLICANT_ALIASES, key=len, reverse=True)
     alias_group = "|".join(re.escape(a) for a in aliases if not a.isascii())
     conditions: list[Condition] = []
-    # Sets: 「大学・企業・自治体のどれもが申請できる」 (all), 「大学か企業が申請できる」 (any).
+    # Sets of applicant types joined by ・、と や: followed by どれも/いずれも/すべて … (all), or joined by か/または (any).
     set_all = re.search(
         rf"((?:{alias_group})(?:\s*(?:・|、|,|と|や|も)\s*(?:{alias_group}))+)\s*(?:も)?{_SET_ALL}", text
     )
@@ -818,7 +819,7 @@ def _applicants(text: str, role: Role, language: str) -> list[Condition]:
             kind = APPLICANT_ALIASES[alias]
             tail = text[end:]
             if re.match(_ONLY_TAIL, tail):
-                only.append(kind)  # 「自治体しか申請できない」「大学だけが申請主体」
+                only.append(kind)  # an applicant type followed by しか／だけ／のみ
             elif re.match(_NEG_TAIL, tail):
                 negated.append(kind)
             elif (
