@@ -24,8 +24,9 @@ from assistant.pipeline.compose.format import (
     year_text,
 )
 from assistant.pipeline.conditions import describe
+from assistant.pipeline.networks import NetworkAnswer, NetworkEntry
 from assistant.pipeline.plan import AnswerPlan, ProgramFacts, TargetFacts
-from assistant.records import Program
+from assistant.records import Program, TextSpan
 from assistant.vocabulary import SECTOR_LABELS
 
 
@@ -498,138 +499,114 @@ class DeterministicComposer:
         answer = plan.network
         if answer is None:
             return self._abstain(plan, t)
-        query = answer.query
-        lines: list[Line] = []
         if plan.absent_regions:
             cites = [
                 e for key, e in plan.network_evidence.items() if isinstance(key, tuple) and key[0] == "row"
             ]
             programs = "・".join(dict.fromkeys(e.program_name for e in answer.networks))
-            lines.append(
-                Line(n["absent"].format(regions="、".join(plan.absent_regions), programs=programs), cites)
-            )
-            lines.append(Line("\n" + n["regions_networks"], end="：\n"))
-            for entry in answer.networks:
-                item = n["network_item"].format(
-                    region=entry.region, program=entry.program_name, name=entry.name
-                )
-                lines.append(Line(item, plan.cell(entry.name_source)))
-            return lines
+            absent = n["absent"].format(regions="、".join(plan.absent_regions), programs=programs)
+            return [
+                Line(absent, cites),
+                Line("\n" + n["regions_networks"], end="：\n"),
+                *(_network_item(plan, entry, n) for entry in answer.networks),
+            ]
         if "region" in plan.asked and answer.networks:
             regions = list(dict.fromkeys(e.region for e in answer.networks))
             cites = [e for entry in answer.networks for e in plan.cell(entry.name_source)]
-            lines.append(Line(n["regions"].format(regions="、".join(regions)), cites))
-            lines.append(Line("\n" + n["regions_networks"], end="：\n"))
-            for entry in answer.networks:
-                item = n["network_item"].format(
-                    region=entry.region, program=entry.program_name, name=entry.name
-                )
-                lines.append(Line(item, plan.cell(entry.name_source)))
-            return lines
+            return [
+                Line(n["regions"].format(regions="、".join(regions)), cites),
+                Line("\n" + n["regions_networks"], end="：\n"),
+                *(_network_item(plan, entry, n) for entry in answer.networks),
+            ]
+        lines: list[Line] = []
+        relation = answer.query.relation
         if answer.count is not None:
-            key = "count_members" if query.relation in ("members", "shared") else "count_networks"
+            key = "count_members" if relation in ("members", "shared") else "count_networks"
             cited = [
                 e for entry in answer.networks for e in plan.cell(entry.members_cell or entry.name_source)
             ]
             lines.append(Line(n[key].format(count=answer.count), cited[:6]))
-        if query.relation == "networks":
-            if plan.verdict is not None:
-                names = "・".join(m.name for m in answer.members) or n["asked_members"]
-                cells = [e for span in plan.network_scope_sources for e in plan.cell(span)]
-                cells += [e for entry in answer.networks for e in plan.cell(entry.name_source)]
-                key = "member_yes" if plan.verdict == "yes" else "member_no"
-                lines.append(
-                    Line(n[key].format(scope=_scope_text(plan, n), what=names), list(dict.fromkeys(cells)))
-                )
-            for member in answer.members:
-                lines.append(
-                    Line(("\n" if lines else "") + n["networks_intro"].format(member=member.name), end="：\n")
-                )
-                for entry in answer.networks:
-                    if entry.network_id in member.network_ids:
-                        item = n["network_item"].format(
-                            region=entry.region, program=entry.program_name, name=entry.name
-                        )
-                        lines.append(
-                            Line(
-                                item,
-                                [
-                                    *plan.cell(entry.name_source),
-                                    *plan.cell(member.sources[0] if member.sources else None),
-                                ],
-                            )
-                        )
-            return lines
-        if query.relation == "shared":
-            lines.append(Line(n["shared_intro"], end="：\n"))
-            names = {e.network_id: e.name for e in answer.networks}
-            cells = {e.network_id: e.members_cell or e.name_source for e in answer.networks}
-            for member in answer.members:
-                networks = "、".join(names.get(nid, nid) for nid in member.network_ids)
-                cites = [e for nid in member.network_ids for e in plan.cell(cells.get(nid))]
-                lines.append(Line(n["shared_item"].format(member=member.name, networks=networks), cites))
-            return lines
-        if query.relation == "summary":
-            for entry in answer.networks:
-                intro = n["summary"].format(region=entry.region, program=entry.program_name, name=entry.name)
-                lines.append(Line(("\n" if lines else "") + intro, plan.cell(entry.name_source), end="：\n"))
-                if entry.summary:
-                    lines.append(
-                        Line(n["summary_item"].format(summary=entry.summary), plan.cell(entry.summary_source))
-                    )
-            return lines
-        if query.relation == "members":
-            asked = plan.question.network
-            asked_sectors = asked.sectors if asked is not None else query.sectors
-            printed = {m.sector for entry in answer.networks for m in entry.members}
-            # A sector the table prints is shown as its label (【産】); one read from names (銀行 → 金融,
-            # which the table files under 【産】) says so.
-            wanted = "・".join(
-                f"【{s}】" if s in printed else n["sector_by_name"].format(label=SECTOR_LABELS.get(s, s))
-                for s in asked_sectors
+        by_relation = {
+            "networks": self._networks_of_members,
+            "shared": self._shared_members,
+            "summary": self._network_summaries,
+            "members": self._network_members,
+        }
+        return by_relation.get(relation, self._network_overview)(plan, answer, n, lines)
+
+    def _networks_of_members(self, plan: AnswerPlan, answer: NetworkAnswer, n: dict, lines: list[Line]):
+        if plan.verdict is not None:
+            names = "・".join(m.name for m in answer.members) or n["asked_members"]
+            spans = [*plan.network_scope_sources, *(entry.name_source for entry in answer.networks)]
+            key = "member_yes" if plan.verdict == "yes" else "member_no"
+            lines.append(Line(n[key].format(scope=_scope_text(plan, n), what=names), _cells(plan, spans)))
+        for member in answer.members:
+            intro = n["networks_intro"].format(member=member.name)
+            lines.append(Line(("\n" if lines else "") + intro, end="：\n"))
+            member_cell = member.sources[0] if member.sources else None
+            lines.extend(
+                _network_item(plan, entry, n, also=member_cell)
+                for entry in answer.networks
+                if entry.network_id in member.network_ids
             )
-            if plan.verdict is not None:
-                # はい rests on the cells that hold such members; いいえ on every network of the scope
-                named_cells = (
-                    plan.network_scope_sources
-                    if plan.verdict == "no"
-                    else tuple(entry.name_source for entry in answer.networks)
+        return lines
+
+    def _shared_members(self, plan: AnswerPlan, answer: NetworkAnswer, n: dict, lines: list[Line]):
+        lines.append(Line(n["shared_intro"], end="：\n"))
+        names = {e.network_id: e.name for e in answer.networks}
+        cells = {e.network_id: e.members_cell or e.name_source for e in answer.networks}
+        for member in answer.members:
+            networks = "、".join(names.get(nid, nid) for nid in member.network_ids)
+            cites = [e for nid in member.network_ids for e in plan.cell(cells.get(nid))]
+            lines.append(Line(n["shared_item"].format(member=member.name, networks=networks), cites))
+        return lines
+
+    def _network_summaries(self, plan: AnswerPlan, answer: NetworkAnswer, n: dict, lines: list[Line]):
+        for entry in answer.networks:
+            intro = n["summary"].format(region=entry.region, program=entry.program_name, name=entry.name)
+            lines.append(Line(("\n" if lines else "") + intro, plan.cell(entry.name_source), end="：\n"))
+            if entry.summary:
+                lines.append(
+                    Line(n["summary_item"].format(summary=entry.summary), plan.cell(entry.summary_source))
                 )
-                cells = [e for span in named_cells for e in plan.cell(span)]
-                cells += [e for entry in answer.networks for e in plan.cell(entry.members_cell)]
-                scope = _scope_text(plan, n)
-                key = "members_yes" if plan.verdict == "yes" else "members_no"
-                labelled = "・".join(
-                    f"{SECTOR_LABELS.get(s, s)}（【{s}】）"
-                    if s in printed
-                    else n["sector_by_name"].format(label=SECTOR_LABELS.get(s, s))
-                    for s in asked_sectors
+        return lines
+
+    def _network_members(self, plan: AnswerPlan, answer: NetworkAnswer, n: dict, lines: list[Line]):
+        asked = plan.question.network
+        sectors = asked.sectors if asked is not None else answer.query.sectors
+        printed = {m.sector for entry in answer.networks for m in entry.members}
+        if plan.verdict is not None:
+            # はい rests on the cells that hold such members; いいえ on every network of the scope
+            named = (
+                plan.network_scope_sources
+                if plan.verdict == "no"
+                else tuple(entry.name_source for entry in answer.networks)
+            )
+            spans = [*named, *(entry.members_cell for entry in answer.networks)]
+            labelled = "・".join(_sector_text(s, printed, n, spelled_out=True) for s in sectors)
+            what = labelled or "・".join(m.name for m in answer.members) or n["asked_members"]
+            key = "members_yes" if plan.verdict == "yes" else "members_no"
+            lines.append(Line(n[key].format(scope=_scope_text(plan, n), what=what), _cells(plan, spans)))
+        wanted = "・".join(_sector_text(s, printed, n) for s in sectors)
+        only = n["sector_only"].format(sectors=wanted) if wanted and plan.verdict != "no" else ""
+        for entry in answer.networks:
+            intro = n["members_intro"].format(
+                region=entry.region, program=entry.program_name, name=entry.name, sectors=only
+            )
+            lines.append(Line(("\n" if lines else "") + intro, plan.cell(entry.name_source), end="：\n"))
+            for sector, members in _sector_groups(entry.members):
+                names = "、".join(
+                    (m.printed or m.name) + (n["role"].format(role=m.role) if m.role else "") for m in members
                 )
-                what = labelled or "・".join(m.name for m in answer.members) or n["asked_members"]
-                lines.append(Line(n[key].format(scope=scope, what=what), list(dict.fromkeys(cells))))
-            sectors = n["sector_only"].format(sectors=wanted) if wanted and plan.verdict != "no" else ""
-            for entry in answer.networks:
-                intro = n["members_intro"].format(
-                    region=entry.region, program=entry.program_name, name=entry.name, sectors=sectors
-                )
-                lines.append(Line(("\n" if lines else "") + intro, plan.cell(entry.name_source), end="：\n"))
-                for sector, members in _sector_groups(entry.members):
-                    names = "、".join(
-                        (m.printed or m.name) + (n["role"].format(role=m.role) if m.role else "")
-                        for m in members
-                    )
-                    lines.append(
-                        Line(
-                            n["members_line"].format(sector=sector, members=names),
-                            plan.cell(entry.members_cell),
-                        )
-                    )
-            return lines
+                line = n["members_line"].format(sector=sector, members=names)
+                lines.append(Line(line, plan.cell(entry.members_cell)))
+        return lines
+
+    def _network_overview(self, plan: AnswerPlan, answer: NetworkAnswer, n: dict, lines: list[Line]):
+        query = answer.query
         scope = "・".join(query.regions) or "・".join(dict.fromkeys(e.program_name for e in answer.networks))
         lines.append(Line(n["overview_intro"].format(scope=scope or "表"), end="：\n"))
-        for entry in answer.networks:
-            item = n["network_item"].format(region=entry.region, program=entry.program_name, name=entry.name)
-            lines.append(Line(item, plan.cell(entry.name_source)))
+        lines.extend(_network_item(plan, entry, n) for entry in answer.networks)
         return lines
 
     def _not_stated(self, plan: AnswerPlan, t: dict) -> list[Line]:
@@ -666,6 +643,27 @@ class DeterministicComposer:
 
 
 _ENGLISH_END = {"。": ".", "：\n": ":\n"}
+
+
+def _network_item(plan: AnswerPlan, entry: NetworkEntry, n: dict, also: TextSpan | None = None) -> Line:
+    """「・高知県／共創の場形成支援プログラム（文部科学省）：「…」」, cited to its name cell (and ``also``)."""
+    item = n["network_item"].format(region=entry.region, program=entry.program_name, name=entry.name)
+    cites = plan.cell(entry.name_source)
+    return Line(item, [*cites, *plan.cell(also)] if also is not None else cites)
+
+
+def _cells(plan: AnswerPlan, spans: list[TextSpan | None]) -> list[int]:
+    """The evidence ids of these cells, each once, in order."""
+    return list(dict.fromkeys(e for span in spans for e in plan.cell(span)))
+
+
+def _sector_text(sector: str, printed: set[str | None], n: dict, spelled_out: bool = False) -> str:
+    """A sector the table prints as its label (【産】, or 産業界（【産】） spelled out); one read from members'
+    names (銀行 → 金融, which the table files under 【産】) says so."""
+    label = SECTOR_LABELS.get(sector, sector)
+    if sector not in printed:
+        return n["sector_by_name"].format(label=label)
+    return f"{label}（【{sector}】）" if spelled_out else f"【{sector}】"
 
 
 def _scope_text(plan: AnswerPlan, n: dict) -> str:
