@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.config import PROJECT_ROOT
+from assistant.pipeline.read import Turn
 from assistant.pipeline.tables import extract_cells
 
 NETWORK_TABLE_DOC = "000_bc52401283c58933"
@@ -83,3 +84,15 @@ def test_whether_a_member_belongs_to_a_scope_is_answered_with_its_networks(answe
     assert listing.answer.startswith(
         "いいえ、高知県のネットワークの構成員にマツダ株式会社は記載されていません"
     )
+
+
+def test_both_networks_after_a_region_was_discussed_means_that_regions_pair(answer_service):
+    history = [
+        Turn(role="user", content="広島県の産学官ネットワークを教えて"),
+        Turn(role="assistant", content="広島県には2つのネットワークがあります。"),
+    ]
+    both = answer_service.answer("両方に参加してる会社ってある？", history)
+    assert both.intent == "network" and "マツダ株式会社" in both.answer
+    assert "徳島" not in both.answer  # another region's shared members are not "both" of these
+    several = answer_service.answer("複数のネットワークに入っている団体は？")
+    assert "徳島県商工会連合会" in several.answer  # 「複数」 without a pair asks of the whole table

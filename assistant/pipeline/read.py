@@ -158,6 +158,8 @@ def mentioned_years(text: str) -> set[int]:
     return years
 
 
+#: Words that presuppose a known pair (「両方」 "both"), unlike 「複数の」 "several", which asks of all.
+_PAIR = re.compile(r"両方|どちらにも|どっちにも|いずれにも|二つとも|2つとも|\bboth\b")
 _CLAUSE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.?!]\s)")
 _SUBORDINATE = re.compile(
     r"(?:のですが|んですが|ですが|ますが|のですけど|んですけど|ですけど|けれども|けれど|けど|ので|から|ため|が)[、,]"
@@ -390,10 +392,13 @@ class QuestionReader:
                 masked,
             )
         )
+        # 「両方」「どちらにも」 "both" presuppose the pair of networks the conversation is about.
+        pair = found is not None and found.relation == "shared" and bool(_PAIR.search(lowered))
         points_back = bool(
             cues.ANAPHORA.search(lowered)
             or cues.PLURAL_REFERENCE.search(lowered)
             or site_anaphor
+            or pair
             or "そこ" in masked
         )
         scoped = found is not None and bool(found.regions or found.network_ids or found.member_ids)
