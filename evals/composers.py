@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.dataset import EvalCase, load_cases, validate_cases
-from evals.runner import InProcessTarget, Summary, load_thresholds, run_eval
+from evals.runner import InProcessTarget, Summary, fmt, load_thresholds, run_eval
 
 MODE = "hybrid"
 
@@ -120,16 +120,16 @@ def render(results: dict[str, tuple[Summary, ComposerStats]], cases: int) -> str
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     for key, label in _ROWS:
-        row(label, [_fmt(getattr(results[n][0], key)) for n in names])
+        row(label, [fmt(getattr(results[n][0], key)) for n in names])
     row("answers written by the model", [str(results[n][1].generated) for n in names])
     row("generated sentences", [str(results[n][1].sentences) for n in names])
-    row("share of sentences dropped", [_fmt(results[n][1].dropped_share) for n in names])
+    row("share of sentences dropped", [fmt(results[n][1].dropped_share) for n in names])
     row("fallbacks to deterministic", [str(results[n][1].fallbacks) for n in names])
     row("not generated (abstain, long list)", [str(results[n][1].delegated) for n in names])
-    row("latency p50 ms", [_fmt(results[n][0].latency_p50_ms) for n in names])
-    row("latency p95 ms", [_fmt(results[n][0].latency_p95_ms) for n in names])
+    row("latency p50 ms", [fmt(results[n][0].latency_p50_ms) for n in names])
+    row("latency p95 ms", [fmt(results[n][0].latency_p95_ms) for n in names])
     for category in results[names[0]][1].by_category:
-        row(f"accuracy: {category}", [_fmt(results[n][1].by_category.get(category)) for n in names])
+        row(f"accuracy: {category}", [fmt(results[n][1].by_category.get(category)) for n in names])
     for name in names:
         stats = results[name][1]
         if stats.generated_cases:
@@ -147,14 +147,6 @@ def render(results: dict[str, tuple[Summary, ComposerStats]], cases: int) -> str
                 + ", ".join(f"{k} {v}" for k, v in stats.drop_reasons.most_common())
             )
     return "\n".join(lines) + "\n"
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.0f}" if value > 10 else f"{value:.3f}"
-    return str(value)
 
 
 def main(

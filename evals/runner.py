@@ -280,15 +280,15 @@ def check_thresholds(
             if paraphrase is not None:
                 value = getattr(paraphrase, PARAPHRASE_METRICS[metric])
                 if value is None or value < minimum:
-                    failures.append(f"{gated} {metric} = {_fmt(value)} < {minimum}")
+                    failures.append(f"{gated} {metric} = {fmt(value)} < {minimum}")
             continue
         value = getattr(summary, metric)
         if value is None or value < minimum:
-            failures.append(f"{gated} {metric} = {_fmt(value)} < {minimum}")
+            failures.append(f"{gated} {metric} = {fmt(value)} < {minimum}")
     for metric, maximum in thresholds.get("max", {}).items():
         value = getattr(summary, metric)
         if value is not None and value > maximum:
-            failures.append(f"{gated} {metric} = {_fmt(value)} > {maximum}")
+            failures.append(f"{gated} {metric} = {fmt(value)} > {maximum}")
     if thresholds.get("hybrid_beats_single_legs") and gated == "hybrid":
         for leg in ("dense", "bm25"):
             other = overall.get(leg)
@@ -398,7 +398,8 @@ _COLUMNS = [
 ]
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
+    """A report cell: – for none, whole numbers for latencies, three decimals for rates."""
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -417,7 +418,7 @@ def render_markdown(report: EvalReport) -> str:
             *((f"tag: {tag}", s) for tag, s in report.by_tag.get(mode, {}).items()),
         ]
         for label, summary in rows:
-            cells = " | ".join(_fmt(getattr(summary, key)) for key, _ in _COLUMNS)
+            cells = " | ".join(fmt(getattr(summary, key)) for key, _ in _COLUMNS)
             lines.append(f"| {mode} | {label} | {cells} |")
     lines.append("")
     lines += _paraphrase_markdown(report.paraphrase)
@@ -433,8 +434,8 @@ def _paraphrase_markdown(summary: ParaphraseSummary | None) -> list[str]:
         "| paraphrase groups | consistent (kind + leading program) | same kind | same leading program | "
         "as expected |",
         "|---|---|---|---|---|",
-        f"| {summary.groups} | {_fmt(summary.consistency)} | {_fmt(summary.kind_consistency)} | "
-        f"{_fmt(summary.lead_consistency)} | {_fmt(summary.gold_agreement)} |",
+        f"| {summary.groups} | {fmt(summary.consistency)} | {fmt(summary.kind_consistency)} | "
+        f"{fmt(summary.lead_consistency)} | {fmt(summary.gold_agreement)} |",
     ]
     inconsistent = [r.group.id for r in summary.results if not r.consistent]
     if inconsistent:

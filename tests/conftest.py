@@ -1,4 +1,5 @@
-"""Shared fixtures: one real index of the project corpus per test session, and a live API server."""
+"""Shared fixtures: the corpus catalog and program matcher (no model), one real index of the project corpus
+per test session, and a live API server."""
 
 from __future__ import annotations
 
@@ -8,7 +9,23 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_ROOT, Settings
+from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
+from assistant.records import Catalog
+from ingest.catalog import extract_catalog
 from tests.support import serve_app
+
+
+@pytest.fixture(scope="session")
+def corpus_catalog() -> Catalog:
+    """The program catalog as ingest extracts it from corpus/ (read-only: tests must not change it)."""
+    corpus = PROJECT_ROOT / "corpus"
+    return extract_catalog(corpus, corpus / "catalog_overrides.json")
+
+
+@pytest.fixture(scope="session")
+def corpus_matcher(corpus_catalog) -> ProgramMatcher:
+    aliases = load_extra_aliases(PROJECT_ROOT / "corpus" / "program_aliases.json")
+    return ProgramMatcher.from_programs(corpus_catalog.programs, aliases)
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,10 @@ import pytest
 from assistant.config import PROJECT_ROOT
 from assistant.index.documents import DocumentStore, StoredDocument
 from assistant.pipeline.hits import RetrievalResult
-from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
 from assistant.pipeline.plan import Planner
 from assistant.pipeline.quotes import QuotePicker
 from assistant.pipeline.read import QuestionReader, Turn, mentioned_years
 from assistant.pipeline.scoring import SentenceScorer
-from ingest.catalog import extract_catalog
 from ingest.documents import load_manifest, read_document
 
 CORPUS = PROJECT_ROOT / "corpus"
@@ -286,11 +284,8 @@ ROWS: list[Row] = [
 
 
 @pytest.fixture(scope="module")
-def reader_and_planner():
-    catalog = extract_catalog(CORPUS, CORPUS / "catalog_overrides.json")
-    matcher = ProgramMatcher.from_programs(
-        catalog.programs, load_extra_aliases(CORPUS / "program_aliases.json")
-    )
+def reader_and_planner(corpus_catalog, corpus_matcher):
+    catalog, matcher = corpus_catalog, corpus_matcher
     documents = {}
     for info in load_manifest(CORPUS):
         source = read_document(CORPUS, info)

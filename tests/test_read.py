@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.config import PROJECT_ROOT
 from assistant.pipeline.conditions import InvalidFilterError, ProgramFilter, explicit_filters
-from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
 from assistant.pipeline.read import QuestionReader, Turn, mentioned_years
-from ingest.catalog import extract_catalog
-
-CORPUS = PROJECT_ROOT / "corpus"
 
 
 @pytest.fixture(scope="module")
-def catalog():
-    return extract_catalog(CORPUS, CORPUS / "catalog_overrides.json")
+def catalog(corpus_catalog):
+    return corpus_catalog
 
 
 @pytest.fixture(scope="module")
-def matcher(catalog):
-    return ProgramMatcher.from_programs(catalog.programs, load_extra_aliases(CORPUS / "program_aliases.json"))
+def matcher(corpus_matcher):
+    return corpus_matcher
 
 
 @pytest.fixture(scope="module")

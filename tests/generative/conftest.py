@@ -8,11 +8,8 @@ import pytest
 from assistant.config import PROJECT_ROOT
 from assistant.pipeline.compose.verify import Sentence, Verifier, norm, parse_sentence
 from assistant.pipeline.evidence import Evidence
-from assistant.pipeline.matching import ProgramMatcher
 from assistant.pipeline.plan import AnswerPlan, ProgramFacts
 from assistant.pipeline.read import QuestionReader
-from assistant.pipeline.service import load_extra_aliases
-from ingest.catalog import extract_catalog
 
 CORPUS = PROJECT_ROOT / "corpus"
 PACKAGE = "001_9b2f57644b0d39be"
@@ -46,13 +43,13 @@ EVIDENCE = [
 
 
 @pytest.fixture(scope="module")
-def catalog():
-    return extract_catalog(CORPUS, CORPUS / "catalog_overrides.json")
+def catalog(corpus_catalog):
+    return corpus_catalog
 
 
 @pytest.fixture(scope="module")
-def matcher(catalog):
-    return ProgramMatcher.from_programs(catalog.programs, load_extra_aliases(CORPUS / "program_aliases.json"))
+def matcher(corpus_matcher):
+    return corpus_matcher
 
 
 @pytest.fixture(scope="module")
