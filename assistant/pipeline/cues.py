@@ -247,3 +247,63 @@ PICK = re.compile(
     r"(?:の|が|な|い|る)\s*(?:ほう|方)(?:の|が|は|で|を|に|って|と|、|,)|(?:ほう|方)[?？]?$|\bthe \w+ one\b|"
     r"\bone (?:run )?by\b"
 )
+
+
+# -- words the planner weighs (read once, with the other cues) ------------------------------------------
+#: Words that speak of the regional networks outright (not of programs).
+NETWORK_WORDS = re.compile(
+    r"ネットワーク|構成員|構成団体|メンバー|の欄|可視化の例|\bnetworks?\b|\bmembers?\b", re.I
+)
+#: Being part of something (a network): 「参加」「入って」 "join".
+JOINED = re.compile(r"参加|参画|加盟|所属|入って|\bjoin|\bbelong")
+#: 「空いている」「記載がない」: asking which region lacks an entry.
+ABSENT = re.compile(
+    r"空い|空欄|記載(?:が)?(?:ない|無い)|載っていない|ないのは|無いのは|\bmissing\b|\bempty\b|\bno entry\b"
+)
+#: The counted noun of a how-many question (「何大学」「いくつの地域」).
+COUNTER = re.compile(
+    r"何(大学|校|件|地域|団体|拠点|事例|社|人|名|か所|カ所|プロジェクト)|いくつの([^\s、。？?がをにはで]{1,6})(?:が|を|に|は|で)"
+)
+#: Words that name programs as such (a question with one asks about programs, not about the documents' prose).
+PROGRAM_WORDS = (
+    "事業",
+    "プログラム",
+    "制度",
+    "支援策",
+    "支援メニュー",
+    "交付金",
+    "補助金",
+    "助成",
+    "公募",
+    "枠組み",
+    "施策",
+    "やつ",
+    "program",
+    "project",
+    "scheme",
+    "grant",
+    "subsid",
+)
+
+
+def text_cues(masked: str) -> set[str]:
+    """The cues the planner weighs besides the asking cues: whether the question speaks of programs, of the
+    networks, of joining, of a case (事例), of a need, of an empty entry, of a budget measure, of a ministry."""
+    lowered = masked.lower()
+    tests = {
+        "program_word": any(word in lowered for word in PROGRAM_WORDS),
+        "network_word": bool(NETWORK_WORDS.search(masked)),
+        "joined": bool(JOINED.search(masked)),
+        "case_word": "事例" in masked,
+        "need": bool(NEED.search(lowered)),
+        "absent": bool(ABSENT.search(masked)),
+        "measure": bool(RANKING_MEASURE.search(lowered)),
+        "ministry_word": "省" in masked,
+    }
+    return {name for name, hit in tests.items() if hit}
+
+
+def counted_noun(masked: str) -> str | None:
+    """The noun a how-many question counts (「何大学」 → 大学), or None."""
+    match = COUNTER.search(masked)
+    return (match.group(1) or match.group(2)) if match else None

@@ -66,39 +66,8 @@ _ASKING_WORDS = frozenset(
         "budget program programs contact phone email apply university ministry department which what tell about"
     )
 )
-#: 「空いている」「記載がない」: asking which region lacks an entry.
-_ABSENT = re.compile(
-    r"空い|空欄|記載(?:が)?(?:ない|無い)|載っていない|ないのは|無いのは|\bmissing\b|\bempty\b|\bno entry\b"
-)
-#: The counted noun of a how-many question (「何大学」「いくつの地域」).
-_COUNTER = re.compile(
-    r"何(大学|校|件|地域|団体|拠点|事例|社|人|名|か所|カ所|プロジェクト)|いくつの([^\s、。？?がをにはで]{1,6})(?:が|を|に|は|で)"
-)
 #: Words too broad to ground an answer by themselves.
 _BROAD_WORDS = frozenset(["大学", "地域", "研究", "事業", "支援", "国", "日本"])
-#: Words that speak of the regional networks outright (not of programs).
-_NETWORK_WORDS = re.compile(
-    r"ネットワーク|構成員|構成団体|メンバー|の欄|可視化の例|\bnetworks?\b|\bmembers?\b", re.I
-)
-_PROGRAM_WORD = (
-    "事業",
-    "プログラム",
-    "制度",
-    "支援策",
-    "支援メニュー",
-    "交付金",
-    "補助金",
-    "助成",
-    "公募",
-    "枠組み",
-    "施策",
-    "やつ",
-    "program",
-    "project",
-    "scheme",
-    "grant",
-    "subsid",
-)
 
 
 class Recommender(Protocol):
@@ -259,10 +228,10 @@ class Planner:
         network = q.network
         if network is None or self.networks is None:
             return False
-        if "事例" in q.masked:
+        if q.has("case_word"):
             return False  # 「…している事例は？」 asks for a case of the survey's prose
-        outright = bool(_NETWORK_WORDS.search(q.masked)) or q.asks("members")
-        joined = bool(re.search(r"参加|参画|加盟|所属|入って|\bjoin|\bbelong", q.masked))
+        outright = q.has("network_word") or q.asks("members")
+        joined = q.has("joined")
         # A word shared with a network's name (委員会, 拠点) names it only when the question speaks of networks,
         # names the network whole, or a turn before did.
         named_whole = self._names_network_whole(q)
@@ -280,7 +249,7 @@ class Planner:
             return False  # a named program and no region or member list asked: about the program's row
         if q.named_ids and q.asked & cues.CATALOG_ATTRIBUTES and not q.asks("members"):
             return False
-        about_programs = any(word in q.masked.lower() for word in _PROGRAM_WORD)
+        about_programs = q.has("program_word")
         if about_programs and not network.regions and not q.asks("members"):
             return False  # asks for programs (事業/制度/支援): a network word there is a goal or a condition
         return not (q.has("goal") and not network.regions and not network.network_ids)
@@ -308,7 +277,7 @@ class Planner:
 
     def _decide_open(self, q: Question) -> _Decision:
         asked_filter = q.filter
-        about_programs = any(word in q.masked.lower() for word in _PROGRAM_WORD) or q.language == "en"
+        about_programs = q.has("program_word") or q.language == "en"
         if q.has("ranking") and (about_programs or q.asks("budget")):
             return _Decision("ranking", "a superlative over the catalog (by budget)")
         if q.has("goal") and not q.has("explicit_list"):
@@ -318,7 +287,7 @@ class Planner:
             return _Decision("fit", "asks whether something is possible: the program that makes it so")
         if asked_filter.active and about_programs and not q.asks("when", "count", "members"):
             if asked_filter.only_theme and not q.has("explicit_list") and not asked_filter.explicit:
-                if len(self._topic_words(q)) >= 3 and not cues.NEED.search(q.masked.lower()):
+                if len(self._topic_words(q)) >= 3 and not q.has("need"):
                     return _Decision("prose", "a theme word in a question about something specific")
                 return _Decision(
                     "fit", "names a theme: a program whose purpose matches it, else the theme's list"
@@ -508,7 +477,7 @@ class Planner:
             plan.reasons.append("no network in the table meets it")
             return
         plan.network = answer
-        if q.asks("region") and q.network.programs and _ABSENT.search(q.masked):
+        if q.asks("region") and q.network.programs and q.has("absent"):
             # which region a scheme's column leaves empty (空欄/記載がない + どこ/どの県): the table's regions
             # without that scheme's network.
             table = [
@@ -725,15 +694,13 @@ class Planner:
                 names,
                 PLAN.prose_about_program_coverage,
             )
-            counter = _COUNTER.search(q.masked)
-            if counter is not None:
+            if q.counted is not None:
                 # A count with its counter noun (何＋大学/件/拠点/社 …) is answered by a sentence holding a number of
                 # that noun, not by any sentence that mentions the program and a number.
-                noun = counter.group(1) or counter.group(2)
                 picked = [
                     (h, s)
                     for h, s in picked
-                    if re.search(rf"[0-9０-９一二三四五六七八九十百千]+\s*{re.escape(noun)}", s)
+                    if re.search(rf"[0-9０-９一二三四五六七八九十百千]+\s*{re.escape(q.counted)}", s)
                 ]
             if picked:
                 plan.kind = "prose"
@@ -933,14 +900,14 @@ def _unique_lines(
 def _compared_attributes(q: Question) -> tuple[str, ...]:
     """What a comparison is about: the budget (「どちらの予算が大きい」, 「どっちが多い」), an asked attribute
     (「所管は同じ？」), or — for 「違いは？」 — everything the table rows state."""
-    measure = bool(cues.RANKING_MEASURE.search(q.masked.lower())) and not q.has("same")
+    measure = q.has("measure") and not q.has("same")
     by_budget = q.asks("budget") or q.has("ranking") or (q.has("compare") and measure and not q.asked)
     if by_budget and not (q.asks("ministry", "applicants", "department", "contact") or q.has("same")):
         return ("budget",)
     chosen = [
         name
         for name, asked in (
-            ("ministry", q.asks("ministry") or "省" in q.masked),
+            ("ministry", q.asks("ministry") or q.has("ministry_word")),
             ("applicants", q.asks("applicants")),
             ("department", q.asks("department", "contact")),
             ("budget", q.asks("budget")),

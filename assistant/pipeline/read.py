@@ -92,6 +92,7 @@ class Question:
     goal: str | None  # the wish of a goal question, without the asking part
     matching_goal: str | None  # the goal as compared with programs' purposes (partners named as 産学官)
     ranking_size: int | None
+    counted: str | None  # the noun a how-many question counts (「何大学」 → 大学)
     ranking_ascending: bool
     years: frozenset[int]
     history_ids: tuple[str, ...]  # programs of the most recent turn that names any
@@ -238,7 +239,7 @@ class QuestionReader:
         if excluded:
             conditions.append(Condition("program", "not", excluded))
         conditions.extend(explicit_filters(filters or {}, list(self.programs.values())))
-        cue_set = self._cues(masked, clause_list, language, asked)
+        cue_set = self._cues(masked, clause_list, language, asked) | cues.text_cues(masked)
         goal = _goal(clause_list, text, language)
         if goal is not None:
             cue_set = cue_set | {"goal"}
@@ -273,6 +274,7 @@ class QuestionReader:
             goal=goal,
             matching_goal=_matching_goal(goal) if goal else None,
             ranking_size=ranking_size,
+            counted=cues.counted_noun(masked),
             ranking_ascending=bool(cues.ASCENDING.search(_lower(masked, language))),
             years=frozenset(mentioned_years(text)),
             history_ids=history_ids,
