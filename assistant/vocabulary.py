@@ -303,13 +303,6 @@ def format_thousand_yen(value: int) -> str:
     return f"{value:,}千円"
 
 
-def format_oku(value: int) -> str:
-    """The same amount in 億円 for a reader (1,450,000千円 → 約14.5億円); exact when it divides evenly."""
-    oku = value / 100_000
-    text = f"{oku:,.1f}".rstrip("0").rstrip(".")
-    return f"{text}億円" if value % 10_000 == 0 else f"約{text}億円"
-
-
 # -- regions and the regional 産学官 networks -------------------------------------------------------------
 #: The 47 prefectures: official name → (romanised name, name in hiragana). Rows of the network table are
 #: prefectures; questions name them with or without 県/府/都, in kana or in English.

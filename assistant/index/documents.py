@@ -124,7 +124,3 @@ class DocumentStore:
 
     def get(self, doc_id: str) -> StoredDocument | None:
         return self.documents.get(doc_id)
-
-    def contains_verbatim(self, doc_id: str, quote: str) -> bool:
-        document = self.documents.get(doc_id)
-        return bool(document and quote and quote in document.text)

@@ -75,7 +75,3 @@ class RetrievalResult(BaseModel):
     @property
     def chunk_hits(self) -> list[Hit]:
         return [h for h in self.hits if h.kind == "chunk"]
-
-    @property
-    def program_hits(self) -> list[Hit]:
-        return [h for h in self.hits if h.kind == "program"]

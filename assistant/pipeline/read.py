@@ -127,10 +127,6 @@ class Question:
         )
 
     @property
-    def asked_conditions(self) -> tuple[Condition, ...]:
-        return tuple(c for c in self.conditions if c.role != "background")
-
-    @property
     def matching_text(self) -> str:
         """The question as it is matched with the Japanese text: an English question gets the Japanese
         words of its domain terms (survey → 調査) appended."""

@@ -114,14 +114,6 @@ class FeedbackStore:
     def for_data_dir(cls, data_dir: Path | str, **limits: int) -> FeedbackStore:
         return cls(Path(data_dir) / FEEDBACK_FILE, **limits)
 
-    def used_bytes(self) -> int:
-        """Bytes of the file in use (free pages left by deleted rows are reused before the file grows)."""
-        with self._connect() as conn:
-            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-            pages = conn.execute("PRAGMA page_count").fetchone()[0]
-            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        return (pages - free) * page_size
-
     def _check_room(self, conn: sqlite3.Connection, new_bytes: int) -> None:
         """Refuse a write that could take the file past ``max_bytes`` (with room for page overhead)."""
         if not self.max_bytes:
