@@ -12,8 +12,9 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from assistant.pipeline.amounts import read_thresholds
 from assistant.pipeline.conditions import Condition, Role
-from assistant.vocabulary import APPLICANT_ALIASES, MINISTRY_ALIASES, THEME_KEYWORDS, to_thousand_yen
+from assistant.vocabulary import APPLICANT_ALIASES, MINISTRY_ALIASES, THEME_KEYWORDS
 
 if TYPE_CHECKING:
     from assistant.pipeline.read import Clause
@@ -31,8 +32,10 @@ def read_conditions(clause_list: Sequence[Clause], language: str, themes: Sequen
         found.extend(_applicants(text, role, language))
         found.extend(_themes(text, themes, "background" if clause.kind != "ask" else role))
         found.extend(_budgets(text, role))
-        found.extend(_new_calls(text, role))
-        found.extend(_has_budget(text, role))
+        stated = _stated(text, role)
+        found.extend(stated)
+        if not any(c.field == "stated" and c.value == ("new_calls",) for c in stated):
+            found.extend(_new_calls(text, role))
     # The same condition stated twice (once as background) counts once, as asked.
     unique: dict[tuple, Condition] = {}
     for c in found:
@@ -198,43 +201,63 @@ def _applicants(text: str, role: Role, language: str) -> list[Condition]:
         if len(kinds) > 1:
             conditions.append(Condition("applicant", op, kinds, role))
             handled[match.start() : match.end()] = [True] * (match.end() - match.start())
-    negated: list[str] = []
-    positive: list[str] = []
-    only: list[str] = []
+    found: dict[str, list[tuple[str, str]]] = {"only": [], "not": [], "all": []}  # op → (kind, phrase)
     taken = list(handled)
     for alias in aliases:
         if alias.isascii():
             continue
         for match in re.finditer(re.escape(alias), text):
             start, end = match.span()
-            if any(taken[start:end]):
+            if any(taken[start:end]) or (len(alias) == 1 and text[start - 1 : start] in _NOT_A_PLACE):
                 continue
-            kind = APPLICANT_ALIASES[alias]
-            tail = text[end:]
-            if re.match(_ONLY_TAIL, tail):
-                only.append(kind)  # an applicant type followed by しか／だけ／のみ
-            elif re.match(_NEG_TAIL, tail):
-                negated.append(kind)
-            elif (
-                re.match(_APPLY, tail)
-                or re.match(r"(?:等)?(?:向け|が使える|でも使える|が申請)", tail)
-                or re.search(
-                    r"(?:申請主体|応募主体|申請者|対象)(?:が|は|に)\s*$", text[max(0, start - 8) : start]
-                )
-            ):
-                positive.append(kind)
-            else:
+            read = _applicant_op(text, start, end)
+            if read is None:
                 continue
+            op, length = read
+            found[op].append((APPLICANT_ALIASES[alias], text[start : end + length]))
             taken[start:end] = [True] * (end - start)
-    negated = list(dict.fromkeys(negated))
-    positive = [k for k in dict.fromkeys(positive) if k not in negated and k not in only]
-    if positive:
-        conditions.extend(Condition("applicant", "all", (k,), role) for k in positive)
-    if negated:
-        conditions.append(Condition("applicant", "not", tuple(negated), role))
-    if only:
-        conditions.append(Condition("applicant", "only", tuple(dict.fromkeys(only)), role))
+    negated = {k for k, _ in found["not"]}
+    only = {k for k, _ in found["only"]}
+    for kind, phrase in dict(found["all"]).items():
+        if kind not in negated and kind not in only:
+            conditions.append(Condition("applicant", "all", (kind,), role, phrase=phrase))
+    for op in ("not", "only"):
+        if found[op]:
+            kinds = tuple(dict.fromkeys(k for k, _ in found[op]))
+            phrase = "、".join(dict.fromkeys(p for _, p in found[op]))
+            conditions.append(Condition("applicant", op, kinds, role, phrase=phrase))  # type: ignore[arg-type]
     return conditions
+
+
+#: The character before a one-kanji applicant word (市, 県, 町, 村) that makes it part of another word (都市).
+_NOT_A_PLACE = frozenset("都")
+#: 「申請主体が自治体のみ」「自治体に限る」「自治体限定」「自治体以外は申請できない」: only these may apply.
+_ONLY_FORMS = (
+    _ONLY_TAIL,
+    r"(?:等)?\s*(?:に限(?:る|られ|定され|って)|限定|のみ|だけ)",
+    r"(?:等)?\s*以外(?:は|が|の(?:主体|団体|組織)は)?\s*(?:申請|応募)(?:でき|し|が出来)?(?:ない|ません|不可)",
+)
+_ASKED_FOR_APPLICANT = re.compile(r"(?:申請主体|応募主体|申請者|申請できるの|対象)(?:が|は|に)\s*$")
+
+
+def _applicant_op(text: str, start: int, end: int) -> tuple[str, int] | None:
+    """How an applicant word is used: ("only" | "not" | "all", length of the words after it), or None."""
+    tail = text[end:]
+    named_as_applicant = bool(_ASKED_FOR_APPLICANT.search(text[max(0, start - 8) : start]))
+    for number, form in enumerate(_ONLY_FORMS):
+        m = re.match(form, tail)
+        # The bare 「のみ／だけ／限定」 form needs 「申請主体が」 before the word: 「企業だけで使う」 is not eligibility.
+        if m and (number != 1 or named_as_applicant or re.match(r"(?:等)?\s*(?:に限|限定)", tail)):
+            return "only", m.end()
+    m = re.match(_NEG_TAIL, tail)
+    if m:
+        return "not", m.end()
+    m = re.match(_APPLY, tail) or re.match(r"(?:等)?(?:向け|が使える|でも使える|が申請)", tail)
+    if m:
+        return "all", m.end()
+    if named_as_applicant:
+        return "all", 0
+    return None
 
 
 def _applicants_en(text: str, role: Role) -> list[Condition]:
@@ -270,56 +293,12 @@ def _en_kind(who: str) -> str | None:
     )
 
 
-_BUDGET_OP = re.compile(
-    r"(?<![0-9.])(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>兆円|億円|千万円|百万円|万円|千円|円)\s*"
-    r"(?P<op>以上|超え|超|を超える|を超えて|超えて|を上回|上回|より多い|より大きい|以下|未満|を下回る|を下回って|下回|"
-    r"に満たない|より少ない|より小さい)"
-)
-_BUDGET_OP_EN = re.compile(
-    r"(?P<op>over|more than|above|at least|under|less than|below|at most)\s*(?:¥|jpy\s*)?"
-    r"(?<![0-9.])(?P<num>[0-9]{1,15}(?:\.[0-9]+)?)\s*(?P<unit>billion|million|thousand)?\s*(?:yen|jpy)?"
-)
-_EN_UNITS = {"billion": ("1", "億円", 10), "million": ("1", "百万円", 1), "thousand": ("1", "千円", 1)}
-_GE = {"以上": "ge", "at least": "ge"}
-_LOWER = {
-    "以上",
-    "超え",
-    "超",
-    "を超える",
-    "を超えて",
-    "超えて",
-    "を上回",
-    "上回",
-    "より多い",
-    "より大きい",
-    "over",
-    "more than",
-    "above",
-    "at least",
-}
-
-
 def _budgets(text: str, role: Role) -> list[Condition]:
-    plain = text.replace(",", "")
+    """Budget thresholds however the amount is written (see :mod:`assistant.pipeline.amounts`)."""
     conditions = []
-    for match in _BUDGET_OP.finditer(plain):
-        amount = to_thousand_yen(match.group("num"), match.group("unit"))
-        op = match.group("op")
-        if op in _LOWER:
-            conditions.append(Condition("min_budget", _GE.get(op, "gt"), amount, role))  # type: ignore[arg-type]
-        else:
-            conditions.append(Condition("max_budget", "le" if op == "以下" else "lt", amount, role))
-    for match in _BUDGET_OP_EN.finditer(plain):
-        unit = match.group("unit")
-        if unit is None:
-            continue
-        _, jp_unit, factor = _EN_UNITS[unit]
-        amount = to_thousand_yen(str(float(match.group("num")) * factor), jp_unit)
-        op = match.group("op")
-        if op in _LOWER:
-            conditions.append(Condition("min_budget", _GE.get(op, "gt"), amount, role))  # type: ignore[arg-type]
-        else:
-            conditions.append(Condition("max_budget", "le" if op == "at most" else "lt", amount, role))
+    for t in read_thresholds(text):
+        field = "min_budget" if t.op in ("gt", "ge") else "max_budget"
+        conditions.append(Condition(field, t.op, t.thousand_yen, role, phrase=t.phrase))
     return conditions
 
 
@@ -341,16 +320,55 @@ def _new_calls(text: str, role: Role) -> list[Condition]:
     return []
 
 
-_HAS_BUDGET = re.compile(
-    r"予算(?:額)?(?:が|の)?(?:額|金額|数字)?(?:が|は)?(?:表に)?(?:書かれて|記載されて|載って|示されて|入って)(?:いる|います)"
+#: The words of a table column, for questions about whether a row fills it.
+_COLUMNS: dict[str, str] = {
+    "budget": r"予算額|予算|金額|\bbudgets?\b|\bamounts?\b",
+    "new_calls": r"新規(?:の)?(?:課題)?(?:の)?採択(?:の有無)?|採択の有無|新規(?:の)?公募|\bnew calls?\b",
+    "department": r"担当部署|担当課|担当部局|担当部門|部署|\bdepartments?\b",
+    "contact": r"連絡先|問い?合わ?せ先|\bcontacts?\b",
+    "tel": r"電話番号|電話|tel|\bphone(?: numbers?)?\b",
+    "email": r"メールアドレス|メール|e-?mail|アドレス",
+    "applicants": r"申請主体|応募主体|\bapplicants?\b",
+}
+_ENTRY = r"(?:の)?(?:欄|記載|記入|表記|情報|数字|金額|数値|値)?(?:が|は|も)?\s*(?:ちゃんと|きちんと)?"
+_WRITTEN = r"(?:書かれて|記載されて|載って|入って|示されて|明記されて|埋まって|書いて)"
+_PRESENT = re.compile(
+    rf"^(?:の)?(?:欄|記載|記入|表記|情報|数字|金額|数値|値)(?:が|は|も)?\s*(?:ある|あり|有る|有り)|"
+    rf"^{_ENTRY}{_WRITTEN}(?:いる|います|る|ある|あります)|"
+    r"^\s*(?:is |are )?(?:given|listed|stated|shown|printed)"
 )
-_NO_BUDGET = re.compile(
-    r"予算(?:額)?(?:が|の)?(?:記載|記入|数字|金額)?(?:が|は)?(?:書かれて|記載されて|載って|示されて|入って)?(?:いない|ない|無い|なし)|"
-    r"予算(?:額)?(?:が|は)?[「『]?[ー－―-][」』]?"
+_BARE_PRESENT = re.compile(rf"^{_ENTRY}(?:ある|あり|有る|有り)")
+#: 「…が書かれていない」「…の記載がない」「…が空欄」「…が「ー」」; a bare 「ない」／「ある」 is absence or
+#: presence too, except for 新規採択, where 「新規採択がない／もある」 is the column's value 無／有 (see _new_calls).
+_ABSENT = re.compile(
+    rf"^(?:の)?(?:欄|記載|記入|表記|情報|数字|金額|数値|値)(?:が|は|も)?\s*(?:ない|無い|なし|無し|ありません)|"
+    rf"^{_ENTRY}{_WRITTEN}(?:いない|いません|ない|ません)|"
+    r"^(?:の)?(?:欄)?(?:が|は)?\s*(?:空欄|空白|空い|未記載|不明|[「『]?[ー－―-][」』]?)|"
+    r"^\s*(?:is |are )?(?:not|never) (?:given|listed|stated|shown|printed)"
 )
+_BARE_ABSENT = re.compile(rf"^{_ENTRY}(?:ない|無い|なし|無し|ありません)")
+_NO_COLUMN_BEFORE = re.compile(r"\b(?:no|without(?: an?)?)\s*$")
 
 
-def _has_budget(text: str, role: Role) -> list[Condition]:
-    if _NO_BUDGET.search(text):
-        return [Condition("has_budget", "eq", False, role)]
-    return [Condition("has_budget", "eq", True, role)] if _HAS_BUDGET.search(text) else []
+def _stated(text: str, role: Role) -> list[Condition]:
+    """Whether a table row fills a column: 「予算額の記載がある」 → has_budget, 「新規採択が書かれていない」 →
+    stated not new_calls, "programs with no budget given" → has_budget false."""
+    found: list[Condition] = []
+    for column, words in _COLUMNS.items():
+        for match in re.finditer(words, text, re.IGNORECASE):
+            tail = text[match.end() : match.end() + 30]
+            before = text[max(0, match.start() - 12) : match.start()]
+            present = _PRESENT.match(tail) or (column != "new_calls" and _BARE_PRESENT.match(tail))
+            absent = _ABSENT.match(tail) or (column != "new_calls" and _BARE_ABSENT.match(tail))
+            if _NO_COLUMN_BEFORE.search(before) and not absent:
+                absent, present = re.match(r"\s*(?:given|listed|stated|shown|printed)", tail), None
+            if not (present or absent):
+                continue
+            end = match.end() + (absent or present).end()  # type: ignore[union-attr]
+            phrase = text[match.start() : end]
+            if column == "budget":
+                found.append(Condition("has_budget", "eq", not absent, role, phrase=phrase))
+            else:
+                found.append(Condition("stated", "not" if absent else "eq", (column,), role, phrase=phrase))
+            break
+    return found

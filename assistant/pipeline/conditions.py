@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,8 +22,18 @@ from assistant.records import Program
 from assistant.vocabulary import APPLICANT_ALIASES, MINISTRY_ALIASES, THEME_KEYWORDS, format_thousand_yen
 
 Field_ = Literal[
-    "ministry", "applicant", "theme", "min_budget", "max_budget", "new_calls", "has_budget", "program"
+    "ministry", "applicant", "theme", "min_budget", "max_budget", "new_calls", "has_budget", "program", "stated"
 ]
+#: Table columns whose presence a question can ask for (「新規採択が書かれていない」「連絡先の記載がある」):
+#: ``Condition("stated", "eq"|"not", column)``; the budget column has its own ``has_budget``.
+STATED_COLUMNS: dict[str, str] = {
+    "new_calls": "新規課題採択",
+    "department": "担当部署",
+    "contact": "連絡先",
+    "tel": "電話番号",
+    "email": "メールアドレス",
+    "applicants": "申請主体",
+}
 Op = Literal["eq", "all", "any", "not", "only", "ge", "gt", "le", "lt"]
 Role = Literal["asked", "background", "filter"]
 
@@ -36,10 +47,15 @@ class Condition:
     value: str | int | bool | tuple[str, ...]
     role: Role = "asked"
     words: tuple[str, ...] = ()  # a theme as the question put it (「MaaS」): programs named so match too
+    #: The question's words it was read from (「3億円を超える」), so an answer can say which were applied.
+    phrase: str = dataclass_field(default="", compare=False)
 
     def as_dict(self) -> dict[str, object]:
         value = list(self.value) if isinstance(self.value, tuple) else self.value
-        return {"field": self.field, "op": self.op, "value": value, "role": self.role}
+        found: dict[str, object] = {"field": self.field, "op": self.op, "value": value, "role": self.role}
+        if self.phrase:
+            found["phrase"] = self.phrase
+        return found
 
 
 class InvalidFilterError(ValueError):
@@ -67,6 +83,8 @@ class ProgramFilter(BaseModel):
     max_inclusive: bool = True
     new_calls: bool | None = None
     has_budget: bool | None = None
+    stated: tuple[str, ...] = ()  # columns the row must fill (STATED_COLUMNS)
+    unstated: tuple[str, ...] = ()  # columns the row must leave empty
     explicit: bool = Field(False, description="A caller (API/UI) set at least one of these.")
 
     @property
@@ -86,6 +104,8 @@ class ProgramFilter(BaseModel):
                 self.max_budget is not None,
                 self.new_calls is not None,
                 self.has_budget is not None,
+                self.stated,
+                self.unstated,
             )
         )
 
@@ -120,6 +140,10 @@ class ProgramFilter(BaseModel):
         if any(theme in program.themes for theme in self.exclude_themes):
             return False
         if self.new_calls is not None and program.new_calls is not self.new_calls:
+            return False
+        if any(not column_stated(program, c) for c in self.stated):
+            return False
+        if any(column_stated(program, c) for c in self.unstated):
             return False
         budget = program.budget_thousand_yen
         if self.has_budget is not None and (budget is not None) is not self.has_budget:
@@ -175,6 +199,9 @@ class ProgramFilter(BaseModel):
                 data["max_budget"], data["max_inclusive"] = c.value, c.op == "le"
             elif c.field in ("new_calls", "has_budget"):
                 data[c.field] = c.value
+            elif c.field == "stated":
+                key = "unstated" if c.op == "not" else "stated"
+                data[key] = _merge(data.get(key), values)
         return cls(**data, explicit=explicit)  # type: ignore[arg-type]
 
 
@@ -182,6 +209,19 @@ def _merge(old: object, new: tuple) -> tuple:
     merged = list(old) if isinstance(old, tuple) else []
     merged.extend(v for v in new if v not in merged)
     return tuple(merged)
+
+
+def column_stated(program: Program, column: str) -> bool:
+    """Whether the program's table row fills a column (STATED_COLUMNS)."""
+    values = {
+        "new_calls": program.new_calls is not None,
+        "department": bool(program.department),
+        "contact": bool(program.tel or program.email),
+        "tel": bool(program.tel),
+        "email": bool(program.email),
+        "applicants": bool(program.applicant_types),
+    }
+    return values.get(column, False)
 
 
 def _applies(kind: str, applicants: list[str]) -> bool:
@@ -209,6 +249,8 @@ _WORDS = {
         "new_calls_no": "新規課題採択：無",
         "has_budget_yes": "予算額の記載あり",
         "has_budget_no": "予算額の記載なし（ー）",
+        "stated": "{v}の記載あり",
+        "unstated": "{v}の記載なし",
         "none": "指定なし",
         "or": "または",
         "and": "・",
@@ -233,6 +275,8 @@ _WORDS = {
         "new_calls_no": "new calls: no",
         "has_budget_yes": "a budget is given",
         "has_budget_no": "no budget is given",
+        "stated": "{v} is given",
+        "unstated": "no {v} is given",
         "none": "none",
         "or": " or ",
         "and": ", ",
@@ -271,6 +315,9 @@ def describe(conditions: Iterable[Condition], language: str = "ja") -> str:
             parts.append(w["new_calls_yes" if c.value else "new_calls_no"])
         elif c.field == "has_budget":
             parts.append(w["has_budget_yes" if c.value else "has_budget_no"])
+        elif c.field == "stated":
+            names = [STATED_COLUMNS.get(v, v) if language == "ja" else v.replace("_", " ") for v in values]
+            parts.append(w["unstated" if c.op == "not" else "stated"].format(v=w["and"].join(names)))
     return w["sep"].join(dict.fromkeys(parts)) or w["none"]
 
 

@@ -386,7 +386,54 @@ def _tokens(text: str) -> list[Token]:
     return found
 
 
+#: A question quoted from someone else (「『環境省の事業で、市が申請できるものは？』と聞かれました」): the quote is
+#: what is asked, the reporting words around it are background.
+_QUOTED_QUESTION = re.compile(
+    r"[「『“\"](?P<q>[^」』”\"]{4,300})[」』”\"]\s*(?:と|って|との|という)\s*"
+    r"(?:(?:い|言)われ|聞かれ|訊かれ|尋ねられ|質問|問い?合わ?せ|相談|依頼|頼まれ|聞いて|連絡|お?尋ね|照会|要望)"
+)
+_QUESTION_SHAPE = re.compile(
+    r"[?？]$|か$|(?:どれ|何|なに|どこ|誰|だれ|いくら|いつ)(?:か|です|でしょう)?$|(?:ある|あります|ない)(?:か|の)?$|"
+    r"教えて|知りたい|ください$|(?:は|って)$"
+)
+
+
 def _clauses(masked: str, language: str) -> list[Clause]:
+    segments: list[tuple[str, str | None]] = []  # (text, forced kind of its last piece)
+    at = 0
+    for m in _QUOTED_QUESTION.finditer(masked):
+        quote = m.group("q").strip()
+        if not _QUESTION_SHAPE.search(quote.rstrip("。. ")):
+            continue
+        segments.append((masked[at : m.start()], None))
+        segments.append((quote, "ask"))
+        at = m.start("q") + len(m.group("q")) + 1  # the reporting words: background
+        segments.append(("", "reported"))
+    segments.append((masked[at:], None))
+    segments = [
+        (text, "lead" if forced is None and index + 1 < len(segments) else forced)
+        for index, (text, forced) in enumerate(segments)
+    ]
+    clauses: list[Clause] = []
+    reported_from = len(masked)
+    for text, forced in segments:
+        if forced == "reported":
+            reported_from = len(clauses)
+            continue
+        found = _clause_list(text, language, ends_question=forced != "lead")
+        if forced == "ask" and found:
+            found = [Clause(c.text, "ask" if c.kind == "background" else c.kind) for c in found]
+        elif reported_from < len(masked) and found:
+            # 「…と聞かれました。」 reports the quote: background, unless it is the only asking clause left.
+            first = found[0]
+            if first.kind == "ask" and len(found) == 1 and any(c.kind == "ask" for c in clauses):
+                found = [Clause(first.text, "background")]
+            reported_from = len(masked)
+        clauses.extend(found)
+    return clauses
+
+
+def _clause_list(masked: str, language: str, ends_question: bool = True) -> list[Clause]:
     pieces: list[str] = []
     for sentence in _CLAUSE_END.split(masked):
         cuts = [m.end() for m in _SUBORDINATE.finditer(sentence)]
@@ -397,7 +444,7 @@ def _clauses(masked: str, language: str) -> list[Clause]:
     kinds: list[str] = []
     for index, piece in enumerate(pieces):
         text = _lower(piece, language)
-        is_last = index == len(pieces) - 1
+        is_last = ends_question and index == len(pieces) - 1
         if cues.WISH.search(text) and not _CONTACT_WISH.search(text):
             kinds.append("wish")
         elif _DECLARATIVE_END.search(text) and not is_last:
@@ -408,7 +455,7 @@ def _clauses(masked: str, language: str) -> list[Clause]:
             kinds.append("background")
         else:
             kinds.append("background")
-    if "ask" not in kinds:  # 「…したい。」 alone: the wish is what is asked about
+    if "ask" not in kinds and ends_question:  # 「…したい。」 alone: the wish is what is asked about
         kinds[-1] = "ask" if kinds[-1] != "wish" else "wish"
     return [Clause(p, k) for p, k in zip(pieces, kinds, strict=True)]  # type: ignore[arg-type]
 
