@@ -53,6 +53,7 @@ class PlanTuning(BaseModel):
     prose_quotes: int = 3
     clarify_options: int = 5
     suggestions: int = 3
+    near_misses: int = 5  # an empty list shows at most this many programs that miss one condition
     #: Prose about a named program is quoted (instead of its card) when a sentence covers this share of the
     #: question's words besides the program's name.
     prose_about_program_coverage: float = 0.5

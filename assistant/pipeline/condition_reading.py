@@ -52,6 +52,7 @@ def _themes(text: str, themes: Sequence[str], role: Role) -> list[Condition]:
     """Theme words (「脱炭素」「MaaS」) → the catalog's themes; 「…以外」 excludes one."""
     found: list[str] = []
     negated: list[str] = []
+    negated_words: list[str] = []
     words: list[str] = []
     lowered = text.lower()
     for word in sorted(THEME_KEYWORDS, key=len, reverse=True):
@@ -71,9 +72,10 @@ def _themes(text: str, themes: Sequence[str], role: Role) -> list[Condition]:
                     words.append(word)
     conditions = []
     if found:
-        conditions.append(Condition("theme", "any", tuple(found), role, tuple(dict.fromkeys(words))))
+        phrase = "、".join(dict.fromkeys(words)) or "、".join(found)
+        conditions.append(Condition("theme", "any", tuple(found), role, tuple(dict.fromkeys(words)), phrase))
     if negated:
-        conditions.append(Condition("theme", "not", tuple(negated), role))
+        conditions.append(Condition("theme", "not", tuple(negated), role, phrase="、".join(negated_words)))
     return conditions
 
 
@@ -97,9 +99,9 @@ def as_background(condition: Condition) -> Condition:
 
 
 def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
-    found: list[tuple[int, str]] = []
-    excluded: list[tuple[int, str]] = []
-    background: list[tuple[int, str]] = []
+    found: list[tuple[int, int, str]] = []  # (start, end of the words read, ministry)
+    excluded: list[tuple[int, int, str]] = []
+    background: list[tuple[int, int, str]] = []
     taken = [False] * len(text)
     for alias in sorted(MINISTRY_ALIASES, key=len, reverse=True):
         for match in re.finditer(re.escape(alias), text):
@@ -109,10 +111,11 @@ def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
             taken[start:end] = [True] * (end - start)
             official = MINISTRY_ALIASES[alias]
             tail = text[end : end + 60]
-            if re.match(
+            negation = re.match(
                 r"(?:の|が|による|所管の)?\s*(?:事業)?(?:の|で)?\s*(?:以外|ではない|でない|じゃない)", tail
-            ) or re.match(r"\s*(?:excluded|except)", tail):
-                excluded.append((start, official))
+            ) or re.match(r"\s*(?:excluded|except)", tail)
+            if negation:
+                excluded.append((start, end + negation.end(), official))
             elif (
                 re.match(rf"\s*(?:の|が|による|所管の|が所管する)?\s*[「『]?{MASKED_NAME}", tail)
                 or re.match(r"(?:に|へ)(?:問い?合わ?せ|連絡|相談|聞|申請書)", tail)
@@ -125,20 +128,24 @@ def _ministries(text: str, clause_kind: str, role: Role) -> list[Condition]:
             ):
                 # 「文科省の共創の場」 names the program's ministry, 「文科省に問い合わせ」 a desk,
                 # 「総務省の実態調査」 a document: none of them is a condition on programs.
-                background.append((start, official))
+                background.append((start, end, official))
             elif clause_kind == "wish" and not re.match(
                 r"(?:の|が|による|が所管する)?(?:事業|制度|支援|補助|予算|プログラム|交付金)", tail
             ):
-                background.append((start, official))
+                background.append((start, end, official))
             else:
-                found.append((start, official))
+                only = re.match(r"(?:の事業)?(?:だけ|のみ|しか|限定|に限る|に限って|に限定)", tail)
+                found.append((start, end + (only.end() if only else 0), official))
     conditions = []
-    if found:
-        conditions.append(Condition("ministry", "any", _in_order(found), role))
-    if excluded:
-        conditions.append(Condition("ministry", "not", _in_order(excluded), role))
-    if background:
-        conditions.append(Condition("ministry", "any", _in_order(background), "background"))
+    for values, op, as_role in (
+        (found, "any", role),
+        (excluded, "not", role),
+        (background, "any", "background"),
+    ):
+        if values:
+            phrase = "、".join(dict.fromkeys(text[start:end] for start, end, _ in sorted(values)))
+            ordered = [(start, official) for start, _, official in values]
+            conditions.append(Condition("ministry", op, _in_order(ordered), as_role, phrase=phrase))  # type: ignore[arg-type]
     return conditions
 
 
@@ -313,10 +320,10 @@ _NEW_CALLS = re.compile(
 
 
 def _new_calls(text: str, role: Role) -> list[Condition]:
-    if _NO_NEW_CALLS.search(text):
-        return [Condition("new_calls", "eq", False, role)]
-    if _NEW_CALLS.search(text):
-        return [Condition("new_calls", "eq", True, role)]
+    for pattern, value in ((_NO_NEW_CALLS, False), (_NEW_CALLS, True)):
+        match = pattern.search(text)
+        if match:
+            return [Condition("new_calls", "eq", value, role, phrase=match.group(0))]
     return []
 
 
@@ -372,3 +379,36 @@ def _stated(text: str, role: Role) -> list[Condition]:
                 found.append(Condition("stated", "not" if absent else "eq", (column,), role, phrase=phrase))
             break
     return found
+
+
+# -- phrases shaped like conditions ---------------------------------------------------------------------
+#: Whatever field they are about: a number with a counter and a comparison (「10件以上」「3年以内」), a
+#: restriction (「…のみ」「…限定」), an exclusion (「…以外」「…を除く」), a region (「東北の大学向け」), a start
+#: (「令和4年度から」). The check stage compares them with the phrases conditions were read from, and an
+#: answer names those it could not apply.
+_COUNTER = r"(?:億円|万円|千円|円|億|万|件|年間|年|か月|ヶ月|カ月|人|名|社|%|％|割|倍|か所|カ所|箇所|拠点|大学|校|機関|団体)"
+_COMPARE = (
+    r"(?:以上|以下|未満|超え?|を超え(?:る|た)?|を上回る|を下回る|より多い|より少ない|に満たない|以内|まで)"
+)
+_NOUN = r"[一-龥々ァ-ヶーA-Za-z0-9・]{1,16}"
+_REGIONS = (
+    r"北海道|東北|関東|首都圏|北陸|甲信越|中部|東海|近畿|関西|中国地方|四国|九州|沖縄|山陰|山陽|"
+    r"[一-龥]{1,3}[都道府県]"
+)
+_SHAPES = (
+    re.compile(rf"(?:[0-9０-９][0-9０-９.,]*|[一二三四五六七八九十百千]+)\s*{_COUNTER}\s*{_COMPARE}"),
+    re.compile(rf"{_NOUN}(?:等)?\s*(?:のみ|だけ|しか|限定|に限る|に限って|に限定)"),
+    re.compile(rf"{_NOUN}(?:等)?\s*(?:以外|を除く|を除いて|は除く|は除いて|ではない)"),
+    re.compile(rf"(?:{_REGIONS})[一-龥ァ-ヶーのにある]{{0,12}}?(?:向け|限定|のみ|だけ|を対象|に限)"),
+    re.compile(
+        r"(?:令和|平成)\s*[0-9元]+\s*年度?\s*(?:から|以降|以前|まで)|20[0-9]{2}\s*年度?\s*(?:から|以降|以前|まで)"
+    ),
+)
+
+
+def condition_shapes(text: str) -> list[str]:
+    """Phrases of the (asking) text shaped like conditions on programs, in order."""
+    found: list[tuple[int, str]] = []
+    for shape in _SHAPES:
+        found.extend((m.start(), m.group(0).strip()) for m in shape.finditer(text))
+    return [phrase for _, phrase in sorted(found)]

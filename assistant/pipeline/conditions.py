@@ -22,7 +22,15 @@ from assistant.records import Program
 from assistant.vocabulary import APPLICANT_ALIASES, MINISTRY_ALIASES, THEME_KEYWORDS, format_thousand_yen
 
 Field_ = Literal[
-    "ministry", "applicant", "theme", "min_budget", "max_budget", "new_calls", "has_budget", "program", "stated"
+    "ministry",
+    "applicant",
+    "theme",
+    "min_budget",
+    "max_budget",
+    "new_calls",
+    "has_budget",
+    "program",
+    "stated",
 ]
 #: Table columns whose presence a question can ask for (「新規採択が書かれていない」「連絡先の記載がある」):
 #: ``Condition("stated", "eq"|"not", column)``; the budget column has its own ``has_budget``.

@@ -25,8 +25,11 @@ WHICH_PROGRAMS = re.compile(
     r"\b(?:which|what)\s+(?:\w+\s+){0,3}(?:programs?|projects?|schemes?|grants?|subsid\w+)\b|"
     r"\bare there (?:any )?(?:programs?|projects?|schemes?|grants?)\b"
 )
+#: A superlative of size (「一番予算が大きい」「予算が最も少ない」「最大」); 「一番近い」「最も合う」 is a best fit, not
+#: a ranking, so 一番/最も count only with a word of size or of money right after them.
 RANKING = re.compile(
-    r"一番|いちばん|最も|もっとも|最大|最小|最高|トップ\s*\d|上位\s*\d*\s*(?:件|つ|位|個)?|"
+    r"(?:一番|いちばん|最も|もっとも)[^。、？?いうるた]{0,6}?(?:大きい|多い|小さい|少ない|高い|安い|低い|大規模|小規模|予算|金額|額|規模|お金)|"
+    r"最大|最小|最高|トップ\s*\d|上位\s*\d*\s*(?:件|つ|位|個)?|"
     r"(?:大きい|多い|小さい|少ない|高い|安い)(?:ほう|方)|"
     r"(?:多い|大きい|高い|少ない|小さい|低い)順|ランキング|"
     r"\b(?:largest|biggest|highest|smallest|lowest|most|top\s*\d*)\b|(?<!at )\bleast\b"
@@ -45,6 +48,34 @@ COMPARE = re.compile(
     r"\bversus\b|\bwhich (?:has|is|gets) the (?:larger|bigger|smaller|higher|lower|largest|biggest|smallest)\b"
 )
 SAME = re.compile(r"同じ|共通|同一|一緒(?!に)|\bsame\b")
+#: What a 「同じ？」 question compares: the attribute word nearest to 同じ/共通/違う (「担当部署は同じ」「同じ課」).
+#: Longer words first, so 「担当部署」 is department before 「省」 inside 「経産省」 could read as a ministry.
+SAME_ATTRIBUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "contact",
+        re.compile(
+            r"連絡先|問い?合わ?せ先|問い?合わ?せ|窓口|電話番号|電話|メールアドレス|メール|\bcontacts?\b|\bphone\b|\be-?mail\b"
+        ),
+    ),
+    (
+        "department",
+        re.compile(
+            r"担当部署|担当部局|担当課|担当室|部署|部局|担当(?!者)|[^\s]課|[^\s]室|\bdepartments?\b|\bdivisions?\b|\boffices?\b"
+        ),
+    ),
+    (
+        "applicants",
+        re.compile(
+            r"申請主体|応募主体|申請者|申請できる(?:主体|団体|ところ|人|組織)|申請先|対象者?|\bapplicants?\b|\beligib\w*"
+        ),
+    ),
+    ("ministry", re.compile(r"所管|府省|省庁|官庁|役所|[^\s]省|\bministr(?:y|ies)\b|\bagenc(?:y|ies)\b")),
+    ("themes", re.compile(r"テーマ|分野|支援メニュー|\bthemes?\b")),
+    ("budget", re.compile(r"予算|金額|規模|\bbudgets?\b")),
+    ("new_calls", re.compile(r"新規(?:課題)?採択|公募|\bnew calls?\b")),
+)
+#: The words of sameness and difference a 「同じ？」 attribute is looked for around.
+SAME_OR_DIFFERENT = re.compile(r"同じ|共通|同一|一緒(?!に)|違う|違い|異なる|別々|別の|\bsame\b|\bdiffer")
 #: Words that make a Japanese question an open one (not answered by はい/いいえ).
 INTERROGATIVE = re.compile(
     r"何|なに|なん|どこ|どの|どれ|どう|どんな|誰|だれ|いつ|いくら|いくつ|どちら|どっち|なぜ|どうして|"
@@ -87,6 +118,15 @@ NEED_GOAL = re.compile(
     r"(?:国の)?(?:支援|事業|制度|枠組み|プログラム|仕組み|支援策|補助|補助金|助成|サポート)"
 )
 
+#: Asking for the name of something described (「これは何という制度ですか」「何という仕組みですか」): the
+#: description around it is what a program must match.
+NAME_OF = re.compile(
+    r"(?:何|なん|なに)\s*(?:という|て言う|ていう|っていう|と呼ばれる|と呼ぶ)\s*(?:国の)?\s*"
+    r"(?:制度|事業|仕組み|しくみ|プログラム|交付金|補助金|支援|枠組み|施策|名前|名称)|"
+    r"(?:制度|事業|仕組み|プログラム|交付金|補助金)の?(?:名前|名称)(?:は|を|って)|"
+    r"\bwhat is (?:it|this|that) called\b|\bwhat(?:'s| is) the name of\b"
+)
+
 #: The asker speaking about themself (a clause with these and no question is background).
 ASKER = re.compile(
     r"うち|当大学|本学|弊学|当学|我が校|わが校|私たち|わたしたち|我々|われわれ|私の|僕の|当研究室|"
@@ -114,6 +154,7 @@ ASKS: dict[str, re.Pattern[str]] = {
     ),
     "department": re.compile(
         r"担当(?:部署|課|室|局|部局|部門|は|の部署|している(?:部署|課|室|局)|しているのは)|部署|どこが担当|所管課|"
+        r"(?:どこ|どの|何)の?(?:課|室|局|部局|部門|部署)|(?:課|室|局|部署)(?:が|は)担当|"
         r"の担当[?？。]*$|"
         r"\bdepartment\b|\bdivision\b|\bbureau\b|\boffice in charge\b|\bin charge\b"
     ),
@@ -148,7 +189,8 @@ ASKS: dict[str, re.Pattern[str]] = {
         r"担当者(?:の)?(?:お?名前|氏名|名|は誰|はだれ|って誰|はどなた)|(?:担当|責任者)(?:の)?(?:お?名前|氏名)|誰が担当|責任者|担当の(?:方|人)|"
         r"(?:審査員|審査委員|評価委員|選考委員|委員長|プログラムオフィサー|プログラムディレクター)|"
         r"誰が(?:審査|評価|選考|選ぶ|決める)|"
-        r"\bperson in charge\b|\bcontact person\b|\bwho is (?:the|in) charge\b|\bname of the\b"
+        r"(?:[一-龥]{0,4}長|代表者?|責任者|担当者|理事|委員|メンバー|会員)(?:を務め(?:て|る)|として|は|が|の)?[^。？?]{0,10}(?:誰|だれ|どなた|お?名前|氏名)|"
+        r"\bperson in charge\b|\bcontact person\b|\bwho is (?:the|in) charge\b|\bname of the\b|\bwho (?:chairs|heads|leads)\b"
     ),
     "later_round": re.compile(
         r"次回|来年度|次年度|再来年|今後の(?:公募|募集|採択)|第\s*\d+\s*回|二次公募|追加公募|"

@@ -37,6 +37,7 @@ from assistant.tuning import PLAN, RECOMMEND, SUPPORT
 from assistant.vocabulary import ENGLISH_STOPWORDS, THEME_KEYWORDS
 
 if TYPE_CHECKING:  # the recommender needs the embedding model; the plan only reads its results
+    from assistant.pipeline.check import AnswerCheck
     from assistant.pipeline.recommend import Recommendation
 
 PlanKind = Literal[
@@ -52,6 +53,7 @@ PlanKind = Literal[
     "prose",
     "network",
     "not_stated",
+    "not_found",
 ]
 PLAN_KINDS: tuple[str, ...] = PlanKind.__args__  # type: ignore[attr-defined]
 
@@ -117,7 +119,8 @@ class AnswerPlan:
     conditions: tuple[Condition, ...] = ()
     asked: tuple[str, ...] = ()
     verdict: Literal["yes", "no"] | None = None
-    verdict_attribute: str | None = None
+    verdict_attribute: str | None = None  # the attribute the verdict turns on (the first failing one)
+    verdict_attributes: tuple[str, ...] = ()  # every attribute a yes/no verdict checked
     winner: str | None = None  # program id of a comparison's or ranking's winner
     compared: tuple[str, ...] = ()  # attributes a comparison is about
     missing: tuple[str, ...] = ()  # what the documents do not state (not_stated)
@@ -132,6 +135,14 @@ class AnswerPlan:
     network_scope_named: bool = False  # the scope is networks named by the question (else regions)
     network_scope_sources: tuple[TextSpan, ...] = ()  # the name cells of the scope's networks
     network_evidence: dict[tuple[str, int, int, str], int] = field(default_factory=dict)  # cell → evidence id
+    #: What the check stage found (:mod:`assistant.pipeline.check`): withdrawn verdicts, conditions not
+    #: applied, names the documents do not print.
+    check: AnswerCheck | None = None
+    #: Real names nearest to a name the documents do not print (not_found), labelled as other things.
+    nearest: tuple[str, ...] = ()
+    #: An empty list: the condition that empties it, and the programs meeting every other one (labelled).
+    relaxed: Condition | None = None
+    near_misses: list[ProgramFacts] = field(default_factory=list)
 
     def cell(self, span: TextSpan | None) -> list[int]:
         """The evidence id of a network cell, as a citation list."""
@@ -141,7 +152,7 @@ class AnswerPlan:
     @property
     def abstained(self) -> bool:
         """The question itself is not answered from the documents (not_stated still gives what is stated)."""
-        return self.kind in ("abstain", "not_stated")
+        return self.kind in ("abstain", "not_stated", "not_found")
 
     @property
     def leading(self) -> Program | None:
@@ -161,6 +172,7 @@ class AnswerPlan:
             "winner": self.winner,
             "missing": list(self.missing),
             "reasons": list(self.reasons),
+            **(self.check.view() if self.check is not None else {}),
         }
 
 
@@ -381,7 +393,7 @@ class Planner:
     def _yes_no_attribute(self, q: Question) -> str | None:
         """Which table attribute a yes/no question is about: the condition it states, or 新規採択."""
         fields = {c.field for c in q.conditions if c.role != "background"}
-        for name in ("applicant", "ministry", "theme", "new_calls", "min_budget", "max_budget", "has_budget"):
+        for name in _YES_NO_FIELDS:
             if name in fields:
                 return name
         if q.asks("new_calls"):
@@ -517,6 +529,13 @@ class Planner:
         plan.reasons.append(
             f"network table: {q.network.relation}, {len(answer.networks)} networks, {len(listed)} members"
         )
+        beyond = [a for a in ("person", "when", "schedule", "deadline", "result") if q.asks(a)]
+        if beyond and plan.verdict is None:
+            # The table prints names, members (organisations) and aims — no persons, no dates: a question
+            # about those is answered with what the table does state, under a plain "not stated".
+            plan.kind = "not_stated"
+            plan.missing = tuple("network_" + a for a in beyond[:1])
+            plan.reasons.append(f"the network table does not state {beyond[0]}")
 
     def _plan_contact(self, plan, q, retrieval, evidence, recommendations) -> None:
         self._focus(plan, q, evidence)
@@ -525,29 +544,37 @@ class Planner:
         self._focus(plan, q, evidence, with_details=True)
 
     def _plan_yes_no(self, plan, q, retrieval, evidence, recommendations) -> None:
+        """はい/いいえ on every asked condition of the program's row (AND): 「文科省の事業で、大学が申請できますか」
+        is yes only when both hold, and the answer turns on the first that does not."""
         self._focus(plan, q, evidence)
-        attribute = self._yes_no_attribute(q)
-        plan.verdict_attribute = attribute
         program = plan.programs[0].program
         conditions = [c for c in q.conditions if c.role != "background"]
-        if attribute == "new_calls" and not any(c.field == "new_calls" for c in conditions):
+        if q.asks("new_calls") and not any(c.field == "new_calls" for c in conditions):
             conditions.append(Condition("new_calls", "eq", True))
-        relevant = [
-            c
-            for c in conditions
-            if c.field == attribute or (attribute == "applicant" and c.field == attribute)
-        ]
-        if attribute in ("min_budget", "max_budget") and program.budget_thousand_yen is None:
-            plan.kind = "not_stated"
-            plan.missing = ("budget",)
-            plan.reasons.append("the table prints no budget for it")
+        attributes = tuple(dict.fromkeys(c.field for c in conditions if c.field in _YES_NO_FIELDS))
+        if not attributes:
+            plan.kind = "attribute"
             return
-        if attribute == "new_calls" and program.new_calls is None:
-            plan.kind = "not_stated"
-            plan.missing = ("new_calls",)
-            return
-        plan.verdict = "yes" if all(ProgramFilter.of([c]).matches(program) for c in relevant) else "no"
-        plan.reasons.append(f"{attribute}: {plan.verdict} by the table row")
+        for attribute in attributes:
+            if attribute in ("min_budget", "max_budget") and program.budget_thousand_yen is None:
+                plan.kind, plan.missing = "not_stated", ("budget",)
+                plan.reasons.append("the table prints no budget for it")
+                return
+            if attribute == "new_calls" and program.new_calls is None:
+                plan.kind, plan.missing = "not_stated", ("new_calls",)
+                return
+        holds = {
+            a: all(ProgramFilter.of([c]).matches(program) for c in conditions if c.field == a)
+            for a in attributes
+        }
+        failing = [a for a in attributes if not holds[a]]
+        plan.verdict = "no" if failing else "yes"
+        plan.verdict_attribute = failing[0] if failing else attributes[0]
+        plan.verdict_attributes = (*failing, *(a for a in attributes if holds[a]))
+        plan.reasons.append(
+            ", ".join(f"{a}: {'yes' if holds[a] else 'no'}" for a in plan.verdict_attributes)
+            + " by the table row"
+        )
 
     def _plan_compare(self, plan, q, retrieval, evidence, recommendations) -> None:
         self._focus(plan, q, evidence, limit=PLAN.ranking_max)
@@ -564,7 +591,13 @@ class Planner:
                 plan.programs.sort(key=lambda f: f.program.id != plan.winner)  # the winner leads
                 plan.reasons.append("compared by the budget of each table row")
         elif q.has("same") or q.has("yes_no"):
-            attribute = compared[0]
+            # Same or different — only on the attribute the question names beside 同じ／違う; a question that
+            # names none (「AとBは同じですか」) gets the rows side by side, without a verdict.
+            attribute = q.same_attribute
+            if attribute is None or attribute not in _COMPARABLE:
+                plan.reasons.append("asks whether they are the same, but not in what: the rows, no verdict")
+                return
+            plan.compared = (attribute,)
             values = {_attribute_value(p, attribute) for p in programs}
             plan.verdict = "yes" if len(values) == 1 else "no"
             plan.verdict_attribute = attribute
@@ -602,6 +635,43 @@ class Planner:
         for program in matching:
             plan.programs.append(self._facts(program, evidence))
         plan.reasons.append(f"{len(matching)} programs meet: {describe(q.conditions)}")
+        if not matching:
+            self._near_misses(plan, q, list(pool), evidence)
+
+    def _near_misses(
+        self, plan: AnswerPlan, q: Question, pool: list[Program], evidence: EvidenceBuilder
+    ) -> None:
+        """No program meets every condition: the condition that empties the list, and the programs that meet all
+        the others (the closest budgets first for a budget threshold) — shown as near misses, labelled."""
+        applied = [c for c in q.conditions if c.role != "background"]
+        best: tuple[tuple[int, int], Condition, list[Program]] | None = None
+        for condition in applied:
+            others = [c for c in applied if c is not condition]
+            near = [
+                p
+                for p in ProgramFilter.of(others).apply(pool)
+                if not ProgramFilter.of([condition]).matches(p)
+            ]
+            if not near:
+                continue
+            # The fewest near misses is the closest; relaxing who may apply or a figure before the scope
+            # the question set (a ministry, a theme) keeps the answer about what was asked.
+            scope = 1 if condition.field in ("ministry", "theme", "program") else 0
+            rank = (scope, len(near))
+            if best is None or rank < best[0]:
+                best = (rank, condition, near)
+        if best is None:
+            return
+        _, condition, near = best
+        if condition.field in ("min_budget", "max_budget"):
+            target = int(condition.value)  # type: ignore[arg-type]
+            near = sorted(
+                (p for p in near if p.budget_thousand_yen is not None),
+                key=lambda p: abs((p.budget_thousand_yen or 0) - target),
+            )
+        plan.relaxed = condition
+        plan.near_misses = [self._facts(p, evidence) for p in near[: PLAN.near_misses]]
+        plan.reasons.append(f"none meets all; without {describe([condition])}: {len(near)} programs")
 
     def _plan_fit(self, plan, q, retrieval, evidence, recommendations) -> None:
         found = recommendations if recommendations is not None else self.recommend(q, retrieval)
@@ -836,6 +906,19 @@ class Planner:
         return found
 
 
+#: Row attributes a yes/no question can be answered on (the conditions a question states about a program).
+_YES_NO_FIELDS = (
+    "applicant",
+    "ministry",
+    "theme",
+    "new_calls",
+    "min_budget",
+    "max_budget",
+    "has_budget",
+    "stated",
+)
+
+
 def _span_key(span: TextSpan) -> tuple[str, int, int, str]:
     """Cells of one table row share their line: the text tells them apart."""
     return (span.doc_id, span.line_start, span.line_end, span.text)
@@ -900,6 +983,8 @@ def _unique_lines(
 def _compared_attributes(q: Question) -> tuple[str, ...]:
     """What a comparison is about: the budget (「どちらの予算が大きい」, 「どっちが多い」), an asked attribute
     (「所管は同じ？」), or — for 「違いは？」 — everything the table rows state."""
+    if q.same_attribute is not None and (q.has("same") or q.has("yes_no")):
+        return (q.same_attribute,)
     measure = q.has("measure") and not q.has("same")
     by_budget = q.asks("budget") or q.has("ranking") or (q.has("compare") and measure and not q.asked)
     if by_budget and not (q.asks("ministry", "applicants", "department", "contact") or q.has("same")):
@@ -917,13 +1002,23 @@ def _compared_attributes(q: Question) -> tuple[str, ...]:
     return tuple(chosen) or ("ministry", "applicants", "budget", "department")
 
 
+#: Attributes two rows can be compared on for a same/different verdict.
+_COMPARABLE = ("ministry", "applicants", "department", "contact", "themes", "budget", "new_calls")
+
+
 def _attribute_value(program: Program, attribute: str) -> object:
     if attribute == "ministry":
         return program.ministry
     if attribute == "applicants":
         return tuple(sorted(program.applicant_types))
     if attribute == "department":
-        return program.department
+        return squash(program.department or "")
+    if attribute == "contact":
+        return (tuple(sorted(program.tel)), tuple(sorted(program.email)))
+    if attribute == "themes":
+        return tuple(sorted(program.themes))
+    if attribute == "new_calls":
+        return program.new_calls
     return program.budget_thousand_yen
 
 

@@ -19,9 +19,10 @@ from pydantic import BaseModel
 
 from assistant.jp_text import _tokenizer, is_japanese, normalize, strip_controls, tokenize
 from assistant.pipeline import cues
-from assistant.pipeline.condition_reading import as_background, read_conditions
+from assistant.pipeline.condition_reading import as_background, condition_shapes, read_conditions
 from assistant.pipeline.conditions import Condition, ProgramFilter, explicit_filters
 from assistant.pipeline.matching import Mention, ProgramMatcher, match_key
+from assistant.pipeline.names import NameIndex, UnknownName
 from assistant.pipeline.networks import (
     NetworkGraph,
     NetworkQuery,
@@ -88,6 +89,17 @@ class Question:
     network: NetworkQuery | None = None  # what it asks about the regional networks, if it does
     gloss: str = ""  # Japanese words of an English question's domain terms
     network_from_history: bool = False  # 「その委員会は…」: the network was named by an earlier turn
+    #: The attribute a 「同じ？／違う？」 question compares (department, ministry, applicants, contact, themes,
+    #: budget, new_calls), or None when the question does not say which.
+    same_attribute: str | None = None
+    #: Names the question asks about that the documents do not print (:mod:`assistant.pipeline.names`).
+    unknown: tuple[UnknownName, ...] = ()
+    #: Phrases in the asking clauses shaped like conditions on programs (「10件以上」「東北限定」); the check
+    #: stage names those that no condition was read from.
+    condition_phrases: tuple[str, ...] = ()
+    #: What an earlier turn was about, when the question points back at something that is not a program
+    #: (「そのうち東海地方のコミュニティには…」 after a turn about 地域バイオコミュニティ): searched with it.
+    topic: str = ""
 
     # -- derived views ------------------------------------------------------------------------------
     @property
@@ -162,8 +174,10 @@ _DECLARATIVE_END = re.compile(r"(?:です|ます|ました|でした|である|�
 _NARRATIVE_BACK = re.compile(
     r"このような|こういう|こうした|そのような|そういう|こういった|そういった|\bsuch\b|\bthis kind of\b"
 )
+#: A wish to reach someone (「問い合わせたい」「FAXで送りたい」「電話したい」): it asks for a contact, not a program.
 _CONTACT_WISH = re.compile(
-    r"(?:問い?合わ?せ|連絡し|相談し|質問し|聞き|きき|知り|しり|教えてもらい|確認し)たい"
+    r"(?:問い?合わ?せ|連絡し|相談し|質問し|聞き|きき|知り|しり|教えてもらい|確認し|送り|送付し|提出し|電話し|"
+    r"メールし|ファックスし|ファクスし|FAXし|郵送し|届け)たい"
 )
 _GOAL_TAIL = re.compile(
     r"^(.*(?:たい|ほしい|欲しい|考えて(?:い|お)ます|検討して(?:い|お)ます|目指して(?:い|お)ます|予定です|つもりです))"
@@ -180,9 +194,14 @@ class QuestionReader:
     """Built once per process from the catalog; ``read`` is thread-safe (no per-call state)."""
 
     def __init__(
-        self, programs: list[Program], matcher: ProgramMatcher, networks: NetworkGraph | None = None
+        self,
+        programs: list[Program],
+        matcher: ProgramMatcher,
+        networks: NetworkGraph | None = None,
+        names: NameIndex | None = None,
     ) -> None:
         self.programs = {p.id: p for p in programs}
+        self.names = names
         self.matcher = matcher
         self.networks = networks
         self.references = ReferenceResolver(programs, matcher)
@@ -238,6 +257,9 @@ class QuestionReader:
                 field_name = "ministry" if reference.picked_by == "ministry" else "applicant"
                 conditions = [c if c.field != field_name else as_background(c) for c in conditions]
                 asked = asked - {"ministry" if field_name == "ministry" else "applicants"}
+        topic = ""
+        if history and reference is None and not named and not history_ids and _points_back(masked, language):
+            topic = next((t.content for t in reversed(history) if t.role == "user"), "")
         size_match = cues.RANK_SIZE.search(_lower(masked, language))
         ranking_size = None
         if size_match:
@@ -268,7 +290,21 @@ class QuestionReader:
             network=network,
             network_from_history=network_from_history,
             gloss=gloss,
+            same_attribute=_same_attribute(clause_list, language)
+            if "same" in cue_set or "compare" in cue_set
+            else None,
+            unknown=self._unknown(clause_list, language),
+            condition_phrases=tuple(
+                condition_shapes(" ".join(c.text for c in clause_list if c.kind == "ask"))
+            ),
+            topic=topic,
         )
+
+    def _unknown(self, clause_list: tuple[Clause, ...], language: str) -> tuple[UnknownName, ...]:
+        if self.names is None:
+            return ()
+        asking = "。".join(c.text for c in clause_list if c.kind == "ask")
+        return self.names.unknown_names(asking, japanese=language == "ja")
 
     # -- names ---------------------------------------------------------------------------------------
     def _mask(self, normalized: str, named: tuple[str, ...]) -> str:
@@ -460,6 +496,30 @@ def _clause_list(masked: str, language: str, ends_question: bool = True) -> list
     return [Clause(p, k) for p, k in zip(pieces, kinds, strict=True)]  # type: ignore[arg-type]
 
 
+def _points_back(masked: str, language: str) -> bool:
+    text = _lower(masked, language)
+    return bool(cues.ANAPHORA.search(text) or cues.SET_REFERENCE.search(text) or "そこ" in text)
+
+
+def _same_attribute(clause_list: tuple[Clause, ...], language: str) -> str | None:
+    """The attribute word nearest to 「同じ／違う」 in the asking clause that has one."""
+    for clause in clause_list:
+        text = _lower(clause.text, language)
+        anchors = [m.start() for m in cues.SAME_OR_DIFFERENT.finditer(text)]
+        if clause.kind != "ask" or not anchors:
+            continue
+        best: tuple[int, int, str] | None = None  # (distance, order, attribute)
+        for order, (name, pattern) in enumerate(cues.SAME_ATTRIBUTES):
+            for m in pattern.finditer(text):
+                if re.fullmatch(MASKED_NAME, m.group(0)[:1]):
+                    continue
+                distance = min(abs(m.start() - a) for a in anchors)
+                if best is None or (distance, order) < best[:2]:
+                    best = (distance, order, name)
+        return best[2] if best is not None else None
+    return None
+
+
 def _excluded_programs(named: tuple[str, ...], masked: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """「医療系ベンチャートータルサポート事業以外で」: a program named to be left out is not the subject."""
     keep, excluded = [], []
@@ -478,7 +538,14 @@ def _asked(clause_list: tuple[Clause, ...], masked: str, language: str) -> froze
     """The attributes the asking clauses ask about (a background clause's 「参加しています」 asks nothing)."""
     asking = " ".join(c.text for c in clause_list if c.kind == "ask") or masked
     text = _lower(asking, language)
-    return frozenset(name for name, pattern in cues.ASKS.items() if pattern.search(text))
+    found = {name for name, pattern in cues.ASKS.items() if pattern.search(text)}
+    if re.search(r"番号|宛先|あて先|送り先|送付先", text) and cues.ASKS["contact"].search(
+        _lower(masked, language)
+    ):
+        found.add(
+            "contact"
+        )  # 「FAXで送りたいのですが、番号を教えて」: the number of the channel named before
+    return frozenset(found)
 
 
 def _subject_programs(
@@ -502,6 +569,14 @@ def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | No
     what programs are for)."""
     wishes = [c.text for c in clause_list if c.kind == "wish"]
     asks = [c.text for c in clause_list if c.kind == "ask"]
+    if not wishes and any(cues.NAME_OF.search(_lower(a, language)) for a in asks):
+        # 「これは何という制度ですか？知事が主導して…交付金です」: what it is called, by what it does.
+        wishes = [
+            c.text
+            for c in clause_list
+            if not cues.NAME_OF.search(_lower(c.text, language))
+            and not (cues.ASKER.search(c.text) and _DECLARATIVE_END.search(c.text) and len(c.text) < 40)
+        ]
     if not wishes and any(_NARRATIVE_BACK.search(_lower(a, language)) and cues.NEED.search(a) for a in asks):
         # 「…を立ち上げることになりました。このような取組に活用できる事業は？」: the narrative is the goal,
         # without the asker introducing themself.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from assistant.jp_text import normalize
+from assistant.jp_text import normalize, tokenize
 from assistant.pipeline import cues
 from assistant.pipeline.conditions import Condition
 from assistant.pipeline.matching import ProgramMatcher, match_key
@@ -48,6 +48,14 @@ class ReferenceResolver:
                 return tuple(found), tuple(t.content for t in history)
         return (), tuple(t.content for t in history)
 
+    def named_in(self, history: Sequence[Turn]) -> tuple[str, ...]:
+        """Every program the conversation named, the most recent turn's first."""
+        found: list[str] = []
+        for turn in reversed(history):
+            ids = self.matcher.find(turn.content) if turn.role == "user" else self._printed(turn.content)
+            found.extend(pid for pid in ids if pid not in found)
+        return tuple(found)
+
     def _printed(self, text: str) -> list[str]:
         """Programs an assistant turn names: it prints catalog names exactly, so exact matching suffices."""
         key = match_key(text)
@@ -82,9 +90,17 @@ class ReferenceResolver:
         points_back = bool(ordinal or set_ref or plural or anaphora or pick)
         if not points_back and not self._implied_subject(text, cue_set, asked, conditions, history):
             return None
+        pointer = next((m for m in (ordinal, set_ref, plural, anaphora, pick) if m), None)
+        inside = language == "ja" and pointer is not None and _antecedent_inside(text, pointer)
+        if (anaphora or set_ref) and not ordinal and inside:
+            # 「AIの技術を持つ研究室があります。それを農業に…」「文科省の事業を挙げて。そのうち…」「これは何という
+            # 制度ですか？知事が…交付金です」: the words point inside the question, not at the conversation.
+            return None
         if not recent:
             if not (ordinal or anaphora or set_ref):
                 return None  # 「どちらも」「…のほう」 with nothing before them are not references
+            if history:
+                return None  # the conversation named no program: it points at what was discussed (its topic)
             expression = (
                 next(m.group(0) for m in (ordinal, set_ref, plural, anaphora, pick, None) if m)
                 if points_back
@@ -104,6 +120,10 @@ class ReferenceResolver:
             return Reference(pick.group(0), "resolved", recent, recent, "set", "budget")
         if pick or set_ref:
             picked = _pick(programs, conditions)
+            if picked is None and pick:
+                # 「国交省のほう」 after a turn that named only 総務省's program: the one named earlier.
+                earlier = [self.programs[pid] for pid in self.named_in(history) if pid in self.programs]
+                picked = _pick(earlier, conditions)
             if picked is not None:
                 by, chosen = picked
                 several = bool(set_ref or plural or cues.COMPARE.search(text) or cues.RANKING.search(text))
@@ -144,6 +164,8 @@ class ReferenceResolver:
             return False
         if "ranking" in cue_set and "list" in cue_set:
             return False
+        if cues.WHICH_PROGRAMS.search(text) or any(c.role == "filter" for c in conditions):
+            return False  # 「大学が申請できる事業は？」 asks for programs (and a sidebar filter sets its own subject)
         program_attribute = bool(asked & (cues.CATALOG_ATTRIBUTES | cues.UNSTATED_ATTRIBUTES | {"overview"}))
         return len(text) <= 12 or (program_attribute and len(text) <= 40)
 
@@ -183,3 +205,22 @@ def _pick(programs: list[Program], conditions: list[Condition]) -> tuple[str, li
         if chosen:
             return "applicant", chosen
     return None
+
+
+#: Words that ask and point without saying what about (they are no antecedent).
+_POINTING_FRAME = frozenset(
+    tokenize("事業 制度 プログラム 支援 もの 何 なに どれ 教える 知る 使える できる ある 出す 出せる")
+)
+
+
+def _antecedent_inside(text: str, pointer: re.Match[str]) -> bool:
+    """Whether the pointing words have their antecedent in the question itself: content before them
+    (「…研究室があります。それを…」), or — for 「これは何…？」 first — a sentence after that describes it."""
+    before = set(tokenize(text[: pointer.start()])) - _POINTING_FRAME
+    if len(before) >= 2:
+        return True
+    if not pointer.group(0).lstrip("、。 ").startswith(("これ", "この", "こちら", "こういう", "こうした")):
+        return False  # そ- words point back; only こ- words point ahead (「これは何…？…です」)
+    sentences = re.split(r"(?<=[。？！?!])", text[pointer.end() :])
+    later = " ".join(sentences[1:])
+    return len(set(tokenize(later)) - _POINTING_FRAME) >= 4

@@ -17,12 +17,14 @@ from assistant.index.documents import DocumentStore
 from assistant.index.embeddings import Embedder, get_embedder
 from assistant.index.keyword import KeywordIndex
 from assistant.index.store import LoadedIndex, load_index
+from assistant.pipeline.check import AnswerChecker
 from assistant.pipeline.cite import ChunkLocator, Citation, Citer
 from assistant.pipeline.compose import COMPOSERS, AnswerDraft, Composer, Line
 from assistant.pipeline.compose import deterministic as _deterministic  # noqa: F401 - registers the default
 from assistant.pipeline.compose import generative as _generative  # noqa: F401 - registers openai, local
 from assistant.pipeline.compose.verify import Verification
 from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
+from assistant.pipeline.names import NameIndex, entity_names
 from assistant.pipeline.networks import graph_for_build
 from assistant.pipeline.plan import AnswerPlan, PlanKind, Planner
 from assistant.pipeline.quotes import QuotePicker
@@ -116,14 +118,17 @@ class AnswerService:
             catalog.programs, load_extra_aliases(settings.corpus_dir / ALIASES_FILE)
         )
         self.networks = graph_for_build(build)
-        self.reader = QuestionReader(catalog.programs, self.matcher, self.networks)
+        self.store = DocumentStore.load(build)
+        self.names = NameIndex(
+            (doc.text for doc in self.store.documents.values()), entity_names(catalog, self.networks)
+        )
+        self.reader = QuestionReader(catalog.programs, self.matcher, self.networks, self.names)
         program_keywords = (
             KeywordIndex.load(build / "keyword_programs") if (build / "keyword_programs").exists() else None
         )
         self.searcher = HybridSearcher(
             self.index, self.embedder, KeywordIndex.load(build / "keyword"), program_keywords
         )
-        self.store = DocumentStore.load(build)
         self.locator = ChunkLocator.from_chunks(self.index.chunks)
         self.scorer = SentenceScorer.from_texts([c.text for c in self.index.chunks])
         self.quotes = QuotePicker(self.store, catalog, self.scorer, self.index.chunks)
@@ -133,6 +138,7 @@ class AnswerService:
             catalog, self.store, self.quotes, self.scorer, self.recommender, corpus_years, self.networks
         )
         self.composer: Composer = COMPOSERS.create(composer or settings.composer, self)
+        self.checker = AnswerChecker()
         self.citer = Citer(self.store, self.locator)
 
     # -- the flow ---------------------------------------------------------------------------------
@@ -159,10 +165,8 @@ class AnswerService:
     ) -> tuple[AnswerResponse, RetrievalResult]:
         """The answer plus the retrieval it was composed from (the evaluation scores both)."""
         started = time.perf_counter()
-        q = self.read(question, history, filters)
-        retrieval = self.retrieve(q, mode)
+        plan, retrieval, _ = self.plan_with_retrieval(question, history, filters, mode)
         retrieved = time.perf_counter()
-        plan = self.planner.plan(q, retrieval)
         response = self.respond(plan)
         done = time.perf_counter()
         response.timings_ms = Timings(
@@ -178,6 +182,8 @@ class AnswerService:
         if not q.named_ids and q.program_ids:
             names = " ".join(self.programs[pid].name for pid in q.program_ids if pid in self.programs)
             text = f"{names} {q.text}"
+        elif q.topic:
+            text = f"{q.topic} {text}"
         program_filter = q.filter
         deliberate = program_filter.explicit or q.has("list") or q.has("ranking")
         return self.searcher.search(
@@ -199,13 +205,24 @@ class AnswerService:
         history: list[Turn] | None = None,
         filters: dict[str, str | None] | None = None,
     ) -> tuple[AnswerPlan, float]:
-        """Read, retrieve and plan (what may fail on bad input happens here, before any streaming);
+        """Read, retrieve, plan and check (what may fail on bad input happens here, before any streaming);
         returns the plan and the milliseconds reading and retrieval took."""
+        plan, _, retrieved_ms = self.plan_with_retrieval(question, history, filters)
+        return plan, retrieved_ms
+
+    def plan_with_retrieval(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        filters: dict[str, str | None] | None = None,
+        mode: Mode = "hybrid",
+    ) -> tuple[AnswerPlan, RetrievalResult, float]:
+        """The one path from a question to its checked plan: read → retrieve → plan → check."""
         started = time.perf_counter()
         q = self.read(question, history, filters)
-        retrieval = self.retrieve(q)
+        retrieval = self.retrieve(q, mode)
         retrieved_ms = (time.perf_counter() - started) * 1000
-        return self.planner.plan(q, retrieval), retrieved_ms
+        return self.checker.check(self.planner.plan(q, retrieval)), retrieval, retrieved_ms
 
     def stream(self, plan: AnswerPlan, retrieved_ms: float = 0.0) -> Iterator[tuple[str, object]]:
         """``("delta", text)`` events as the answer may be shown, then ``("final", AnswerResponse)``.

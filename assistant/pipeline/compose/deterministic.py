@@ -8,7 +8,9 @@ for questions asked in English — names and quotes stay Japanese).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from assistant.pipeline.compose import COMPOSERS, AnswerDraft, Line
 from assistant.pipeline.compose.format import (
@@ -23,7 +25,7 @@ from assistant.pipeline.compose.format import (
     templates,
     year_text,
 )
-from assistant.pipeline.conditions import describe
+from assistant.pipeline.conditions import ProgramFilter, describe
 from assistant.pipeline.networks import NetworkAnswer, NetworkEntry
 from assistant.pipeline.plan import AnswerPlan, ProgramFacts, TargetFacts
 from assistant.records import Program, TextSpan
@@ -46,16 +48,34 @@ class DeterministicComposer:
             "contact": self._contact,
             "prose": self._prose,
             "not_stated": self._not_stated,
+            "not_found": self._not_found,
             "network": self._network,
         }
 
     def compose(self, plan: AnswerPlan) -> AnswerDraft:
         t = templates(plan.question.language)
-        lines = self._kinds.get(plan.kind, self._abstain)(plan, t)
+        lines = self._with_check_notes(plan, self._kinds.get(plan.kind, self._abstain)(plan, t), t)
         if plan.question.language == "en":
             lines = [Line(ln.text, ln.cites, _ENGLISH_END.get(ln.end, ln.end)) for ln in lines]
-        programs = [f.program for f in plan.programs] if plan.kind not in ("abstain", "clarify") else []
+        programs = (
+            [f.program for f in plan.programs] if plan.kind not in ("abstain", "clarify", "not_found") else []
+        )
         return AnswerDraft(lines=lines, programs=programs, composer=self.name)
+
+    def _with_check_notes(self, plan: AnswerPlan, lines: list[Line], t: dict) -> list[Line]:
+        """What the check stage found, said where the reader sees it: a name the documents do not print before
+        the answer about the programs that are there, conditions not applied after the answer's first line."""
+        check = plan.check
+        if check is None:
+            return lines
+        c = t["check"]
+        if check.unknown and plan.kind != "not_found":
+            names = "』『".join(u.text for u in check.unknown)
+            lines = [Line(c["unknown_also"].format(names=names)), *lines]
+        if check.unapplied and lines:
+            note = Line(c["unapplied"].format(phrases="』『".join(check.unapplied)))
+            lines = [lines[0], note, *lines[1:]]
+        return lines
 
     # -- abstain and clarify ------------------------------------------------------------------------
     def _abstain(self, plan: AnswerPlan, t: dict) -> list[Line]:
@@ -221,18 +241,29 @@ class DeterministicComposer:
         return lines
 
     def _yes_no(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        """One sentence per attribute the verdict checked, the one it turns on first."""
         facts = plan.programs[0]
+        lines: list[Line] = []
+        for attribute in plan.verdict_attributes or (plan.verdict_attribute,):
+            if attribute is None:
+                continue
+            found = self._yes_no_attribute(plan, facts, attribute, t)
+            if lines and found:  # one はい/いいえ leads; the other attributes are stated after it
+                found[0] = Line(_VERDICT_WORD.sub("", found[0].text), found[0].cites, found[0].end)
+            lines.extend(found)
+        lines.extend(self._contact_lines(facts, t))
+        return lines
+
+    def _yes_no_attribute(self, plan: AnswerPlan, facts: ProgramFacts, attribute: str, t: dict) -> list[Line]:
         program = facts.program
         y = t["yes_no"]
-        attribute = plan.verdict_attribute
         conditions = [c for c in plan.conditions if c.role != "background" and c.field == attribute]
         value = conditions[0].value if conditions else None
         values = value if isinstance(value, tuple) else (value,)
-        verdict = plan.verdict == "yes"
-        lines: list[Line] = []
+        verdict = all(ProgramFilter.of([c]).matches(program) for c in conditions) if conditions else True
         if attribute == "applicant":
             key = "applicant_yes" if verdict else "applicant_no"
-            lines.append(
+            lines = [
                 Line(
                     y[key].format(
                         name=program.name,
@@ -241,55 +272,51 @@ class DeterministicComposer:
                     ),
                     _row(facts),
                 )
-            )
+            ]
             if not verdict and "大学等研究機関" in values:
                 note = applicant_note(program, t["program"]).strip("（）() ")
                 lines.append(Line(note or y["applicant_no_university"], _row(facts)))
-        elif attribute == "ministry":
+            return lines
+        if attribute == "ministry":
             key = "ministry_yes" if verdict else "ministry_no"
-            lines.append(
-                Line(
-                    y[key].format(
-                        name=program.name, ministry="・".join(map(str, values)), actual=program.ministry
-                    ),
-                    _row(facts),
-                )
+            text = y[key].format(
+                name=program.name, ministry="・".join(map(str, values)), actual=program.ministry
             )
-        elif attribute == "new_calls":
+            return [Line(text, _row(facts))]
+        if attribute == "new_calls":
             asked_yes = value is not False
             key = (
                 ("new_calls_yes" if program.new_calls else "new_calls_no")
                 if asked_yes
                 else ("new_calls_yes_asked_no" if program.new_calls else "new_calls_no_asked_no")
             )
-            lines.append(Line(y[key].format(name=program.name), _row(facts)))
-        elif attribute == "theme":
+            return [Line(y[key].format(name=program.name), _row(facts))]
+        if attribute == "theme":
             key = "theme_yes" if verdict else "theme_no"
-            lines.append(
-                Line(
-                    y[key].format(
-                        name=program.name, theme="・".join(map(str, values)), themes="、".join(program.themes)
-                    ),
-                    _row(facts),
-                )
+            text = y[key].format(
+                name=program.name, theme="・".join(map(str, values)), themes="、".join(program.themes)
             )
-        elif attribute in ("min_budget", "max_budget"):
+            return [Line(text, _row(facts))]
+        if attribute in ("min_budget", "max_budget"):
             key = "budget_yes" if verdict else "budget_no"
-            lines.append(
+            text = y[key].format(
+                name=program.name,
+                budget=budget_text(program),
+                condition=describe(conditions, plan.question.language),
+            )
+            return [Line(text, _row(facts))]
+        if attribute == "has_budget":
+            key = "has_budget_yes" if program.budget_thousand_yen is not None else "has_budget_no"
+            return [Line(y[key].format(name=program.name, budget=budget_text(program)), _row(facts))]
+        if attribute == "stated":
+            key = "stated_yes" if verdict else "stated_no"
+            return [
                 Line(
-                    y[key].format(
-                        name=program.name,
-                        budget=budget_text(program),
-                        condition=describe(conditions, plan.question.language),
-                    ),
+                    y[key].format(name=program.name, condition=describe(conditions, plan.question.language)),
                     _row(facts),
                 )
-            )
-        elif attribute == "has_budget":
-            key = "has_budget_yes" if program.budget_thousand_yen is not None else "has_budget_no"
-            lines.append(Line(y[key].format(name=program.name, budget=budget_text(program)), _row(facts)))
-        lines.extend(self._contact_lines(facts, t))
-        return lines
+            ]
+        return []
 
     def _compare(self, plan: AnswerPlan, t: dict) -> list[Line]:
         c = t["compare"]
@@ -425,11 +452,23 @@ class DeterministicComposer:
         li = t["list"]
         conditions = describe(plan.conditions, plan.question.language)
         if not plan.programs:
-            return [Line(li["none"].format(conditions=conditions))]
+            lines = [Line(li["none"].format(conditions=conditions))]
+            if plan.relaxed is not None and plan.near_misses:
+                relaxed = describe([plan.relaxed], plan.question.language)
+                lines.append(
+                    Line(li["near_intro"].format(condition=relaxed, count=len(plan.near_misses)), end="：\n")
+                )
+                lines.extend(self._list_items(plan, plan.near_misses, t))
+            return lines
         lines = [Line(li["intro"].format(conditions=conditions, count=len(plan.programs)), end="：\n")]
+        return lines + self._list_items(plan, plan.programs, t)
+
+    def _list_items(self, plan: AnswerPlan, programs: list[ProgramFacts], t: dict) -> list[Line]:
+        li = t["list"]
+        lines: list[Line] = []
         with_contacts = "contact" in plan.asked or "department" in plan.asked
         new_calls_text = {True: "有", False: "無", None: "記載なし"}
-        for facts in plan.programs:
+        for facts in programs:
             program = facts.program
             item = li["item_contact"] if with_contacts else li["item"]
             lines.append(
@@ -483,6 +522,12 @@ class DeterministicComposer:
             lines = [Line(p["intro_about"].format(names=names), end="：\n")]
         else:
             lines = [Line(p["intro"], end="：\n")]
+        return lines + self._prose_items(plan, t)
+
+    def _prose_items(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        """The plan's quotes, one line each: a sentence with its document, a table cell with its label."""
+        p = t["prose"]
+        lines = []
         for eid in plan.quotes:
             evidence = plan.evidence[eid - 1]
             if evidence.kind == "cell":
@@ -622,6 +667,10 @@ class DeterministicComposer:
                 if "period" not in plan.missing
                 else f"{years}{of}{labels['period_info']}"
             )
+        if plan.network is not None:
+            # A network question about what the table does not print (a person, a date): what it prints.
+            intro = [Line(n["intro_general"].format(missing=missing)), Line(n["nearest"], end="：\n")]
+            return intro + self._network(replace(plan, kind="network"), t)
         if not plan.programs:
             return [Line(n["intro_general"].format(missing=missing))]
         names = "、".join(f.program.name for f in plan.programs)
@@ -641,8 +690,31 @@ class DeterministicComposer:
             lines.extend(self._contact_lines(facts, t))
         return lines
 
+    def _not_found(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        """The documents do not print the name asked about: say so first, then the nearest real names,
+        labelled as other things, and what the documents do state (quotes the plan kept), and whom to ask."""
+        f = t["not_found"]
+        check = plan.check
+        unknown = check.unknown if check is not None else ()
+        rounds = [u.text for u in unknown if u.kind == "round"]
+        names = [u.text for u in unknown if u.kind != "round"]
+        lines: list[Line] = []
+        if names:
+            lines.append(Line(f["intro"].format(names="』『".join(names))))
+        if rounds:
+            lines.append(Line(f["round"].format(names="、".join(rounds))))
+        if plan.nearest and names:
+            lines.append(Line(f["nearest"], end="：\n"))
+            lines.extend(Line(f["item"].format(name=name), end="\n") for name in plan.nearest)
+        if plan.quotes:
+            lines.append(Line(f["stated"], end="：\n"))
+            lines.extend(self._prose_items(plan, t))
+        lines.append(Line(("\n" if plan.nearest or plan.quotes else "") + f["whom"]))
+        return lines
+
 
 _ENGLISH_END = {"。": ".", "：\n": ":\n"}
+_VERDICT_WORD = re.compile(r"^(?:はい|いいえ)、|^(?:Yes|No)[:,]\s*")
 
 
 def _network_item(plan: AnswerPlan, entry: NetworkEntry, n: dict, also: TextSpan | None = None) -> Line:
@@ -694,6 +766,12 @@ def _value_text(program: Program, attribute: str, t: dict) -> str:
         return applicants_text(program) or "記載なし"
     if attribute == "department":
         return department_text(program) or "記載なし"
+    if attribute == "contact":
+        return contacts_text(program) or "記載なし"
+    if attribute == "themes":
+        return "、".join(program.themes) or "記載なし"
+    if attribute == "new_calls":
+        return {True: "有", False: "無"}.get(program.new_calls, "記載なし")  # type: ignore[arg-type]
     return budget_text(program) or "記載なし"
 
 
