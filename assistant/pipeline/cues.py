@@ -118,6 +118,17 @@ NEED_GOAL = re.compile(
     r"(?:国の)?(?:支援|事業|制度|枠組み|プログラム|仕組み|支援策|補助|補助金|助成|サポート)"
 )
 
+#: Which budget figure is asked for: 当初 (the year's budget) without 補正 (a supplementary budget), only 補正,
+#: or both side by side (「当初と補正に分けて」「内訳」).
+BUDGET_INITIAL_ONLY = re.compile(
+    r"補正(?:予算)?(?:額)?(?:の)?(?:分|部分|額)?(?:は|を)?\s*(?:除|抜|含め(?:ない|ず)|入れ(?:ない|ず)|以外|別にして|なし)|"
+    r"当初(?:予算)?(?:の|分|だけ|のみ)|本予算|\bexcluding (?:the )?supplementary\b|\binitial budget\b"
+)
+BUDGET_SUPPLEMENTARY = re.compile(r"補正(?:予算)?(?:額)?(?:の)?(?:分|部分|額)?|\bsupplementary\b")
+BUDGET_SPLIT = re.compile(
+    r"(?:当初|本予算).{0,6}補正|補正.{0,6}当初|分けて|内訳|別々|それぞれ(?:の額|いくら)|\bbreak ?down\b|\bsplit\b"
+)
+
 #: Asking for the name of something described (「これは何という制度ですか」「何という仕組みですか」): the
 #: description around it is what a program must match.
 NAME_OF = re.compile(

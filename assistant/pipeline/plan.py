@@ -95,6 +95,21 @@ class ProgramFacts:
     use_case_goal: str = ""
     budget_lines: list[int] = field(default_factory=list)  # other printed figures (関連事業マップ, ◆ lists)
     score: float | None = None  # recommendation score (fit)
+    figures: list[BudgetFigure] = field(
+        default_factory=list
+    )  # when the question asks which budget (当初/補正)
+
+
+@dataclass(frozen=True)
+class BudgetFigure:
+    """One printed budget figure and what it is, as the documents say (「1,733百万円【3,606百万円】」 prints two:
+    the 令和4年度予算政府案 and, in 【】, the 令和3年度補正予算額)."""
+
+    amount: str  # as printed, brackets removed
+    basis: str | None  # the document's label of the figure (令和3年度補正予算額)
+    supplementary: bool  # a 補正 figure
+    cite: int  # the line that prints it
+    basis_cite: int | None = None  # where the document says what it is (「【】内は補正予算額」)
 
 
 @dataclass
@@ -102,10 +117,11 @@ class TargetFacts:
     """A measure the package names only on a goal ⇒ program line (no table row: no contact to give)."""
 
     name: str
-    use_case: int
+    use_case: int | None
     use_case_goal: str
     budget_lines: list[int] = field(default_factory=list)
     score: float | None = None
+    figures: list[BudgetFigure] = field(default_factory=list)
 
 
 @dataclass
@@ -231,6 +247,10 @@ class Planner:
             return _Decision("clarify", "the reference could mean several programs discussed before")
         if q.program_ids:
             return self._decide_about_programs(q)
+        if q.measures and not q.has("goal") and not q.has("list"):
+            return _Decision(
+                "attribute", "names a measure without a program row: what the documents print of it"
+            )
         return self._decide_open(q)
 
     def _about_networks(self, q: Question) -> bool:
@@ -542,6 +562,60 @@ class Planner:
 
     def _plan_attribute(self, plan, q, retrieval, evidence, recommendations) -> None:
         self._focus(plan, q, evidence, with_details=True)
+        if not plan.programs and q.measures:
+            for name in q.measures:
+                lines = [
+                    b
+                    for b in self.catalog.budget_lines
+                    if b.program_id is None and _same_name(b.program_name, name)
+                ]
+                cases = [
+                    u
+                    for u in self.catalog.use_cases
+                    if u.program_id is None and _same_name(u.program_name, name)
+                ]
+                use_case = evidence.span("use_case", cases[0].source, label=name) if cases else None
+                target = TargetFacts(
+                    name, use_case, cases[0].goal if cases else "", _unique_lines(lines, evidence, name)
+                )
+                target.figures = self._figures(lines, evidence, q.budget_basis)
+                plan.targets.append(target)
+            plan.reasons.append("measures named on goal lines and budget lists: " + "、".join(q.measures))
+            if not any(t.figures or t.use_case for t in plan.targets):
+                plan.kind = "abstain"
+            return
+        if q.budget_basis is not None:
+            for facts in plan.programs:
+                facts.figures = self._figures(
+                    self.budget_lines.get(facts.program.id, []), evidence, q.budget_basis
+                )
+
+    def _figures(
+        self, lines: list[BudgetLine], evidence: EvidenceBuilder, wanted: str | None
+    ) -> list[BudgetFigure]:
+        """The printed figures of a program or measure, each with its basis; 「補正を除いて」 keeps the year's own
+        budget, 「補正の分は」 the supplementary one, 「分けて」 both."""
+        figures: list[BudgetFigure] = []
+        seen: set[tuple[str, str | None]] = set()
+        for line in lines:
+            amount = line.amount_text.strip("【】 ")
+            basis = line.basis.label if line.basis else None
+            supplementary = (
+                "補正" in (basis or "") and "及び" not in (basis or "") or line.amount_text.startswith("【")
+            )
+            if (wanted == "initial" and supplementary) or (wanted == "supplementary" and not supplementary):
+                continue
+            if (amount, basis) in seen:
+                continue
+            cite = evidence.span("budget_line", line.source)
+            if cite is None:
+                continue
+            basis_cite = None
+            if line.basis is not None and line.basis.source is not None:
+                basis_cite = evidence.span("budget_line", line.basis.source)
+            seen.add((amount, basis))
+            figures.append(BudgetFigure(amount, basis, supplementary, cite, basis_cite))
+        return figures
 
     def _plan_yes_no(self, plan, q, retrieval, evidence, recommendations) -> None:
         """はい/いいえ on every asked condition of the program's row (AND): 「文科省の事業で、大学が申請できますか」
@@ -917,6 +991,10 @@ _YES_NO_FIELDS = (
     "has_budget",
     "stated",
 )
+
+
+def _same_name(printed: str, name: str) -> bool:
+    return squash(printed).startswith(squash(name)) or squash(name).startswith(squash(printed))
 
 
 def _span_key(span: TextSpan) -> tuple[str, int, int, str]:

@@ -126,7 +126,7 @@ class QuotePicker:
         cell_tokens = set(tokenize(question))
         for cell, tokens in zip(self.table_cells, self._cell_tokens, strict=True):
             scored.append((self.scorer.token_coverage(cell_tokens, tokens), 0, cell, cell.text))
-        if wanted is not None:
+        if wanted is not None and wanted is not _AMOUNT:
             labels = _WHEN_LABEL if wanted is _DATE else _COUNT_LABEL
             for hit, own, title, label in self.fields:
                 if not (labels.search(label) and wanted.search(hit.text)):
@@ -235,6 +235,10 @@ _ASKS_COUNT = re.compile(
 )
 _DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
+_ASKS_AMOUNT = re.compile(
+    r"いくら|金額|予算額|予算規模|(?:予算|関連予算)(?:は|って|が)|何円|\bhow much\b|\bbudget\b", re.I
+)
+_AMOUNT = re.compile(r"[0-9０-９][0-9０-９,，.]*\s*(?:兆|億|千万|百万|万|千)?\s*円")
 _ASKS_TITLE = re.compile(r"副題|表題|題名|タイトル|標題")
 _LEAD_IN = re.compile(r"(?:以下|次)の|下記|とおり[。．]?$|[：:]$")
 _BULLET = re.compile(r"^\s*([-・•◆➢✓○●■□◇▶►]|[①-⑳]|\(?\d+\)|\d+[.．:：])")
@@ -257,6 +261,10 @@ def answer_shape(question: str) -> re.Pattern[str] | None:
         return _DATE
     if _ASKS_COUNT.search(question):
         return _NUMBER
+    if _ASKS_AMOUNT.search(question):
+        return (
+            _AMOUNT  # 「関連予算はいくら」 is answered by the sentence with the figure, not the one about it
+        )
     return None
 
 

@@ -100,6 +100,11 @@ class Question:
     #: What an earlier turn was about, when the question points back at something that is not a program
     #: (「そのうち東海地方のコミュニティには…」 after a turn about 地域バイオコミュニティ): searched with it.
     topic: str = ""
+    #: Measures the question names that have no program row (マテリアル先端リサーチインフラ): printed only on
+    #: goal ⇒ program lines and budget lists.
+    measures: tuple[str, ...] = ()
+    #: Which budget figures are asked for: "initial" (補正 left out), "supplementary", "split", or None.
+    budget_basis: str | None = None
 
     # -- derived views ------------------------------------------------------------------------------
     @property
@@ -199,9 +204,16 @@ class QuestionReader:
         matcher: ProgramMatcher,
         networks: NetworkGraph | None = None,
         names: NameIndex | None = None,
+        measures: Sequence[str] = (),
     ) -> None:
         self.programs = {p.id: p for p in programs}
         self.names = names
+        # Measures without a row, longest first, as name keys (a shorter name inside a longer one is not it).
+        spellings = {(form, m) for m in measures for form in (m, re.sub(r"[（(][^）)]*[）)]", "", m))}
+        self._measures = sorted(
+            {(match_key(form), m) for form, m in spellings if len(match_key(form)) >= 6},
+            key=lambda m: -len(m[0]),
+        )
         self.matcher = matcher
         self.networks = networks
         self.references = ReferenceResolver(programs, matcher)
@@ -298,7 +310,19 @@ class QuestionReader:
                 condition_shapes(" ".join(c.text for c in clause_list if c.kind == "ask"))
             ),
             topic=topic,
+            measures=self._measures_in(masked) if not named else (),
+            budget_basis=_budget_basis(_lower(masked, language)),
         )
+
+    def _measures_in(self, masked: str) -> tuple[str, ...]:
+        key = match_key(masked)
+        found: list[str] = []
+        for measure_key, name in self._measures:
+            at = key.find(measure_key)
+            if at >= 0 and not any(measure_key in match_key(f) for f in found):
+                found.append(name)
+                key = key[:at] + "\ue0ff" * len(measure_key) + key[at + len(measure_key) :]
+        return tuple(found)
 
     def _unknown(self, clause_list: tuple[Clause, ...], language: str) -> tuple[UnknownName, ...]:
         if self.names is None:
@@ -496,6 +520,16 @@ def _clause_list(masked: str, language: str, ends_question: bool = True) -> list
     return [Clause(p, k) for p, k in zip(pieces, kinds, strict=True)]  # type: ignore[arg-type]
 
 
+def _budget_basis(text: str) -> str | None:
+    if cues.BUDGET_SPLIT.search(text):
+        return "split"
+    if cues.BUDGET_INITIAL_ONLY.search(text):
+        return "initial"
+    if cues.BUDGET_SUPPLEMENTARY.search(text):
+        return "supplementary"
+    return None
+
+
 def _points_back(masked: str, language: str) -> bool:
     text = _lower(masked, language)
     return bool(cues.ANAPHORA.search(text) or cues.SET_REFERENCE.search(text) or "そこ" in text)
@@ -539,13 +573,19 @@ def _asked(clause_list: tuple[Clause, ...], masked: str, language: str) -> froze
     asking = " ".join(c.text for c in clause_list if c.kind == "ask") or masked
     text = _lower(asking, language)
     found = {name for name, pattern in cues.ASKS.items() if pattern.search(text)}
+    # 「FAXで送りたいのですが、番号を教えて」: the number of the channel named before.
     if re.search(r"番号|宛先|あて先|送り先|送付先", text) and cues.ASKS["contact"].search(
         _lower(masked, language)
     ):
-        found.add(
-            "contact"
-        )  # 「FAXで送りたいのですが、番号を教えて」: the number of the channel named before
+        found.add("contact")
+    if "budget" in found and _BUDGET_YEAR.search(text):
+        found.discard(
+            "when"
+        )  # 「予算と、それが何年度の予算か」: the budget's basis, which its figure carries
     return frozenset(found)
+
+
+_BUDGET_YEAR = re.compile(r"何年度|どの年度|いつの(?:予算|年度|時点)|年度は|\bwhich (?:fiscal )?year\b")
 
 
 def _subject_programs(
@@ -609,6 +649,15 @@ def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | No
                 break
     if not wishes:
         return None
+    if language == "ja":
+        # 「…構想を描きたい。専門家チームを派遣してもらって事業化までつなげられる事業は？」: what the program
+        # must do, said in the asking clause, is part of the goal too.
+        for ask in asks:
+            need = _ASK_NEED.search(ask)
+            if need is not None and _ELIGIBILITY_ONLY.search(need.group(1)):
+                need = None  # 「地方の私立大学でも申請できる事業」 says who may apply, not what for
+            if need is not None and need.group(1) not in wishes:
+                wishes = [*wishes, _MINISTRY_WORDS.sub("", need.group(1))]
     parts = []
     for wish in wishes:
         match = _GOAL_TAIL.match(wish) if language == "ja" else None
@@ -616,6 +665,17 @@ def _goal(clause_list: tuple[Clause, ...], text: str, language: str) -> str | No
         parts.append(_CONNECTIVE.sub("", part))
     goal = "。".join(p for p in parts if p)
     return goal if len(goal) >= 6 else None
+
+
+#: What an asked-for program must do, said before the program word (「…事業化までつなげられる環境省の事業は」).
+_ASK_NEED = re.compile(
+    r"(.{10,}?(?:られる|れる|える|ける|せる|てる|くれる|もらえる|できる|できて|受けられる|のための|に役立つ|向けの|を支援する))"
+    r"(?:[^、。]{0,6}の)?\s*(?:支援|事業|制度|枠組み|プログラム|仕組み|支援策|補助金?|助成|サポート|メニュー|もの)"
+)
+_ELIGIBILITY_ONLY = re.compile(r"(?:申請|応募|利用|参加|手を挙げ)(?:でき|す)る$|(?:使え|出せ)る$")
+_MINISTRY_WORDS = re.compile(
+    r"(?:国|文科省|文部科学省|経産省|経済産業省|環境省|農水省|農林水産省|国交省|国土交通省|総務省|内閣府|厚労省|厚生労働省)の"
+)
 
 
 _EN_NEED_GOAL = re.compile(

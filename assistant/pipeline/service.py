@@ -29,7 +29,7 @@ from assistant.pipeline.networks import graph_for_build
 from assistant.pipeline.plan import AnswerPlan, PlanKind, Planner
 from assistant.pipeline.quotes import QuotePicker
 from assistant.pipeline.read import Question, QuestionReader, Turn, mentioned_years
-from assistant.pipeline.recommend import ProgramRecommender
+from assistant.pipeline.recommend import ProgramRecommender, target_name
 from assistant.pipeline.retrieve import HybridSearcher, Mode, RetrievalResult
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import BudgetBasis, Program
@@ -122,7 +122,9 @@ class AnswerService:
         self.names = NameIndex(
             (doc.text for doc in self.store.documents.values()), entity_names(catalog, self.networks)
         )
-        self.reader = QuestionReader(catalog.programs, self.matcher, self.networks, self.names)
+        measures = [b.program_name for b in catalog.budget_lines if b.program_id is None]
+        measures += [target_name(u) for u in catalog.use_cases if u.program_id is None]
+        self.reader = QuestionReader(catalog.programs, self.matcher, self.networks, self.names, measures)
         program_keywords = (
             KeywordIndex.load(build / "keyword_programs") if (build / "keyword_programs").exists() else None
         )

@@ -27,7 +27,7 @@ from assistant.pipeline.compose.format import (
 )
 from assistant.pipeline.conditions import ProgramFilter, describe
 from assistant.pipeline.networks import NetworkAnswer, NetworkEntry
-from assistant.pipeline.plan import AnswerPlan, ProgramFacts, TargetFacts
+from assistant.pipeline.plan import AnswerPlan, BudgetFigure, ProgramFacts, TargetFacts
 from assistant.records import Program, TextSpan
 from assistant.vocabulary import SECTOR_LABELS
 
@@ -115,11 +115,55 @@ class DeterministicComposer:
     def _budget_lines(self, plan: AnswerPlan, facts: ProgramFacts, t: dict) -> list[Line]:
         lines = []
         budget = budget_text(facts.program)
+        if facts.figures:  # which budget was asked (当初／補正): the printed figures with what each is
+            basis = facts.program.budget_basis
+            if budget and (
+                plan.question.budget_basis != "supplementary" or (basis and "補正" in basis.label)
+            ):
+                lines.append(Line(t["program"]["budget"].format(budget=budget), _row(facts)))
+            return lines + self._figure_lines(facts.figures, t)
         if budget:
             lines.append(Line(t["program"]["budget"].format(budget=budget), _row(facts)))
         for eid in facts.budget_lines:
             quote = squash(plan.evidence[eid - 1].quote)
             lines.append(Line(t["program"]["budget_line"].format(quote=quote), [eid]))
+        return lines
+
+    def _figure_lines(self, figures: list[BudgetFigure], t: dict) -> list[Line]:
+        p = t["program"]
+        return [
+            Line(
+                p["figure"].format(
+                    amount=f.amount,
+                    basis=f.basis or p["figure_unlabelled"],
+                    kind=p["figure_supplementary" if f.supplementary else "figure_initial"],
+                ),
+                [f.cite, *([f.basis_cite] if f.basis_cite and f.basis_cite != f.cite else [])],
+            )
+            for f in figures
+        ]
+
+    def _measures(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        """Measures the documents name without a program row: their printed budget figures (with what each is)
+        and the goal line that names them; no department or contact is printed for them."""
+        lines: list[Line] = []
+        for target in plan.targets:
+            lines.append(
+                Line(
+                    ("\n" if lines else "") + t["attribute"]["budget_intro"].format(name=target.name),
+                    end="：\n",
+                )
+            )
+            if target.figures:
+                lines.extend(self._figure_lines(target.figures, t))
+            if target.use_case is not None:
+                lines.append(
+                    Line(
+                        t["program"]["fit_use_case"].format(goal=as_wish(target.use_case_goal)),
+                        [target.use_case],
+                    )
+                )
+            lines.append(Line(t["fit"]["target_no_row"]))
         return lines
 
     def _new_calls_line(self, facts: ProgramFacts, t: dict) -> list[Line]:
@@ -188,6 +232,8 @@ class DeterministicComposer:
         return lines
 
     def _attribute(self, plan: AnswerPlan, t: dict) -> list[Line]:
+        if not plan.programs and plan.targets:
+            return self._measures(plan, t)
         asked = set(plan.asked)
         lines: list[Line] = []
         if "prose" in plan.missing:
