@@ -30,7 +30,7 @@ from assistant.records import Catalog
 if TYPE_CHECKING:
     from assistant.pipeline.networks import NetworkGraph
 
-NameKind = Literal["program", "network", "document", "acronym", "round", "person"]
+NameKind = Literal["program", "network", "document", "acronym", "round", "person", "region"]
 
 #: Words that end the name of a program, a network or a document, longest first.
 _HEADS: tuple[tuple[str, NameKind], ...] = (
@@ -70,7 +70,7 @@ _PERSON_TITLE = (
 )
 #: After a name: what the question asks about it (so the run is used as a name).
 _ASKED_ABOUT = re.compile(
-    r"^\s*(?:[」』])?\s*(?:の|は|って|とは|について|に(?:ついて|関して|申請|応募|参加)|が(?:所管|担当|申請|対象)|を(?:所管|担当|教え|申請)|"
+    r"^\s*(?:[」』）)])?\s*(?:の|は|って|とは|について|に(?:ついて|関して|申請|応募|参加)|が(?:所管|担当|申請|対象)|を(?:所管|担当|教え|申請)|"
     r"という|と(?:いう|いった)|で(?:は|の)|も)"
 )
 #: After a name: it is asked for, not about (「…支援事業はありますか」「…プログラムがあれば」).
@@ -289,6 +289,8 @@ def _used_as_name(text: str, start: int, end: int) -> bool:
     after, before = text[end : end + 16], text[max(0, start - 12) : start]
     if _DESCRIBED.match(after) or _DESCRIBING.search(before):
         return False
+    if re.search(r"[（(]\s*$", before) and re.match(r"\s*[）)]", after):
+        return True  # 「…事業（J-PEAKS）の」: an acronym in parentheses is part of the name before it
     return bool(_ASKED_ABOUT.match(after)) or not after.strip(" ？?。")
 
 

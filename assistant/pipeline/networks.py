@@ -170,6 +170,8 @@ class NetworkQuery(BaseModel):
     network_ids: list[str] = Field(default_factory=list)
     member_ids: list[str] = Field(default_factory=list)
     sectors: list[str] = Field(default_factory=list)
+    #: Organisations the question names that no network lists (「伊予銀行」): asked about, not a sector.
+    unlisted: list[str] = Field(default_factory=list)
 
 
 class MemberEntry(BaseModel):
@@ -509,6 +511,16 @@ def read_network_question(text: str, graph: NetworkGraph | None) -> NetworkQuery
         rest, hit = _take(rest, form)
         if hit and mid not in member_ids:
             member_ids.append(mid)
+    # An organisation named but listed nowhere (伊予銀行): the question is about it, so its 銀行 is no sector.
+    unlisted: list[str] = []
+    for match in _ORGANISATION.finditer(rest):
+        name = match.group(0)
+        proper = match.group("proper") or ""
+        if proper in _GENERIC_MODIFIERS or _fold(name) in _GENERIC_ORGANISATIONS:
+            continue
+        if not graph.find_members(name):
+            unlisted.append(name)
+            rest = rest.replace(name, "\ue000" * len(name))
     regions: list[str] = []
     region_forms: list[str] = []
     for form, region in _REGION_FORMS:
@@ -564,7 +576,94 @@ def read_network_question(text: str, graph: NetworkGraph | None) -> NetworkQuery
         network_ids=network_ids,
         member_ids=member_ids if relation in ("networks", "shared", "members") else member_ids,
         sectors=sectors,
+        unlisted=unlisted,
     )
+
+
+#: An organisation's name: a proper part and a word that ends organisation names (伊予銀行, 株式会社○○).
+_ORGANISATION = re.compile(
+    r"(?:株式会社|\(株\)|（株）)[一-龥ァ-ヶーA-Za-z0-9]{2,16}|"
+    r"(?P<proper>[一-龥ァ-ヶーA-Za-z0-9]{1,16}?)(?:銀行|信用金庫|信用組合|高等専門学校|高専|大学|株式会社|商工会議所|商工会|研究所|財団|機構)"
+)
+#: What stands before 大学/銀行 … in a kind of organisation, not a name (地方大学, 地元銀行, 県内大学).
+_GENERIC_MODIFIERS = frozenset(
+    [
+        "地方",
+        "国立",
+        "公立",
+        "私立",
+        "地元",
+        "県内",
+        "市内",
+        "域内",
+        "道内",
+        "各",
+        "他",
+        "複数",
+        "近隣",
+        "周辺",
+        "全国",
+        "海外",
+        "民間",
+        "地域",
+        "主要",
+        "有力",
+        "大手",
+        "地場",
+        "中小",
+        "都市",
+        "メガ",
+        "政府系",
+        "外資系",
+        "ネット",
+        "第一地方",
+        "第二地方",
+        "短期",
+        "女子",
+        "工業",
+        "医科",
+        "総合",
+        "単科",
+        "大学等",
+        "当",
+        "本",
+        "弊",
+        "貴",
+        "同",
+    ]
+)
+#: Words shaped like organisations that name a kind of them (大学, 地方大学), not one.
+_GENERIC_ORGANISATIONS = frozenset(
+    _fold(w)
+    for w in [
+        "大学",
+        "地方大学",
+        "国立大学",
+        "公立大学",
+        "私立大学",
+        "地域の大学",
+        "各大学",
+        "他大学",
+        "銀行",
+        "地方銀行",
+        "地銀",
+        "信用金庫",
+        "信用組合",
+        "高専",
+        "研究所",
+        "財団",
+        "機構",
+        "商工会議所",
+        "商工会",
+        "株式会社",
+        "地元銀行",
+        "金融機関",
+        "県内大学",
+        "市内大学",
+        "複数大学",
+        "大学等",
+    ]
+)
 
 
 def _asks_which_networks_of_subject(folded: str, region_forms: list[str]) -> bool:

@@ -28,13 +28,14 @@ from assistant.pipeline import cues
 from assistant.pipeline.conditions import Condition, ProgramFilter, describe
 from assistant.pipeline.evidence import Evidence, EvidenceBuilder
 from assistant.pipeline.hits import Hit, RetrievalResult
+from assistant.pipeline.names import UnknownName
 from assistant.pipeline.networks import NetworkAnswer, NetworkGraph, answer_network_query
 from assistant.pipeline.quotes import QuotePicker, contact_blocks, is_cell, squash
 from assistant.pipeline.read import Question
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import BudgetLine, Catalog, Program, SourceSpan, TextSpan, UseCase
 from assistant.tuning import PLAN, RECOMMEND, SUPPORT
-from assistant.vocabulary import ENGLISH_STOPWORDS, THEME_KEYWORDS
+from assistant.vocabulary import ENGLISH_STOPWORDS, THEME_KEYWORDS, prefecture_stem
 
 if TYPE_CHECKING:  # the recommender needs the embedding model; the plan only reads its results
     from assistant.pipeline.check import AnswerCheck
@@ -150,12 +151,16 @@ class AnswerPlan:
     network_scope: tuple[str, ...] = ()
     network_scope_named: bool = False  # the scope is networks named by the question (else regions)
     network_scope_sources: tuple[TextSpan, ...] = ()  # the name cells of the scope's networks
+    network_unlisted: tuple[str, ...] = ()  # organisations asked about that no network lists
     network_evidence: dict[tuple[str, int, int, str], int] = field(default_factory=dict)  # cell → evidence id
     #: What the check stage found (:mod:`assistant.pipeline.check`): withdrawn verdicts, conditions not
     #: applied, names the documents do not print.
     check: AnswerCheck | None = None
     #: Real names nearest to a name the documents do not print (not_found), labelled as other things.
     nearest: tuple[str, ...] = ()
+    #: What the planner itself found missing from the documents (a region no table covers); the reader's
+    #: unknown names join these in the check stage.
+    unknown: tuple[UnknownName, ...] = ()
     #: An empty list: the condition that empties it, and the programs meeting every other one (labelled).
     relaxed: Condition | None = None
     near_misses: list[ProgramFacts] = field(default_factory=list)
@@ -430,6 +435,9 @@ class Planner:
         recommendations: list[Recommendation] | None = None,
     ) -> AnswerPlan:
         decision = self.decide(q)
+        uncovered = self._uncovered_regions(q) if decision.kind == "network" else ()
+        if uncovered:
+            return self._plan_uncovered(q, retrieval, uncovered)
         if (
             decision.kind == "network"
             and answer_network_query(q.network, self.networks).empty  # type: ignore[arg-type]
@@ -454,6 +462,52 @@ class Planner:
             plan.suggestions = self._suggestions(q, retrieval)
         return plan
 
+    def _uncovered_regions(self, q: Question) -> tuple[str, ...]:
+        """Regions a question about the networks names that neither the table nor the survey's cases cover
+        (「北海道のネットワークの構成員」) — when it names no region they do cover."""
+        if self.networks is None or q.network is None or not q.network.regions:
+            return ()
+        if not (q.has("network_word") or q.asks("members") or q.has("joined")):
+            return ()
+        covered = {n.region for n in self.networks.catalog.networks}
+        if any(r in covered for r in q.network.regions) or q.network.network_ids or q.network.member_ids:
+            return ()
+        return tuple(q.network.regions)
+
+    def _plan_uncovered(
+        self, q: Question, retrieval: RetrievalResult, regions: tuple[str, ...]
+    ) -> AnswerPlan:
+        """Not found: the regions the documents do cover, labelled, and any sentence of the prose that speaks of
+        the asked region's networks (「道内16の大学・高専が参画する北海道データサイエンスネットワーク」)."""
+        evidence = EvidenceBuilder(self.store)
+        covered = (
+            tuple(dict.fromkeys(n.region for n in self.networks.catalog.networks)) if self.networks else ()
+        )
+        plan = AnswerPlan(
+            kind="not_found",
+            question=q,
+            evidence=evidence.items,
+            conditions=q.conditions,
+            asked=tuple(sorted(q.asked)),
+            reasons=[
+                "asks about the networks of "
+                + "、".join(regions)
+                + ", which the documents' tables do not cover"
+            ],
+            nearest=covered,
+            unknown=tuple(UnknownName(r, "region") for r in regions),
+        )
+        stems = [prefecture_stem(r) for r in regions]
+        picked = [
+            (hit, sentence)
+            for hit, sentence in self.quotes.pick(
+                q.matching_text, retrieval.chunk_hits[:8], PLAN.prose_quotes, min_score=0.0
+            )
+            if any(stem in sentence for stem in stems)
+        ]
+        self._quote(plan, picked, evidence)
+        return plan
+
     # each _plan_<kind> fills the plan (and may change its kind: a fit with no close program becomes a list
     # or prose, prose without support abstains).
     def _plan_clarify(self, plan, q, retrieval, evidence, recommendations) -> None:
@@ -476,7 +530,15 @@ class Planner:
             return
         answer = answer_network_query(q.network, self.networks)
         membership = self._membership(q)
-        if membership is not None:
+        if q.network.unlisted and not q.network.member_ids and (q.has("yes_no") or q.has("joined")):
+            # 「伊予銀行は高知県のネットワークにも入っていますか」: no network lists it — いいえ, and the scope's
+            # members as the table prints them (never a verdict about its sector instead).
+            scope = q.network.model_copy(update={"sectors": [], "relation": "members"})
+            answer = answer_network_query(scope, self.networks)
+            plan.verdict = "no"
+            plan.network_unlisted = tuple(q.network.unlisted)
+            plan.reasons.append("not listed in any network: " + "、".join(q.network.unlisted))
+        elif membership is not None:
             # 「高知県のネットワークにマツダは入っていますか？」: whether the member is in the scope, then the
             # networks it does belong to (wherever they are).
             inside, answer = membership

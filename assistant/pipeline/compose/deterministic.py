@@ -666,7 +666,14 @@ class DeterministicComposer:
         asked = plan.question.network
         sectors = asked.sectors if asked is not None else answer.query.sectors
         printed = {m.sector for entry in answer.networks for m in entry.members}
-        if plan.verdict is not None:
+        if plan.network_unlisted:
+            spans = [*plan.network_scope_sources, *(entry.members_cell for entry in answer.networks)]
+            names = "・".join(plan.network_unlisted)
+            lines.append(
+                Line(n["unlisted"].format(scope=_scope_text(plan, n), what=names), _cells(plan, spans))
+            )
+            sectors = []
+        elif plan.verdict is not None:
             # はい rests on the cells that hold such members; いいえ on every network of the scope
             named = (
                 plan.network_scope_sources
@@ -743,19 +750,24 @@ class DeterministicComposer:
         check = plan.check
         unknown = check.unknown if check is not None else ()
         rounds = [u.text for u in unknown if u.kind == "round"]
-        names = [u.text for u in unknown if u.kind != "round"]
+        regions = [u.text for u in unknown if u.kind == "region"]
+        names = [u.text for u in unknown if u.kind not in ("round", "region")]
         lines: list[Line] = []
         if names:
             lines.append(Line(f["intro"].format(names="』『".join(names))))
         if rounds:
             lines.append(Line(f["round"].format(names="、".join(rounds))))
+        if regions:
+            covered = "、".join(plan.nearest)
+            lines.append(Line(f["region"].format(regions="、".join(regions), covered=covered)))
         if plan.nearest and names:
             lines.append(Line(f["nearest"], end="：\n"))
             lines.extend(Line(f["item"].format(name=name), end="\n") for name in plan.nearest)
         if plan.quotes:
             lines.append(Line(f["stated"], end="：\n"))
             lines.extend(self._prose_items(plan, t))
-        lines.append(Line(("\n" if plan.nearest or plan.quotes else "") + f["whom"]))
+        whom = f["whom_region"] if regions and not names else f["whom"]
+        lines.append(Line(("\n" if plan.nearest or plan.quotes else "") + whom))
         return lines
 
 
