@@ -21,6 +21,7 @@ changes nothing (the rules read the question, which degrading does not touch).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -91,6 +92,18 @@ def verdict_on_asked(plan: AnswerPlan) -> Finding:
         beyond = [a for a in plan.verdict_attributes if a not in asked]
         if beyond:
             return Finding(veto=f"the verdict turns on {', '.join(beyond)}, which the question does not ask")
+        joining = [
+            c.phrase
+            for c in q.conditions
+            if c.field == "applicant" and c.role != "background" and _TAKING_PART.search(c.phrase)
+        ]
+        if (
+            "applicant" in plan.verdict_attributes
+            and joining
+            and not any(_APPLYING_WORDS.search(p) for p in joining)
+        ):
+            # 「企業も参加できますか」 asks about taking part; the row says who may apply — not the same thing.
+            return Finding(veto="the question asks about taking part; the table states who may apply")
         unstated = sorted(q.asked & _UNSTATED)
         if unstated:
             return Finding(veto=f"the question asks about {', '.join(unstated)}, which no row states")
@@ -117,6 +130,9 @@ def _overlap(phrase: str, words: str) -> bool:
     pieces = [w for w in words.split("、") if w]
     return any(p in phrase or phrase in p for p in pieces)
 
+
+_TAKING_PART = re.compile(r"参加|参画|加わ|関わ|協力|連携|\bjoin|\bparticipat|\btake part")
+_APPLYING_WORDS = re.compile(r"申請|応募|申し込|主体|手を挙げ|出せ|出す|\bappl")
 
 #: Attributes no table row states (asked in a yes/no question, its verdict cannot come from the row).
 _UNSTATED = frozenset({"deadline", "schedule", "person", "later_round", "result", "terms"})

@@ -84,7 +84,7 @@ INTERROGATIVE = re.compile(
 #: A Japanese yes/no predicate at the end of the question.
 YES_NO_END = re.compile(
     r"(?:でき|あり|い|し|なり|れ|せ|え|け|め|べ|て|で|ね)ますか|(?:です|でしょう|でした|ます)か|"
-    r"(?:できる|ある|いる|なる|する|いい|良い|入る|含まれる|含む|対象|ない|の)(?:か|の|んですか|でしょうか)?$|"
+    r"(?:できる|ある|いる|なる|する|いい|良い|入る|含まれる|含む|対象|ない|(?<!も)の)(?:か|の|んですか|でしょうか)?$|"
     r"かどうか|(?:ですか|ますか|か)[。?？]*$"
 )
 YES_NO_EN = re.compile(r"^(?:is|are|can|could|does|do|did|may|will|would|has|have|should)\b", re.I)

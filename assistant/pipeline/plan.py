@@ -322,6 +322,13 @@ class Planner:
         if q.language == "en" and q.has("yes_no") and not asked_filter.active:
             # "Can a university lab do joint research with …?": whether a program makes it possible.
             return _Decision("fit", "asks whether something is possible: the program that makes it so")
+        rule_question = q.has("yes_no") and not q.has("list") and not asked_filter.explicit
+        if rule_question and asked_filter.active and about_programs:
+            # 「PRISMでは文科省の事業への参画も加点の対象になりますか」: whether a rule covers something, not a
+            # request for the programs meeting a condition — the documents' words answer it.
+            return _Decision(
+                "prose", "a yes/no question about what a rule covers, not a request for programs"
+            )
         if asked_filter.active and about_programs and not q.asks("when", "count", "members"):
             if asked_filter.only_theme and not q.has("explicit_list") and not asked_filter.explicit:
                 if len(self._topic_words(q)) >= 3 and not q.has("need"):

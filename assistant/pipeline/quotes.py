@@ -58,6 +58,22 @@ class QuotePicker:
         ]
         # Headers and text of each cell, tokenized once: every question is compared with every cell.
         self._cell_tokens = [set(tokenize(f"{cell.section} {cell.text}")) for cell in self.table_cells]
+        # 「課題：…」 lines: a document's items under one label, wherever they stand (see _labelled_items).
+        self.labelled: dict[tuple[str, str], list[Hit]] = {}
+        for doc_id, document in store.documents.items():
+            for number, line in enumerate(document.lines, start=1):
+                match = _LABELLED.match(line)
+                if match is not None and self.quotable(line):
+                    hit = Hit(
+                        kind="chunk",
+                        id=f"{FIELD_PREFIX}{doc_id}:{number}",
+                        text=line.strip(),
+                        doc_id=doc_id,
+                        line_start=number,
+                        line_end=number,
+                        section=match.group("label"),
+                    )
+                    self.labelled.setdefault((doc_id, match.group("label")), []).append(hit)
         # 「【実施時期】平成31年4月～令和2年9月」: a labelled field answers when / how many by its label.
         self.fields: list[tuple[Hit, set[str], set[str], str]] = []
         for doc_id, document in store.documents.items():
@@ -144,9 +160,26 @@ class QuotePicker:
         ):  # 「5253-5436」「13,750,508千円」: a figure the question quotes is in the answer's sentence
             scored = [item for item in scored if all(lit in _digits(item[3]) for lit in literals)]
         scored.sort(key=lambda item: item[0], reverse=True)
+        if _ASKS_ENUMERATION.search(question):
+            items = self._labelled_items(question, hits)
+            if items:
+                return items
         if _ASKS_ENUMERATION.search(question):  # 「どんな…がありますか」 asks for the items, not one sentence
             best_sentence = scored[0][0] * QUOTES.list_over_sentence if scored else 0.0
-            listed = self._best_list(question_tokens, best_sentence, threshold)
+            # A sentence as good as the best announces items (「各事例について、次の点を…整理」): it leads, and
+            # the items it announces follow it (see _continuation), rather than some other list.
+            top = scored[0][0] if scored else 0.0
+            lead = next(
+                (
+                    i
+                    for i, item in enumerate(scored[:3])
+                    if item[0] >= top - 0.05 and _LEAD_IN.search(item[3])
+                ),
+                None,
+            )
+            if lead is not None:
+                scored.insert(0, scored.pop(lead))
+            listed = [] if lead is not None else self._best_list(question_tokens, best_sentence, threshold)
             if listed:
                 return listed
         picked: list[tuple[Hit, str]] = []
@@ -181,6 +214,17 @@ class QuotePicker:
         picked.extend((section.hit, item) for item in section.items[: QUOTES.max_list_items])
         return picked
 
+    def _labelled_items(self, question: str, hits: list[Hit]) -> list[tuple[Hit, str]]:
+        """「どんな課題が見つかったか」: every line a document of the top passages labels with the asked noun
+        (「課題：…」), in the document's order — the items spread over several passages, not one of them."""
+        documents = list(dict.fromkeys(h.doc_id for h in hits[:5]))
+        best: list[Hit] = []
+        for (doc_id, label), found in self.labelled.items():
+            asked = re.search(_ASKED_NOUN.format(label=re.escape(label)), question)
+            if doc_id in documents and len(found) >= 2 and asked and len(found) > len(best):
+                best = found
+        return [(hit, hit.text) for hit in best[: QUOTES.max_list_items]]
+
     def _is_title(self, sentence: str, hit: Hit) -> bool:
         """The document's own title (a cover line) restates the question's topic and answers nothing."""
         head = self._title_heads.get(hit.doc_id, "")
@@ -206,6 +250,18 @@ class QuotePicker:
         still_wanted = wanted if wanted is not None and not wanted.search(sentence) else None
         best = self.scorer.coverage(question_tokens, sentence)
         follow: list[str] = []
+        if lead_in:
+            # 「次の点を整理」: every item it announces, short ones too (「開発の成果等」), up to the list's end.
+            items = [line.strip() for line in hit.text.split("\n")]
+            start = next((i for i, line in enumerate(items) if sentence in line), None)
+            for line in items[start + 1 :] if start is not None else []:
+                item = _LIST_MARK.sub("", line).strip()
+                if not line or not _LIST_MARK.match(line) or len(follow) >= QUOTES.max_list_items:
+                    break
+                if len(item) >= 4 and self.quotable(item):
+                    follow.append(item)
+            if follow:
+                return follow
         for candidate in passage[position + 1 : position + 1 + QUOTES.continuation_lookahead]:
             if len(follow) >= QUOTES.max_continuation:
                 break
@@ -235,8 +291,10 @@ _ASKS_COUNT = re.compile(
 )
 _DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|\d{4}\s*年|\d+\s*年度|\d+\s*月")
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千]+(?:件|人|名|地域|団体|か所|割)|約\s*[０-９\d]")
+#: Asking for a figure (「関連予算はいくら」「予算額は？」) — not 「予算額には補正も含まれますか」, which asks what it is.
 _ASKS_AMOUNT = re.compile(
-    r"いくら|金額|予算額|予算規模|(?:予算|関連予算)(?:は|って|が)|何円|\bhow much\b|\bbudget\b", re.I
+    r"いくら|何円|(?:予算|予算額|関連予算|金額|規模)(?:は|って)\s*(?:いくら|どれくらい|どのくらい|[？?]|$)|\bhow much\b",
+    re.I,
 )
 _AMOUNT = re.compile(r"[0-9０-９][0-9０-９,，.]*\s*(?:兆|億|千万|百万|万|千)?\s*円")
 _ASKS_TITLE = re.compile(r"副題|表題|題名|タイトル|標題")
@@ -289,8 +347,20 @@ def sentences(text: str) -> list[str]:
 #: Questions that ask for several items (「どんな視点で」「何を挙げて」): a list may answer them even when one
 #: sentence covers the question a little better (QUOTES.list_over_sentence of its score is enough).
 _ASKS_ENUMERATION = re.compile(
-    r"どんな|どのような|どういった|何を|なにを|どれ|種類|挙げ|列挙|項目|ポイント|視点|観点|\bwhat (?:are|kinds?)\b|\blist\b"
+    r"どんな|どのような|どういった|何を|なにを|どれ|種類|挙げ|列挙|項目|ポイント|視点|観点|全部|すべて|全て|主な|"
+    r"(?:ほか|他|以外)に(?:は|も)?|いくつか|\bwhat (?:are|kinds?|else)\b|\blist\b|\bwhich\b.*\bissues\b"
 )
+#: The noun a question asks the items of: 「どんな課題」「主な課題」「課題を全部」「課題は何」.
+_ASKED_NOUN = (
+    r"(?:どんな|どのような|どういった|どういう|主な|ほかの|他の|共通の|全ての|すべての)[^。？?]{{0,4}}{label}|"
+    r"{label}(?:を|は|が|って)\s*(?:全部|すべて|全て|一覧|まとめて|挙げ|教え|列挙|何|なに|どれ|いくつ)"
+)
+#: A line that labels what it says (「課題：大学等の敷居の高さから…」): a short noun, a colon, the item.
+_LABELLED = re.compile(
+    r"^\s*(?:[-・•◆○●■□◇]\s*)?(?P<label>[一-龥ァ-ヶー]{1,6})\s*[：:]\s*(?P<value>\S.{7,})$"
+)
+#: The mark that opens a list item (「- ・」「①」「1.」), to be taken off the item's text.
+_LIST_MARK = re.compile(r"^\s*(?:[-・•◆➢✓○●■□◇▶►]\s*)+|^\s*(?:[①-⑳]|\(?\d{1,2}\)|[0-9０-９]{1,2}[.．)）])\s*")
 _LIST_ITEM = re.compile(r"^\s*(?:[-・•◆➢✓○●■□◇▶►]\s*)*(?:[①-⑳]|\(?\d{1,2}\)|[0-9０-９]{1,2}[.．)）])")
 
 
@@ -362,8 +432,12 @@ def _is_heading(sentence: str, hit: Hit) -> bool:
 
 def _looks_like_label(sentence: str, text: str) -> bool:
     stripped = sentence.strip()
-    if stripped.endswith(("。", "！", "？", "：", ":")) or re.search(r"\d", stripped):
-        return False
+    if (
+        stripped.endswith(("。", "！", "？", "：", ":"))
+        or re.search(r"\d", stripped)
+        or _LEAD_IN.search(stripped)
+    ):
+        return False  # a sentence, a figure, or a line announcing the items below it
     whole_line = any(line.strip() == stripped for line in text.split("\n"))
     return whole_line and (stripped.startswith(("**", "#", "【", "■", "□", "＜", "<")) or len(stripped) <= 30)
 
