@@ -66,6 +66,11 @@ class MatchingTuning(BaseModel):
     min_typo_chars: int = 7  # typos are looked for in names of at least this many characters …
     chars_per_typo: int = 8  # … one edit per this many characters
     typo_prefilter: int = 75  # rapidfuzz's partial-ratio pre-filter (0–100) before the exact edit distance
+    #: A question about a program's row that names none whole is about the program whose name words cover this
+    #: share of its specific words (IDF-weighted, at least two words) and beat the runner-up by the margin:
+    #: 「自動運転レベル4のプロジェクト（L4）」 → RoAD to the L4 covers all five; スマートシティ fits two programs.
+    min_name_words_share: float = 0.7
+    name_words_margin: float = 0.25
 
 
 class QuoteTuning(BaseModel):

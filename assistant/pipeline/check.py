@@ -72,7 +72,7 @@ def names_known(plan: AnswerPlan) -> Finding:
     """A name the question asks about must stand in the documents (the reader looked each one up)."""
     if plan.kind in ("clarify",):
         return Finding()
-    return Finding(unknown=(*plan.unknown, *plan.question.unknown))
+    return Finding(unknown=plan.question.unknown)  # what the planner found missing it has answered already
 
 
 def verdict_on_asked(plan: AnswerPlan) -> Finding:

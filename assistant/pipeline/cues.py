@@ -339,6 +339,14 @@ PROGRAM_WORDS = (
 )
 
 
+#: Whether a rule covers something (「…も加点の対象になりますか」「…も含まれますか」): asked of a rule, not of the
+#: programs that meet a condition.
+RULE_PREDICATE = re.compile(
+    r"(?:も|は)[^。？?]{0,12}(?:対象(?:に|と)?(?:なり|なる|です|でしょう|外)|含まれ|加点|該当し|認められ|適用され|"
+    r"カウントされ|算入され|除外され|除かれ)"
+)
+
+
 def text_cues(masked: str) -> set[str]:
     """The cues the planner weighs besides the asking cues: whether the question speaks of programs, of the
     networks, of joining, of a case (事例), of a need, of an empty entry, of a budget measure, of a ministry."""
@@ -352,6 +360,7 @@ def text_cues(masked: str) -> set[str]:
         "absent": bool(ABSENT.search(masked)),
         "measure": bool(RANKING_MEASURE.search(lowered)),
         "ministry_word": "省" in masked,
+        "rule": bool(RULE_PREDICATE.search(masked)),
     }
     return {name for name, hit in tests.items() if hit}
 

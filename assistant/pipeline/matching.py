@@ -18,11 +18,11 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from assistant.jp_text import loose_reading, normalize, reading_spans
+from assistant.jp_text import loose_reading, normalize, reading_spans, tokenize
 from assistant.records import Program
 from assistant.tuning import MATCHING
 
-MatchKind = Literal["name", "reading", "typo"]
+MatchKind = Literal["name", "reading", "typo", "words"]
 
 
 _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc]")
@@ -245,3 +245,64 @@ def _best_window(text: str, name: str, allowed: int) -> tuple[int, int, int] | N
             if distance <= allowed and (best is None or distance < best[0]):
                 best = (distance, start, start + size)
     return best if best is not None and best[0] > 0 else None
+
+
+#: Words every program name or question about programs uses: they tell no program apart.
+_GENERIC_NAME_WORDS = frozenset(
+    tokenize(
+        "事業 プログラム プロジェクト 制度 支援 推進 交付金 補助金 助成 予算 予算額 担当 部署 課 室 局 連絡先 問い合わせ "
+        "電話 番号 メール アドレス 申請 主体 誰 どこ 教える 知る 省 府 庁 文科 経産 環境 総務 国交 農水 内閣 厚労 文部 科学 "
+        "経済 産業 国土 交通 農林 水産 厚生 労働 国 新規 採択 所管 いくら 額 窓口 等 事 もの 方 ほう 今 年度"
+    )
+)
+
+
+@dataclass(frozen=True)
+class NameWords:
+    """Programs by the words of their names: 「自動運転レベル4のプロジェクト（L4）の担当は？」 names RoAD to the L4
+    by words its names hold (自動運転, レベル4, L4) without any of them written whole. Built once per process."""
+
+    tokens: dict[str, frozenset[str]]  # program id → the words of its name and aliases
+    idf: dict[str, float]
+
+    @classmethod
+    def from_programs(
+        cls, programs: list[Program], extra_aliases: dict[str, list[str]] | None = None
+    ) -> NameWords:
+        import math
+
+        tokens = {
+            p.id: frozenset(tokenize(" ".join([p.name, *p.aliases, *(extra_aliases or {}).get(p.name, [])])))
+            - _GENERIC_NAME_WORDS
+            for p in programs
+        }
+        counts: dict[str, int] = {}
+        for words in tokens.values():
+            for word in words:
+                counts[word] = counts.get(word, 0) + 1
+        total = max(1, len(tokens))
+        return cls(tokens, {w: math.log(1 + total / c) for w, c in counts.items()})
+
+    def best(self, words: set[str]) -> str | None:
+        """The one program whose name words cover the question's specific words (IDF-weighted), or None."""
+        specific = {w for w in words if w not in _GENERIC_NAME_WORDS and len(w) >= 1}
+        if not specific:
+            return None
+        unknown = max(self.idf.values(), default=1.0)
+        mass = sum(self.idf.get(w, unknown) for w in specific)
+        scores = sorted(
+            ((sum(self.idf[w] for w in specific & name) / mass, pid) for pid, name in self.tokens.items()),
+            reverse=True,
+        )
+        if not scores:
+            return None
+        top, pid = scores[0]
+        second = scores[1][0] if len(scores) > 1 else 0.0
+        matched = specific & self.tokens[pid]
+        if (
+            top >= MATCHING.min_name_words_share
+            and top - second >= MATCHING.name_words_margin
+            and len(matched) >= 2
+        ):
+            return pid
+        return None

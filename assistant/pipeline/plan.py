@@ -194,7 +194,16 @@ class AnswerPlan:
             "missing": list(self.missing),
             "reasons": list(self.reasons),
             **(self.check.view() if self.check is not None else {}),
+            "unknown": [u.text for u in self.all_unknown],
         }
+
+    @property
+    def all_unknown(self) -> tuple[UnknownName, ...]:
+        """What the documents do not contain: found by the planner (a region no table covers) or the reader."""
+        found = {u.text: u for u in self.unknown}
+        for u in self.check.unknown if self.check is not None else ():
+            found.setdefault(u.text, u)
+        return tuple(found.values())
 
 
 @dataclass(frozen=True)
@@ -252,7 +261,7 @@ class Planner:
             return _Decision("clarify", "the reference could mean several programs discussed before")
         if q.program_ids:
             return self._decide_about_programs(q)
-        if q.measures and not q.has("goal") and not q.has("list"):
+        if q.measures and q.asks("budget") and not q.has("goal") and not q.has("list"):
             return _Decision(
                 "attribute", "names a measure without a program row: what the documents print of it"
             )
@@ -322,7 +331,7 @@ class Planner:
         if q.language == "en" and q.has("yes_no") and not asked_filter.active:
             # "Can a university lab do joint research with …?": whether a program makes it possible.
             return _Decision("fit", "asks whether something is possible: the program that makes it so")
-        rule_question = q.has("yes_no") and not q.has("list") and not asked_filter.explicit
+        rule_question = q.has("yes_no") and q.has("rule") and not q.has("list") and not asked_filter.explicit
         if rule_question and asked_filter.active and about_programs:
             # 「PRISMでは文科省の事業への参画も加点の対象になりますか」: whether a rule covers something, not a
             # request for the programs meeting a condition — the documents' words answer it.
@@ -508,11 +517,16 @@ class Planner:
         picked = [
             (hit, sentence)
             for hit, sentence in self.quotes.pick(
-                q.matching_text, retrieval.chunk_hits[:8], PLAN.prose_quotes, min_score=0.0
+                q.matching_text, retrieval.chunk_hits[:8], PLAN.prose_quotes
             )
             if any(stem in sentence for stem in stems)
         ]
         self._quote(plan, picked, evidence)
+        if plan.quotes:
+            # The prose speaks of that region's networks (北海道データサイエンスネットワーク): quoted, after saying
+            # the table has no row for it.
+            plan.kind = "prose"
+            plan.reasons.append("the prose speaks of it: quoted")
         return plan
 
     # each _plan_<kind> fills the plan (and may change its kind: a fit with no close program becomes a list
@@ -618,7 +632,7 @@ class Planner:
         plan.reasons.append(
             f"network table: {q.network.relation}, {len(answer.networks)} networks, {len(listed)} members"
         )
-        beyond = [a for a in ("person", "when", "schedule", "deadline", "result") if q.asks(a)]
+        beyond = [a for a in ("person", "when", "schedule", "deadline") if q.asks(a)]
         if beyond and plan.verdict is None:
             # The table prints names, members (organisations) and aims — no persons, no dates: a question
             # about those is answered with what the table does state, under a plain "not stated".

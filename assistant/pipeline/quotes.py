@@ -350,10 +350,10 @@ _ASKS_ENUMERATION = re.compile(
     r"どんな|どのような|どういった|何を|なにを|どれ|種類|挙げ|列挙|項目|ポイント|視点|観点|全部|すべて|全て|主な|"
     r"(?:ほか|他|以外)に(?:は|も)?|いくつか|\bwhat (?:are|kinds?|else)\b|\blist\b|\bwhich\b.*\bissues\b"
 )
-#: The noun a question asks the items of: 「どんな課題」「主な課題」「課題を全部」「課題は何」.
+#: The noun a question asks the items of: 「どんな課題」「主な課題」「課題を全部」 (「事例はどれ」 asks for one).
 _ASKED_NOUN = (
     r"(?:どんな|どのような|どういった|どういう|主な|ほかの|他の|共通の|全ての|すべての)[^。？?]{{0,4}}{label}|"
-    r"{label}(?:を|は|が|って)\s*(?:全部|すべて|全て|一覧|まとめて|挙げ|教え|列挙|何|なに|どれ|いくつ)"
+    r"{label}(?:を|は|が|って)\s*(?:全部|すべて|全て|一覧|まとめて|挙げ|列挙|いくつ)"
 )
 #: A line that labels what it says (「課題：大学等の敷居の高さから…」): a short noun, a colon, the item.
 _LABELLED = re.compile(

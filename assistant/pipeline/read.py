@@ -21,7 +21,7 @@ from assistant.jp_text import _tokenizer, is_japanese, normalize, strip_controls
 from assistant.pipeline import cues
 from assistant.pipeline.condition_reading import as_background, condition_shapes, read_conditions
 from assistant.pipeline.conditions import Condition, ProgramFilter, explicit_filters
-from assistant.pipeline.matching import Mention, ProgramMatcher, match_key
+from assistant.pipeline.matching import Mention, NameWords, ProgramMatcher, match_key
 from assistant.pipeline.names import NameIndex, UnknownName
 from assistant.pipeline.networks import (
     NetworkGraph,
@@ -208,6 +208,7 @@ class QuestionReader:
     ) -> None:
         self.programs = {p.id: p for p in programs}
         self.names = names
+        self.name_words = NameWords.from_programs(programs)
         # Measures without a row, longest first, as name keys (a shorter name inside a longer one is not it).
         spellings = {(form, m) for m in measures for form in (m, re.sub(r"[（(][^）)]*[）)]", "", m))}
         self._measures = sorted(
@@ -258,6 +259,17 @@ class QuestionReader:
         if goal is not None:
             cue_set = cue_set | {"goal"}
         history_ids, history_texts = self.references.history(history)
+        if not named and language == "ja" and asked & cues.CATALOG_ATTRIBUTES and not cue_set & _OPEN_CUES:
+            linked = self.name_words.best(set(tokenize(masked)))
+            if linked is not None:
+                # 「経産省の自動運転レベル4のプロジェクト（L4）の担当は？」: a program named by the words of its name.
+                named = (linked,)
+                mentions = (*mentions, Mention(linked, 0, "words", ""))
+                ministry = self.programs[linked].ministry
+                conditions = [
+                    as_background(c) if c.field == "ministry" and c.value == (ministry,) else c
+                    for c in conditions
+                ]
         reference = None
         if not named:
             reference = self.references.resolve(
@@ -305,7 +317,7 @@ class QuestionReader:
             same_attribute=_same_attribute(clause_list, language)
             if "same" in cue_set or "compare" in cue_set
             else None,
-            unknown=self._unknown(clause_list, language),
+            unknown=self._unknown(clause_list, language, mentions),
             condition_phrases=tuple(
                 condition_shapes(" ".join(c.text for c in clause_list if c.kind == "ask"))
             ),
@@ -324,11 +336,18 @@ class QuestionReader:
                 key = key[:at] + "\ue0ff" * len(measure_key) + key[at + len(measure_key) :]
         return tuple(found)
 
-    def _unknown(self, clause_list: tuple[Clause, ...], language: str) -> tuple[UnknownName, ...]:
+    def _unknown(
+        self, clause_list: tuple[Clause, ...], language: str, mentions: tuple[Mention, ...]
+    ) -> tuple[UnknownName, ...]:
         if self.names is None:
             return ()
         asking = "。".join(c.text for c in clause_list if c.kind == "ask")
-        return self.names.unknown_names(asking, japanese=language == "ja")
+        found = self.names.unknown_names(asking, japanese=language == "ja")
+        # A name typed with a slip or in kana was matched to its program: it is that program, not unknown.
+        typed = [m.text for m in mentions if m.text]
+        return tuple(
+            u for u in found if not any(t in match_key(u.text) or match_key(u.text) in t for t in typed)
+        )
 
     # -- names ---------------------------------------------------------------------------------------
     def _mask(self, normalized: str, named: tuple[str, ...]) -> str:
@@ -518,6 +537,11 @@ def _clause_list(masked: str, language: str, ends_question: bool = True) -> list
     if "ask" not in kinds and ends_question:  # 「…したい。」 alone: the wish is what is asked about
         kinds[-1] = "ask" if kinds[-1] != "wish" else "wish"
     return [Clause(p, k) for p, k in zip(pieces, kinds, strict=True)]  # type: ignore[arg-type]
+
+
+#: Cues of a question about programs in general (a goal, a list, a ranking, a comparison): no one program
+#: is named by its words there.
+_OPEN_CUES = frozenset({"goal", "list", "explicit_list", "ranking", "compare"})
 
 
 def _budget_basis(text: str) -> str | None:

@@ -566,6 +566,10 @@ class DeterministicComposer:
         if plan.programs:
             names = "、".join(f.program.name for f in plan.programs)
             lines = [Line(p["intro_about"].format(names=names), end="：\n")]
+        elif any(u.kind == "region" for u in plan.unknown):
+            regions = "、".join(u.text for u in plan.unknown if u.kind == "region")
+            intro = p["intro_region"].format(regions=regions, covered="、".join(plan.nearest))
+            lines = [Line(intro, end="：\n")]
         else:
             lines = [Line(p["intro"], end="：\n")]
         return lines + self._prose_items(plan, t)
@@ -747,8 +751,7 @@ class DeterministicComposer:
         """The documents do not print the name asked about: say so first, then the nearest real names,
         labelled as other things, and what the documents do state (quotes the plan kept), and whom to ask."""
         f = t["not_found"]
-        check = plan.check
-        unknown = check.unknown if check is not None else ()
+        unknown = plan.all_unknown
         rounds = [u.text for u in unknown if u.kind == "round"]
         regions = [u.text for u in unknown if u.kind == "region"]
         names = [u.text for u in unknown if u.kind not in ("round", "region")]
