@@ -40,7 +40,6 @@ STATED_COLUMNS: dict[str, str] = {
     "contact": "連絡先",
     "tel": "電話番号",
     "email": "メールアドレス",
-    "applicants": "申請主体",
 }
 Op = Literal["eq", "all", "any", "not", "only", "ge", "gt", "le", "lt"]
 Role = Literal["asked", "background", "filter"]
@@ -227,7 +226,6 @@ def column_stated(program: Program, column: str) -> bool:
         "contact": bool(program.tel or program.email),
         "tel": bool(program.tel),
         "email": bool(program.email),
-        "applicants": bool(program.applicant_types),
     }
     return values.get(column, False)
 
