@@ -29,6 +29,53 @@ def corpus_matcher(corpus_catalog) -> ProgramMatcher:
 
 
 @pytest.fixture(scope="session")
+def corpus_store():
+    """The corpus documents as the answer stages read them (no index)."""
+    from assistant.index.documents import DocumentStore, StoredDocument
+    from ingest.documents import load_manifest, read_document
+
+    corpus = PROJECT_ROOT / "corpus"
+    documents = {}
+    for info in load_manifest(corpus):
+        source = read_document(corpus, info)
+        documents[info.doc_id] = StoredDocument.from_text(info, "\n".join(source.lines))
+    return DocumentStore(documents)
+
+
+@pytest.fixture(scope="session")
+def corpus_networks():
+    from assistant.pipeline.networks import NetworkGraph
+    from ingest.networks import extract_networks
+
+    return NetworkGraph(extract_networks(PROJECT_ROOT / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus_stages(corpus_catalog, corpus_matcher, corpus_store, corpus_networks):
+    """Read, plan and check without the embedding model or an index: the reader with the documents' names
+    (unknown-name look-up), measures and networks, the planner without a recommender, the checker."""
+    from assistant.pipeline.check import AnswerChecker
+    from assistant.pipeline.names import NameIndex, entity_names
+    from assistant.pipeline.plan import Planner
+    from assistant.pipeline.quotes import QuotePicker
+    from assistant.pipeline.read import QuestionReader, mentioned_years
+    from assistant.pipeline.recommend import target_name
+    from assistant.pipeline.scoring import SentenceScorer
+
+    catalog, store = corpus_catalog, corpus_store
+    names = NameIndex((d.text for d in store.documents.values()), entity_names(catalog, corpus_networks))
+    measures = [b.program_name for b in catalog.budget_lines if b.program_id is None]
+    measures += [target_name(u) for u in catalog.use_cases if u.program_id is None]
+    reader = QuestionReader(catalog.programs, corpus_matcher, corpus_networks, names, measures)
+    scorer = SentenceScorer({})
+    years = {y for doc in store.documents.values() for y in mentioned_years(doc.text)}
+    planner = Planner(
+        catalog, store, QuotePicker(store, catalog, scorer), scorer, None, years, corpus_networks
+    )
+    return reader, planner, AnswerChecker()
+
+
+@pytest.fixture(scope="session")
 def index_settings(tmp_path_factory) -> Settings:
     """Settings whose data directory holds a freshly built index of corpus/ (real model, real Chroma)."""
     from ingest.pipeline import run_ingest

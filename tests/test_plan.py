@@ -13,13 +13,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.index.documents import DocumentStore, StoredDocument
 from assistant.pipeline.hits import RetrievalResult
-from assistant.pipeline.plan import Planner
-from assistant.pipeline.quotes import QuotePicker
-from assistant.pipeline.read import QuestionReader, Turn, mentioned_years
-from assistant.pipeline.scoring import SentenceScorer
-from ingest.documents import load_manifest, read_document
+from assistant.pipeline.read import Turn
 
 CORPUS = PROJECT_ROOT / "corpus"
 
@@ -284,18 +279,10 @@ ROWS: list[Row] = [
 
 
 @pytest.fixture(scope="module")
-def reader_and_planner(corpus_catalog, corpus_matcher):
-    catalog, matcher = corpus_catalog, corpus_matcher
-    documents = {}
-    for info in load_manifest(CORPUS):
-        source = read_document(CORPUS, info)
-        documents[info.doc_id] = StoredDocument.from_text(info, "\n".join(source.lines))
-    store = DocumentStore(documents)
-    scorer = SentenceScorer({})
-    years = {y for doc in documents.values() for y in mentioned_years(doc.text)}
-    planner = Planner(catalog, store, QuotePicker(store, catalog, scorer), scorer, None, years)
-    names = {p.id: p.name for p in catalog.programs}
-    return QuestionReader(catalog.programs, matcher), planner, names
+def reader_and_planner(corpus_catalog, corpus_stages):
+    reader, planner, _ = corpus_stages
+    names = {p.id: p.name for p in corpus_catalog.programs}
+    return reader, planner, names
 
 
 def _history(row: Row) -> list[Turn]:

@@ -117,18 +117,27 @@ def conditions_applied(plan: AnswerPlan) -> Finding:
     if plan.kind not in _APPLYING:
         return Finding()
     read_from = [c.phrase for c in plan.question.conditions if c.phrase and c.role != "background"]
-    unapplied = tuple(
-        phrase
-        for phrase in plan.question.condition_phrases
-        if not any(_overlap(phrase, words) for words in read_from)
-    )
+    unapplied = tuple(phrase for phrase in plan.question.condition_phrases if not _applied(phrase, read_from))
     return Finding(unapplied=unapplied)
 
 
-def _overlap(phrase: str, words: str) -> bool:
-    """The condition was read from (part of) the phrase: 「民間事業者等のみ」 ⊂ 「民間事業者等のみが申請」."""
-    pieces = [w for w in words.split("、") if w]
-    return any(p in phrase or phrase in p for p in pieces)
+def _applied(phrase: str, read_from: list[str]) -> bool:
+    """The phrase is explained by the words conditions were read from: what remains of it once they are taken
+    out holds no word of its own (「東北地方の大学向け」 minus 「大学向け」 leaves 「東北地方」: not applied)."""
+    rest = phrase
+    for words in read_from:
+        for piece in (w for w in words.split("、") if w):
+            if phrase in piece:
+                return True
+            rest = rest.replace(piece, "")
+    return not re.search(r"[一-龥ァ-ヶーA-Za-z0-9０-９]{2,}", _SHAPE_WORDS.sub("", rest))
+
+
+#: The words that make a phrase condition-shaped, and particles: no condition of their own.
+_SHAPE_WORDS = re.compile(
+    r"以上|以下|未満|以内|超え?る?|を超える|上回る|下回る|より多い|より少ない|に満たない|まで|のみ|だけ|しか|限定|に限る|"
+    r"に限って|に限定|以外|を除く|を除いて|は除く|ではない|向け|を対象|等|[のにがはをでとも]"
+)
 
 
 _TAKING_PART = re.compile(r"参加|参画|加わ|関わ|協力|連携|\bjoin|\bparticipat|\btake part")
@@ -168,7 +177,10 @@ def degrade(plan: AnswerPlan, report: AnswerCheck) -> AnswerPlan:
         reasons.extend(f"check: verdict withdrawn — {why}" for why in report.vetoed)
         if plan.kind == "yes_no":
             kind = "attribute"  # the row, without a はい/いいえ on something else
-    if report.unknown and plan.kind not in _SILENT:
+    if report.unknown and plan.kind not in (
+        "clarify",
+        "not_found",
+    ):  # an abstention becomes the sharper not-found
         names = "、".join(u.text for u in report.unknown)
         if not plan.question.named_ids:
             kind = "not_found"

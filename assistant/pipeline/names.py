@@ -202,17 +202,25 @@ class NameIndex:
     def unknown_names(self, asking_text: str, japanese: bool = True) -> tuple[UnknownName, ...]:
         """Names the question asks about (in its asking clauses, program names already masked) that the
         documents do not print."""
+        return self.look_up(asking_text, japanese)[0]
+
+    def look_up(
+        self, asking_text: str, japanese: bool = True
+    ) -> tuple[tuple[UnknownName, ...], tuple[str, ...]]:
+        """The names the question asks about, split into those the documents do not print and those they do."""
         found: list[UnknownName] = []
+        printed_names: list[str] = []
         for text, kind in self._candidates(asking_text, japanese):
             printed = self.round_printed(text) if kind == "round" else self.contains(text)
             if printed or (kind != "round" and self.contains(_core(text))):
+                printed_names.append(text)
                 continue
             found.append(UnknownName(text, kind, self.nearest(text)))
         unique: dict[str, UnknownName] = {}
         for name in found:
             if not any(name.text in other for other in unique):
                 unique[name.text] = name
-        return tuple(unique.values())
+        return tuple(unique.values()), tuple(dict.fromkeys(printed_names))
 
     def _candidates(self, text: str, japanese: bool) -> list[tuple[str, NameKind]]:
         text = unicodedata.normalize("NFKC", text)

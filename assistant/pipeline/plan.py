@@ -488,7 +488,9 @@ class Planner:
         covered = {n.region for n in self.networks.catalog.networks}
         if any(r in covered for r in q.network.regions) or q.network.network_ids or q.network.member_ids:
             return ()
-        return tuple(q.network.regions)
+        # Not a region a name the documents print holds (「北海道データサイエンスネットワーク」).
+        named = [r for r in q.network.regions if any(prefecture_stem(r) in name for name in q.printed_names)]
+        return tuple(r for r in q.network.regions if r not in named)
 
     def _plan_uncovered(
         self, q: Question, retrieval: RetrievalResult, regions: tuple[str, ...]

@@ -94,6 +94,8 @@ class Question:
     same_attribute: str | None = None
     #: Names the question asks about that the documents do not print (:mod:`assistant.pipeline.names`).
     unknown: tuple[UnknownName, ...] = ()
+    #: Names it asks about that the documents do print (「北海道データサイエンスネットワーク」).
+    printed_names: tuple[str, ...] = ()
     #: Phrases in the asking clauses shaped like conditions on programs (「10件以上」「東北限定」); the check
     #: stage names those that no condition was read from.
     condition_phrases: tuple[str, ...] = ()
@@ -281,6 +283,7 @@ class QuestionReader:
                 field_name = "ministry" if reference.picked_by == "ministry" else "applicant"
                 conditions = [c if c.field != field_name else as_background(c) for c in conditions]
                 asked = asked - {"ministry" if field_name == "ministry" else "applicants"}
+        unknown, printed_names = self._names(clause_list, language, mentions)
         topic = ""
         if history and reference is None and not named and not history_ids and _points_back(masked, language):
             topic = next((t.content for t in reversed(history) if t.role == "user"), "")
@@ -317,7 +320,8 @@ class QuestionReader:
             same_attribute=_same_attribute(clause_list, language)
             if "same" in cue_set or "compare" in cue_set
             else None,
-            unknown=self._unknown(clause_list, language, mentions),
+            unknown=unknown,
+            printed_names=printed_names,
             condition_phrases=tuple(
                 condition_shapes(" ".join(c.text for c in clause_list if c.kind == "ask"))
             ),
@@ -336,18 +340,20 @@ class QuestionReader:
                 key = key[:at] + "\ue0ff" * len(measure_key) + key[at + len(measure_key) :]
         return tuple(found)
 
-    def _unknown(
+    def _names(
         self, clause_list: tuple[Clause, ...], language: str, mentions: tuple[Mention, ...]
-    ) -> tuple[UnknownName, ...]:
+    ) -> tuple[tuple[UnknownName, ...], tuple[str, ...]]:
+        """The names the asking clauses use: those the documents do not print, and those they do."""
         if self.names is None:
-            return ()
+            return (), ()
         asking = "。".join(c.text for c in clause_list if c.kind == "ask")
-        found = self.names.unknown_names(asking, japanese=language == "ja")
+        found, printed = self.names.look_up(asking, japanese=language == "ja")
         # A name typed with a slip or in kana was matched to its program: it is that program, not unknown.
         typed = [m.text for m in mentions if m.text]
-        return tuple(
+        unknown = tuple(
             u for u in found if not any(t in match_key(u.text) or match_key(u.text) in t for t in typed)
         )
+        return unknown, printed
 
     # -- names ---------------------------------------------------------------------------------------
     def _mask(self, normalized: str, named: tuple[str, ...]) -> str:
