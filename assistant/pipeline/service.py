@@ -66,7 +66,7 @@ class PlanView(BaseModel):
 
     kind: PlanKind = Field(
         description="What kind of answer: abstain, clarify, fit, list, ranking, compare, yes_no, attribute, "
-        "contact, prose, network or not_stated."
+        "contact, prose, network, not_stated or not_found."
     )
     programs: list[str] = Field(description="Program ids the answer rests on, the leading one first.")
     conditions: list[dict[str, object]] = Field(
@@ -80,6 +80,23 @@ class PlanView(BaseModel):
     winner: str | None = Field(None, description="Program id that wins a comparison or ranking.")
     missing: list[str] = Field(default_factory=list, description="What the documents do not state.")
     reasons: list[str] = Field(description="Why this kind of answer, in words.")
+    unapplied: list[str] = Field(
+        default_factory=list,
+        description="Words of the question shaped like conditions that could not be applied (the answer names "
+        "them): 「10件以上」, 「東北地方の大学向け」.",
+    )
+    unknown: list[str] = Field(
+        default_factory=list,
+        description="Names the question asks about that the documents do not contain (a look-alike program "
+        "name, a region no table covers, a round never mentioned); the answer is then not_found.",
+    )
+    vetoed: list[str] = Field(
+        default_factory=list,
+        description="Why a verdict or winner was withdrawn by the check stage (it was not about what was asked).",
+    )
+    degraded_from: PlanKind | None = Field(
+        None, description="The kind the planner chose before the check stage made the answer safer."
+    )
 
 
 class Timings(BaseModel):

@@ -240,7 +240,8 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "catalog, quotes are verbatim.",
         "abstained": "True when the documents do not answer the question asked (the text says so). With intent "
         "abstain there are no citations; with not_stated the answer still cites the nearest stated facts and "
-        "the department to ask.",
+        "the department to ask; with not_found it names what the documents do not contain and offers the "
+        "nearest real names, labelled as other things.",
         "citations": "The sources of the [n] marks, in order.",
         "programs": "Cards of the programs the answer names.",
         "timings_ms": "Time spent, in milliseconds.",

@@ -39,6 +39,7 @@ _KIND_CATEGORIES = {
     "prose": "fact",
     "network": "network",
     "not_stated": "not_stated",
+    "not_found": "refusal",
     "clarify": "clarify",
 }
 
