@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 from rapidfuzz import fuzz, process
 
 from assistant.records import Catalog
+from assistant.vocabulary import GENERIC_PROGRAM_HEADS
 
 if TYPE_CHECKING:
     from assistant.pipeline.networks import NetworkGraph
@@ -81,31 +82,9 @@ _DESCRIBED = re.compile(
 _DESCRIBING = re.compile(
     r"(?:どんな|どの|どういう|どのような|何か|なにか|ような|ように|みたいな|的な|系の|向けの|型の|に使える|できる|する|した|ための|らしい)\s*$"
 )
-#: Prefixes that make a run a category (「関連事業」「各事業」), not a name.
-_GENERIC_HEADS = frozenset(
+#: Prefixes that make a run a category (「関連事業」「各事業」「地域事業」), not a name.
+_GENERIC_HEADS = GENERIC_PROGRAM_HEADS | frozenset(
     [
-        "関連",
-        "対象",
-        "支援",
-        "補助",
-        "該当",
-        "当該",
-        "上記",
-        "下記",
-        "各種",
-        "同様",
-        "公募",
-        "採択",
-        "新規",
-        "既存",
-        "個別",
-        "主要",
-        "本",
-        "同",
-        "各",
-        "両",
-        "他",
-        "当",
         "国",
         "府省",
         "省庁",
@@ -120,8 +99,6 @@ _GENERIC_HEADS = frozenset(
         "産学官",
         "連携",
         "産学連携",
-        "国の",
-        "省の",
     ]
 )
 #: Latin words that are ordinary vocabulary in a Japanese question, not names.

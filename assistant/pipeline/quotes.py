@@ -64,15 +64,7 @@ class QuotePicker:
             for number, line in enumerate(document.lines, start=1):
                 match = _LABELLED.match(line)
                 if match is not None and self.quotable(line):
-                    hit = Hit(
-                        kind="chunk",
-                        id=f"{FIELD_PREFIX}{doc_id}:{number}",
-                        text=line.strip(),
-                        doc_id=doc_id,
-                        line_start=number,
-                        line_end=number,
-                        section=match.group("label"),
-                    )
+                    hit = _line_hit(doc_id, number, line, match.group("label"))
                     self.labelled.setdefault((doc_id, match.group("label")), []).append(hit)
         # 「【実施時期】平成31年4月～令和2年9月」: a labelled field answers when / how many by its label.
         self.fields: list[tuple[Hit, set[str], set[str], str]] = []
@@ -81,15 +73,7 @@ class QuotePicker:
                 match = _FIELD.match(line)
                 if match is None or not self.quotable(line):
                     continue
-                hit = Hit(
-                    kind="chunk",
-                    id=f"{FIELD_PREFIX}{doc_id}:{number}",
-                    text=line.strip(),
-                    doc_id=doc_id,
-                    line_start=number,
-                    line_end=number,
-                    section=match.group("label"),
-                )
+                hit = _line_hit(doc_id, number, line, match.group("label"))
                 own = set(tokenize(f"{match.group('label')} {match.group('value')}"))
                 title = set(tokenize(document.info.title))
                 self.fields.append((hit, own, title, match.group("label")))
@@ -409,6 +393,19 @@ _FIELD = re.compile(r"^\s*[【\[]\s*(?P<label>[^】\]]{2,12}?)\s*[】\]]\s*(?P<v
 _WHEN_LABEL = re.compile(r"時期|期間|日程|期日|年月|開始|終了|日$|年度")
 _COUNT_LABEL = re.compile(r"数|件|対象|規模")
 _BARE_VERBS = frozenset(["行う", "行われる", "実施", "実施する", "する", "ある", "なる", "いる", "やる"])
+
+
+def _line_hit(doc_id: str, number: int, line: str, label: str) -> Hit:
+    """One labelled line of a document as a passage (「課題：…」「【実施時期】…」)."""
+    return Hit(
+        kind="chunk",
+        id=f"{FIELD_PREFIX}{doc_id}:{number}",
+        text=line.strip(),
+        doc_id=doc_id,
+        line_start=number,
+        line_end=number,
+        section=label,
+    )
 
 
 def _cell_hit(cell: TableCell) -> Hit:
