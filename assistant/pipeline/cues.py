@@ -220,6 +220,9 @@ ASKS: dict[str, re.Pattern[str]] = {
         r"どこの(?:県|都道府県|地域|自治体)|どの(?:県|都道府県|地域)|何県|どこ(?:です)?か.{0,6}(?:県|地域)|"
         r"\bwhich (?:prefectures?|regions?)\b|\bwhere\b"
     ),
+    "place": re.compile(
+        r"どこに(?:置|あ|設|所在)|所在地|住所|場所は|事務局(?:は|の|が|って)|本部(?:は|の)|\bwhere is\b|\bsecretariat\b"
+    ),
     "count": COUNT,
     "when": WHEN,
 }

@@ -189,7 +189,7 @@ class NameIndex:
         printed_names: list[str] = []
         for text, kind in self._candidates(asking_text, japanese):
             printed = self.round_printed(text) if kind == "round" else self.contains(text)
-            if printed or (kind != "round" and self.contains(_core(text))):
+            if printed or (kind not in ("round", "person", "acronym") and self._core_printed(text, kind)):
                 printed_names.append(text)
                 continue
             found.append(UnknownName(text, kind, self.nearest(text)))
@@ -224,7 +224,9 @@ class NameIndex:
                 if _used_as_name(text, acronym.start(), acronym.end()):
                     found.append((word, "acronym"))
             for person in re.finditer(rf"([一-龥]{{1,4}}|[ァ-ヶー]{{2,8}})\s*{_PERSON_TITLE}", text):
-                if _used_as_name(text, person.start(), person.end()) and not re.match(
+                subject = re.match(r"\s*(?:が|も)", text[person.end() :])  # 「佐藤教授が代表の拠点」
+                used = subject or _used_as_name(text, person.start(), person.end())
+                if used and not re.match(
                     r"(?:担当|責任|代表|事務|委員|学|会|社|理事|局|課|室|部|市|知|県|区|町|村)",
                     person.group(1),
                 ):
@@ -234,6 +236,20 @@ class NameIndex:
             if number is not None and number >= 2:
                 found.append((round_.group(0), "round"))
         return found
+
+    def _core_printed(self, name: str, kind: NameKind) -> bool:
+        """「共創の場形成支援事業」 names 共創の場形成支援プログラム: its core is printed as a name of the same kind
+        (followed by such a head word, or standing alone); 「地域イノベーション戦略推進事業」 is not 「…推進会議」."""
+        core = _core(name)
+        if core == name:
+            return False
+        key = squash(core)
+        heads = tuple(squash(h) for h, k in _HEADS if k == kind)
+        for m in re.finditer(re.escape(key), self.text):
+            after = self.text[m.end() : m.end() + 12]
+            if after.startswith(heads) or not re.match(r"[一-龥々ァ-ヶーa-z0-9]", after):
+                return True
+        return False
 
     def round_printed(self, term: str) -> bool:
         """「第2弾」 printed as 第二弾 or 第２弾 counts as printed."""

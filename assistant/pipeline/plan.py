@@ -634,7 +634,24 @@ class Planner:
         plan.reasons.append(
             f"network table: {q.network.relation}, {len(answer.networks)} networks, {len(listed)} members"
         )
-        beyond = [a for a in ("person", "when", "schedule", "deadline") if q.asks(a)]
+        beyond = [a for a in ("person", "when", "schedule", "deadline", "place") if q.asks(a)]
+        if beyond and plan.verdict is None and beyond[0] != "person":
+            # A date or a place may stand in the prose (a case of the survey states when it began).
+            picked = self.quotes.pick(
+                q.matching_text,
+                retrieval.chunk_hits[:5],
+                PLAN.prose_quotes,
+                min_score=PLAN.prose_about_program_coverage,
+                tokens=self._tokens(q),
+            )
+            # Only a sentence that holds what is asked answers it: a date for when, a seat for where.
+            shape = _BEYOND_TABLE_SHAPES.get(beyond[0])
+            picked = [(hit, s) for hit, s in picked if shape is None or shape.search(s)]
+            if picked:
+                plan.kind, plan.network = "prose", None
+                self._quote(plan, picked, evidence)
+                plan.reasons.append("the network table does not state it; the prose does")
+                return
         if beyond and plan.verdict is None:
             # The table prints names, members (organisations) and aims — no persons, no dates: a question
             # about those is answered with what the table does state, under a plain "not stated".
@@ -1064,6 +1081,13 @@ class Planner:
                 break
         return found
 
+
+#: What a sentence must hold to answer a network question the table cannot (when it began, where it sits).
+_BEYOND_TABLE_SHAPES = {
+    "when": re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|(?:19|20)\d{2}\s*年|\d+\s*月"),
+    "schedule": re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|(?:19|20)\d{2}\s*年|\d+\s*月"),
+    "place": re.compile(r"事務局|に置|所在|設置"),
+}
 
 #: Row attributes a yes/no question can be answered on (the conditions a question states about a program).
 _YES_NO_FIELDS = (
