@@ -1,6 +1,7 @@
 """Who may call ``/v1`` and the chat UI, how often, from which browser origins — ASGI middleware.
 
-Order, outermost first: request id (every response has ``X-Request-ID``, errors included) → CORS
+Order, outermost first: request id (every response has ``X-Request-ID``, errors included) → the Host
+allow-list and the path's normal form (``edge_checks.py``) → CORS
 (preflights are answered before auth, since browsers send them without the key; 401/429 still carry
 the CORS headers so browser code can read them) → API keys (or the page's session) and rate limit on
 ``/v1`` → the UI's door on every other path (``ui_gate.py``) → the worker pool for answers
@@ -21,9 +22,11 @@ from starlette.responses import Response
 
 from assistant.config import Settings
 from assistant.web.api_keys import KeyRing, bearer_token, load_keyring
+from assistant.web.edge_checks import EdgeChecksMiddleware
 from assistant.web.errors import error_response as json_error
+from assistant.web.log_safety import remember_keys
 from assistant.web.rate_limit import RateLimiter
-from assistant.web.request_id import REQUEST_ID_HEADER, RequestIdMiddleware, set_client_label
+from assistant.web.request_id import REQUEST_ID_HEADER, request_id_middleware, set_client_label
 from assistant.web.ui_gate import Door, UiGateMiddleware, client_ip, cross_site, session_cookie
 from assistant.web.workers import PoolMiddleware, WorkerPool
 
@@ -170,7 +173,9 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
-    app.add_middleware(RequestIdMiddleware, keyring=keyring)
+    app.add_middleware(EdgeChecksMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(request_id_middleware, keyring=keyring)
+    remember_keys(keyring)
     if keyring.enabled:
         document_bearer_auth(app, limiter.enabled)
     return keyring

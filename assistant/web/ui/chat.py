@@ -104,6 +104,13 @@ class ChatUI:
         _warn("評価の送信が続いています。少し待ってからもう一度お試しください。")
         return True
 
+    def _someone_waits(self, request: gr.Request | None) -> bool:
+        """Whether the tab reads its results (the door counts its open result streams); the page opens
+        the stream right after asking, so this waits a short grace for it."""
+        listeners = getattr(self.holder, "listeners", None)
+        tab = getattr(request, "session_hash", None)
+        return listeners is None or not tab or listeners.wait_for(tab)
+
     def _trim(self, conv: dict[str, Any]) -> None:
         """Bound the session like an API request: the newest turns within the history limits, and only
         the messages (and their answer records) of that span on screen."""
@@ -147,11 +154,18 @@ class ChatUI:
 
     # -- asking ---------------------------------------------------------------------------------------
     def ask(
-        self, question: str, ministry: str, applicant_type: str, theme: str, conv: dict[str, Any]
+        self,
+        question: str,
+        ministry: str,
+        applicant_type: str,
+        theme: str,
+        conv: dict[str, Any],
+        request: gr.Request = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Yields (chatbot, conversation, question box, feedback notice, comment box) as the answer streams.
 
-        Asking clears the 👍 notice and the comment box: they belong to the answer that was rated.
+        Asking clears the 👍 notice and the comment box: they belong to the answer that was rated. A
+        question whose tab is not reading its results (the client joined and left) is not computed.
         """
         conv = conv or _new_conversation()
         question = (question or "").strip()
@@ -170,6 +184,9 @@ class ChatUI:
         messages.append({"role": "assistant", "content": "回答を作成しています…"})
         yield list(messages), conv, "", "", gr.Column(visible=False)
 
+        if not self._someone_waits(request):
+            log.info("skipped a chat-UI question whose tab is not reading its results")
+            return
         svc = ready_service(self.holder)
         if svc is None:  # shown, but kept out of the history sent with the next question
             messages[-1]["content"] = (
