@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import gradio as gr
 
 from assistant.config import Settings, get_settings
+from assistant.index.store import IndexReadError
 from assistant.pipeline.read import Turn
 from assistant.pipeline.service import AnswerResponse, AnswerService
 from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
@@ -216,6 +217,10 @@ class ChatUI:
             )
             yield list(messages), conv, question, gr.skip(), gr.skip()
             return
+        except IndexReadError as exc:  # the served build is damaged: the holder falls back to an intact one
+            report = getattr(self.holder, "failed_while_serving", None)
+            if report is not None:
+                report(exc)
         except Exception:
             log.exception("answering failed in the chat UI")
         if not isinstance(result, AnswerResponse):
