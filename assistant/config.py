@@ -227,6 +227,12 @@ class Settings(BaseSettings):
         description="Open HTTP connections one client address (an IPv6 /64) may hold; beyond it 429. Not "
         "applied to trusted_proxies, which carry many clients (the proxy limits them).",
     )
+    max_requests_per_key: int = Field(
+        100,
+        ge=1,
+        description="Requests one API key (and the UI sessions it opened) may have in progress at once, "
+        "event streams included; beyond it 429.",
+    )
     http_write_timeout_seconds: float = Field(
         20.0,
         gt=0,

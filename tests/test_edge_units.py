@@ -216,3 +216,51 @@ def test_nesting_is_measured_without_recursion():
         deep = [deep]
     assert _depth(deep) == 100_001
     assert _depth({"data": [1, {"a": [2]}], "fn_index": 0}) == 4
+
+
+def test_serve_adds_the_address_it_binds_to_the_allowed_hosts():
+    from assistant.web.serving import with_bound_host
+
+    settings = Settings()
+    assert with_bound_host(settings, "10.0.0.5").allowed_hosts == [*settings.allowed_hosts, "10.0.0.5"]
+    assert with_bound_host(settings, "0.0.0.0").allowed_hosts == settings.allowed_hosts
+    assert with_bound_host(settings, "::").allowed_hosts == settings.allowed_hosts
+    assert with_bound_host(settings, "127.0.0.1").allowed_hosts == settings.allowed_hosts
+
+
+def test_a_key_has_at_most_its_share_of_requests_in_progress():
+    import asyncio
+    import json
+
+    from assistant.web.key_shares import KeyShares
+
+    shares = KeyShares(max_per_key=2)
+    release = asyncio.Event()
+    sent: list[dict] = []
+
+    async def slow_app(scope, receive, send) -> None:
+        await release.wait()
+
+    async def collect(message: dict) -> None:
+        sent.append(message)
+
+    async def scenario() -> None:
+        running = [
+            asyncio.create_task(shares.run("key:a", slow_app, {"type": "http"}, None, collect))
+            for _ in range(2)
+        ]
+        await asyncio.sleep(0)
+        assert shares.running("key:a") == 2
+        await shares.run("key:a", slow_app, {"type": "http"}, None, collect)  # refused at once
+        await shares.run(
+            "ip:192.0.2.1", lambda *a: asyncio.sleep(0), {"type": "http"}, None, collect
+        )  # no key: not counted
+        release.set()
+        await asyncio.gather(*running)
+        assert shares.running("key:a") == 0
+
+    asyncio.run(scenario())
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 429 and (b"retry-after", b"1") in start["headers"]
+    body = next(m for m in sent if m["type"] == "http.response.body")["body"]
+    assert json.loads(body)["error"]["code"] == "too_many_requests_in_progress"

@@ -59,7 +59,7 @@ class ApiAccessMiddleware:
         if scope["type"] != "http" or not is_api_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        ip_bucket = f"ip:{client_ip(scope)}"
+        bucket = f"ip:{client_ip(scope)}"
         refusal = None
         if self.keyring.enabled:
             authorization = Headers(scope=scope).get("authorization")
@@ -67,29 +67,31 @@ class ApiAccessMiddleware:
             if authorization is not None:
                 key = self.keyring.identify(token)
                 if key is None:
-                    refusal = self._throttled(ip_bucket) or self._unauthorized(token is None, scope["path"])
+                    refusal = self._throttled(bucket) or self._unauthorized(token is None, scope["path"])
                 else:
                     set_client_label(key.label)
-                    refusal = self._throttled(f"key:{key.label}")
+                    bucket = f"key:{key.label}"
+                    refusal = self._throttled(bucket)
             else:
-                refusal = self._by_session(scope, ip_bucket)
+                refusal, bucket = self._by_session(scope, bucket)
         else:
-            refusal = self._throttled(ip_bucket)
+            refusal = self._throttled(bucket)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self.door.shares.run(bucket, self.app, scope, receive, send)
 
-    def _by_session(self, scope: dict, ip_bucket: str) -> Response | None:
+    def _by_session(self, scope: dict, ip_bucket: str) -> tuple[Response | None, str]:
         """No Authorization header: the chat page's own calls carry its session cookie instead."""
         session = self.door.sessions.get(session_cookie(scope))
         if session is None or not (session.keyed or self.door.settings.ui_public):
-            return self._throttled(ip_bucket) or self._unauthorized(True, scope["path"])
+            return self._throttled(ip_bucket) or self._unauthorized(True, scope["path"]), ip_bucket
         if scope["method"] not in ("GET", "HEAD", "OPTIONS") and cross_site(scope):
             log.warning("refused a cross-site %s with a session cookie on %s", scope["method"], scope["path"])
-            return json_error(403, "forbidden", "Cross-site requests with the page's session are refused.")
+            refusal = json_error(403, "forbidden", "Cross-site requests with the page's session are refused.")
+            return refusal, session.bucket
         set_client_label(session.label)
-        return self._throttled(session.bucket)
+        return self._throttled(session.bucket), session.bucket
 
     def _throttled(self, bucket: str) -> Response | None:
         return self.door.throttled(bucket)

@@ -43,6 +43,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from assistant.config import Settings
 from assistant.web.api_keys import KeyRing
 from assistant.web.errors import error_response as json_error
+from assistant.web.key_shares import KeyShares
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import set_client_label
 from assistant.web.sessions import COOKIE_NAME, SessionStore, UiSession
@@ -127,6 +128,7 @@ class Door:
         #: Anyone may open a UI session: no keys configured, or the UI made public on purpose.
         self.ui_open = not keyring.enabled or settings.ui_public
         self.listeners = TabListeners()
+        self.shares = KeyShares(settings.max_requests_per_key)
         self._queue: Any = None  # Gradio's queue, to tell a tab that has joined from a made-up one
         self._inputs: dict[int, int] = {}  # function id -> how many input values it takes
         self._warned: dict[str, tuple[float, int]] = {}  # bucket -> (last warning, refusals since)
@@ -240,12 +242,12 @@ class UiGateMiddleware:
         if new_cookie is not None:
             send = _adding_cookie(send, new_cookie)
         if scope["path"] != GRADIO_DATA or session is None:
-            await self.app(scope, receive, send)
+            await door.shares.run(session.bucket if session else None, self.app, scope, receive, send)
             return
         tab = dict(parse_qsl(scope["query_string"].decode("latin-1")))["session_hash"]
         door.listeners.opened(tab)  # the tab reads its results: its questions are worth computing
         try:
-            await self.app(scope, receive, send)
+            await door.shares.run(session.bucket, self.app, scope, receive, send)
         finally:
             door.listeners.closed(tab)
 
