@@ -101,7 +101,7 @@ if HttpToolsProtocol is not None:
         read_timeout = 10.0
         write_timeout = 20.0
         ledger: ConnectionLedger | None = None
-        keyring: Any = None
+        refusals: dict[Admission, Any] = {}  # Admission -> the ASGI app answering its requests
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -117,7 +117,7 @@ if HttpToolsProtocol is not None:
             if self._holds_slot:
                 self._arm()  # a connection that never sends a byte is closed too
             else:
-                self.app = refusal_app(admission, self.keyring)
+                self.app = self.refusals[admission]
                 self._arm(min(self.read_timeout, REFUSAL_GRACE_SECONDS))
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -290,6 +290,8 @@ def http_protocol(settings: Settings, ledger: ConnectionLedger | None = None) ->
         ledger = ConnectionLedger(
             settings.max_connections, settings.max_connections_per_client, list(settings.trusted_proxies)
         )
+    keyring = load_keyring(settings)
+    refusals = {why: refusal_app(why, keyring) for why in (Admission.CLIENT_FULL, Admission.SERVER_FULL)}
     return type(
         "GuardedProtocol",
         (GuardedHttpToolsProtocol,),
@@ -298,7 +300,7 @@ def http_protocol(settings: Settings, ledger: ConnectionLedger | None = None) ->
             "read_timeout": settings.http_read_timeout_seconds,
             "write_timeout": settings.http_write_timeout_seconds,
             "ledger": ledger,
-            "keyring": load_keyring(settings),
+            "refusals": refusals,
         },
     )
 
