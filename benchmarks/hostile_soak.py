@@ -1173,6 +1173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated attack names (default: all)")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
     parser.add_argument("--max-seconds", type=float, default=900, help="stop starting attacks after this")
+    parser.add_argument(
+        "--start-timeout", type=float, default=300, help="seconds the server may take to become ready"
+    )
     args = parser.parse_args(argv)
     if not (args.index_from / "index").is_dir():
         parser.error(f"no index in {args.index_from}; run `assistant ingest` or pass --index-from")
@@ -1184,7 +1187,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="hostile-soak-") as tmp:
-        server = start_server(args.code_dir.resolve(), args.index_from.resolve(), Path(tmp))
+        server = start_server(
+            args.code_dir.resolve(), args.index_from.resolve(), Path(tmp), timeout=args.start_timeout
+        )
         probe = Probe(server.base)
         try:
             probe.start()
