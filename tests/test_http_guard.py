@@ -196,7 +196,7 @@ def big_front(**settings: object) -> Iterator[int]:
 def test_an_idle_flood_from_one_address_leaves_the_others_served():
     """505 idle connections from one address: it keeps its share (8 here), the rest are refused with a
     JSON 429 when they speak (or closed when they do not), and another address is served at once."""
-    with big_front(max_connections=50, max_connections_per_client=8) as port:
+    with big_front(max_connections=50, max_connections_per_client=8, http_read_timeout_seconds=30.0) as port:
         flood = [_from("127.0.0.2", port) for _ in range(505)]
         try:
             for _ in range(5):  # while the flood holds its connections, the other client is served
