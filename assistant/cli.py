@@ -48,9 +48,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.web.serving import startup_report
+    from assistant.web.serving import startup_report, with_bound_host
 
-    settings = get_settings()
+    settings = with_bound_host(get_settings(), args.host)
     report = startup_report(settings, args.host, args.allow_unauthenticated)  # before loading anything
     import uvicorn
 

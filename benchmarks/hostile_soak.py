@@ -648,6 +648,478 @@ def log_privacy(server: Server) -> Outcome:
     )
 
 
+# -- issue 20: connection-level attacks and the last side doors ------------------------------------------
+#: The attacker's own loopback address: a client other than the probe (the share is per address).
+ATTACKER_ADDRESS = "127.0.0.2"
+
+
+def _attacker_socket(port: int, timeout: float = 5) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.bind((ATTACKER_ADDRESS, 0))
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def _open_fds(server: Server) -> int:
+    try:
+        return len(os.listdir(f"/proc/{server.process.pid}/fd"))
+    except OSError:
+        return -1
+
+
+def _keyed_answers(
+    server: Server, count: int, stop: threading.Event | None = None
+) -> list[tuple[float, int]]:
+    """``count`` real questions with the probe's key, a new connection each: (seconds, status)."""
+    results = []
+    for _ in range(count):
+        if stop is not None and stop.is_set():
+            break
+        with httpx.Client(base_url=server.base, timeout=30) as client:
+            _, seconds, status = Probe.ask(client)
+        results.append((seconds, status))
+        time.sleep(0.5)
+    return results
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def _keyed_summary(results: list[tuple[float, int]]) -> tuple[str, dict[str, Any]]:
+    ok = [seconds * 1000 for seconds, status in results if status == 200]
+    text = (
+        f"keyed answers {len(ok)}/{len(results)} OK, p95 {_p95(ok):.0f} ms"
+        if ok
+        else (f"keyed answers 0/{len(results)} OK")
+    )
+    return text, {
+        "keyed_ok": len(ok),
+        "keyed_sent": len(results),
+        "keyed_p95_ms": round(_p95(ok)) if ok else None,
+    }
+
+
+def idle_flood(server: Server, connections: int = 505, seconds: float = 25.0) -> Outcome:
+    """Connections that send nothing, reopened as soon as the server closes them; a keyed client asks
+    20 real questions meanwhile."""
+    socks: list[socket.socket] = []
+    stop = threading.Event()
+    reopened = 0
+
+    def hold() -> None:
+        nonlocal reopened
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not stop.is_set():
+            for i, sock in enumerate(list(socks)):
+                sock.setblocking(False)
+                try:
+                    closed = sock.recv(4096) == b""
+                except BlockingIOError:
+                    closed = False
+                except OSError:
+                    closed = True
+                if closed:
+                    sock.close()
+                    with contextlib.suppress(OSError):
+                        socks[i] = _attacker_socket(server.port)
+                        reopened += 1
+            while len(socks) < connections:
+                try:
+                    socks.append(_attacker_socket(server.port))
+                except OSError:
+                    break
+            time.sleep(0.2)
+
+    fds_before = _open_fds(server)
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    time.sleep(2)
+    fds_during = _open_fds(server)
+    results = _keyed_answers(server, 20)
+    stop.set()
+    holder.join()
+    for sock in socks:
+        sock.close()
+    text, extra = _keyed_summary(results)
+    statuses = Counter(status for _, status in results)
+    return Outcome(
+        "",
+        f"{connections} idle connections from one address, reopened ({reopened} reconnects)",
+        f"{text}; server fds {fds_before} → {fds_during}",
+        statuses,
+        extra=extra,
+    )
+
+
+def _largest_file(server: Server, cookie: str) -> tuple[str, int]:
+    """The biggest response the attacker gets: Gradio's ffmpeg build through the open vendor folder, with
+    no key at all (issue 20), else the largest file of the page's frontend, with a session."""
+    import gradio
+
+    build = Path(gradio.__file__).parent / "templates" / "frontend" / "assets"
+    largest = max(build.glob("*.js"), key=lambda p: p.stat().st_size)
+    for path, headers in (
+        ("/static/vendor/x/../../ffmpeg/ffmpeg-core.wasm", ""),
+        (f"/assets/{largest.name}", f"Cookie: {cookie}\r\n"),
+    ):
+        head = _raw(
+            server.port,
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Connection: close\r\n\r\n".encode(),
+            10,
+            ATTACKER_ADDRESS,
+            head_only=True,
+        )
+        match = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+        if _status(head) == 200 and match:
+            return path, int(match.group(1))
+    raise RuntimeError("no large file to read slowly")
+
+
+def slow_read(server: Server, connections: int = 510, seconds: float = 45.0) -> Outcome:
+    """GETs of the largest file the attacker can reach, never read; a keyed client asks meanwhile."""
+    ui = UiClient(server.base, ATTACKER_KEY)
+    ui.open()
+    cookie = "; ".join(f"{c.name}={c.value}" for c in ui.http.cookies.jar)
+    path, size = _largest_file(server, cookie)
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n".encode()
+    socks: list[socket.socket] = []
+    for _ in range(connections):
+        try:
+            sock = _attacker_socket(server.port)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.sendall(request)
+            socks.append(sock)
+        except OSError:
+            break
+    fds_before = _open_fds(server)
+    started = time.monotonic()
+    time.sleep(5)
+    fds_early = _open_fds(server)
+    results = _keyed_answers(server, 20)
+    while time.monotonic() - started < seconds:
+        time.sleep(1)
+    fds_after = _open_fds(server)
+    answered: Counter[int] = Counter()
+    for sock in socks:  # nothing was read: the first bytes waiting are each response's status line
+        sock.setblocking(False)
+        try:
+            answered[_status(sock.recv(16))] += 1
+        except OSError:
+            answered[0] += 1
+        sock.close()
+    text, extra = _keyed_summary(results)
+    return Outcome(
+        "",
+        f"{len(socks)} GETs of a {size / 1e6:.1f} MB file, never read, {seconds:.0f} s",
+        f"{text}; attacker got {dict(sorted(answered.items()))}; server fds {fds_before} → {fds_early} "
+        f"(5 s) → {fds_after} ({seconds:.0f} s)",
+        Counter(status for _, status in results),
+        extra={**extra, "fds": [fds_before, fds_early, fds_after]},
+    )
+
+
+def _raw(
+    port: int, data: bytes, read_seconds: float = 5.0, address: str = "127.0.0.1", head_only: bool = False
+) -> bytes:
+    """Send raw bytes from ``address``; everything the server answers until it closes (or time is up),
+    or only the response head."""
+    sock = socket.socket()
+    sock.settimeout(read_seconds)
+    sock.bind((address, 0))
+    sock.connect(("127.0.0.1", port))
+    received = b""
+    with sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(data)
+        deadline = time.monotonic() + read_seconds
+        with contextlib.suppress(OSError):
+            while time.monotonic() < deadline:
+                chunk = sock.recv(1 << 16)
+                if not chunk:
+                    break
+                received += chunk
+                if head_only and b"\r\n\r\n" in received:
+                    break
+    return received
+
+
+def _status(raw: bytes) -> int:
+    match = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
+    return int(match.group(1)) if match else 0
+
+
+def path_traversal(server: Server) -> Outcome:
+    statuses: Counter[int] = Counter()
+    served = 0
+    for path in (
+        "/static/vendor/x/../../ffmpeg/ffmpeg-core.wasm",
+        "/static/vendor/../../config",
+        "/static/vendor/x/../../fonts/Inconsolata/Inconsolata-Bold.woff2",
+        "/static/ffmpeg/ffmpeg-core.js",
+    ):
+        raw = _raw(
+            server.port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode(), 20
+        )
+        statuses[_status(raw)] += 1
+        served += len(raw.split(b"\r\n\r\n", 1)[-1]) if _status(raw) == 200 else 0
+    return Outcome(
+        "",
+        "4 paths out of /static/vendor (dot-segments sent as is), no key",
+        f"{served / 1e6:.1f} MB served",
+        statuses,
+    )
+
+
+def log_forging(server: Server) -> Outcome:
+    statuses: Counter[int] = Counter()
+    forged = "2026-01-01 00:00:00,000 CRITICAL [x -] assistant: FORGED-LINE"
+    requests = [
+        f"GET /v1/x%0D%0A{forged.replace(' ', '%20')} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode(),
+        b"GET /v1/a\x1b[31mESCAPED HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        b"GET /v1/b%1B%5B31mESCAPED HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        f"GET /v1/{PROBE_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode(),
+    ]
+    for data in requests:
+        statuses[_status(_raw(server.port, data + b"", 5))] += 1
+    echoed = httpx.get(f"{server.base}/healthz", headers={"X-Request-ID": f"{PROBE_KEY}.x"})
+    statuses[echoed.status_code] += 1
+    time.sleep(0.5)
+    log = server.log_text()
+    found = {
+        "forged line": any(line.startswith(forged[:23]) for line in log.splitlines()),
+        "raw ESC": "\x1b" in log,
+        "key in the log": PROBE_KEY in log,
+        "key echoed as X-Request-ID": PROBE_KEY in echoed.headers.get("x-request-id", ""),
+    }
+    got = [name for name, hit in found.items() if hit]
+    return Outcome(
+        "",
+        "CR LF and ESC in paths, a key in the path and in X-Request-ID, no key",
+        "found: " + (", ".join(got) if got else "nothing"),
+        statuses,
+        extra={"found": got},
+    )
+
+
+def session_eviction(server: Server, logins: int = 205) -> Outcome:
+    """Another key holder logs in ``logins`` times with their own key, obeying Retry-After; does the
+    victim's UI session survive?"""
+    victim = UiClient(server.base, PROBE_KEY)
+    victim.open()
+    statuses: Counter[int] = Counter()
+    done = 0
+    deadline = time.monotonic() + 150
+    with httpx.Client(base_url=server.base, timeout=30) as http:
+        while done < logins and time.monotonic() < deadline:
+            http.cookies.clear()
+            response = http.post("/auth/login", data={"key": ATTACKER_KEY}, headers={"Origin": server.base})
+            statuses[response.status_code] += 1
+            if response.status_code == 429:
+                time.sleep(min(5.0, float(response.headers.get("retry-after", "1"))))
+            else:
+                done += 1
+    alive = victim.http.get("/config").status_code == 200
+    return Outcome(
+        "",
+        f"{done} logins with the attacker's own key (Retry-After obeyed)",
+        f"victim's session {'alive' if alive else 'ended'}",
+        statuses,
+        extra={"victim_alive": alive},
+    )
+
+
+def traceback_flood(server: Server) -> Outcome:
+    ui = UiClient(server.base, ATTACKER_KEY)
+    ui.open()
+    statuses: Counter[int] = Counter()
+    before = server.log_text().count("Traceback")
+    size = server.log_bytes()
+    for i in range(200):
+        try:
+            statuses[
+                ui.http.get("/gradio_api/queue/data", params={"session_hash": f"unknown{i}"}).status_code
+            ] += 1
+        except httpx.HTTPError:
+            statuses[0] += 1
+    nested = "[" * 5000 + "]" * 5000
+    body = '{"data": ' + nested + ', "fn_index": 0, "session_hash": "abc"}'
+    statuses[
+        ui.http.post(
+            "/gradio_api/queue/join", content=body, headers={"Content-Type": "application/json"}
+        ).status_code
+    ] += 1
+    statuses[
+        _status(_raw(server.port, b"GET /static/app/page.js%00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+    ] += 1
+    time.sleep(0.5)
+    tracebacks = server.log_text().count("Traceback") - before
+    return Outcome(
+        "",
+        "200 queue/data with unknown hashes, a body nested 5,000 deep, a NUL in a path",
+        f"{tracebacks} tracebacks, +{(server.log_bytes() - size) / 1e3:.0f} kB of log; "
+        f"{sum(n for s, n in statuses.items() if s >= 500)} answers ≥ 500",
+        statuses,
+    )
+
+
+def index_damage(server: Server) -> Outcome:
+    """Overwrite the served build's Chroma database, ask, then repair it in place and look again."""
+    ready = httpx.get(f"{server.base}/readyz", timeout=10).json()
+    build = ready.get("build_id")
+    database = server.data_dir / "index" / "builds" / str(build) / "chroma" / "chroma.sqlite3"
+    intact = database.read_bytes()
+    before = server.log_text().count("Traceback")
+    statuses: Counter[int] = Counter()
+    database.write_bytes(b"this is not sqlite" * 400)
+    try:
+        time.sleep(0.5)
+        for _ in range(10):
+            statuses[Probe.ask(httpx.Client(base_url=server.base, timeout=30))[2]] += 1
+            time.sleep(0.5)
+        damaged = httpx.get(f"{server.base}/readyz", timeout=10).json()
+    finally:
+        database.write_bytes(intact)
+    repaired_at = time.monotonic()
+    while time.monotonic() - repaired_at < 90:  # the repaired build, once the server has picked it up
+        repaired = httpx.get(f"{server.base}/readyz", timeout=10).json()
+        if repaired.get("build_id") == build and not repaired.get("note"):
+            break
+        time.sleep(1)
+    waited = time.monotonic() - repaired_at
+    tracebacks = server.log_text().count("Traceback") - before
+    return Outcome(
+        "",
+        "served build's chroma.sqlite3 overwritten, 10 questions, then repaired in place",
+        f"readyz while damaged: {damaged.get('status')} {damaged.get('build_id', '')[-6:]}"
+        f"{' + note' if damaged.get('note') else ''}; {tracebacks} tracebacks; after repair: "
+        f"{repaired.get('build_id', '')[-6:]}{' + note' if repaired.get('note') else ''} after {waited:.0f} s",
+        statuses,
+    )
+
+
+def uncharged_work(server: Server) -> Outcome:
+    """UI and document routes that may cost no token: 60 requests each, from one session."""
+    ui = UiClient(server.base, ATTACKER_KEY)
+    ui.open()
+    limited: dict[str, int] = {}
+    documents = httpx.get(
+        f"{server.base}/v1/documents", headers={"Authorization": f"Bearer {PROBE_KEY}"}
+    ).json()
+    doc_id = documents["documents"][0]["doc_id"]
+    for name, path, params in [
+        ("/documents/{id}", f"/documents/{doc_id}", None),
+        ("/ (no navigation headers)", "/", None),
+        ("/config/", "/config/", None),
+        ("heartbeat", f"/gradio_api/heartbeat/{ui.session_hash}", None),
+    ]:
+        time.sleep(16)  # a full bucket for each route
+        refused = 0
+        for _ in range(60):
+            try:
+                if name == "heartbeat":
+                    with ui.http.stream("GET", path, timeout=5) as response:
+                        refused += response.status_code == 429
+                else:
+                    refused += ui.http.get(path, params=params).status_code == 429
+            except httpx.HTTPError:
+                pass
+        limited[name] = refused
+    text = ", ".join(f"{name} {count}/60" for name, count in limited.items())
+    return Outcome(
+        "",
+        "60 requests each of 4 UI routes, one session",
+        f"429s: {text}",
+        Counter(),
+        extra={"refused": limited},
+    )
+
+
+def abandoned_ui(server: Server, questions: int = 28) -> Outcome:
+    """UI questions joined and never read, then one normal question."""
+    ui = UiClient(server.base, ATTACKER_KEY)
+    ui.open()
+    cpu = server.cpu_seconds()
+    statuses: Counter[int] = Counter()
+    for i in range(questions):
+        tab = ui.new_tab()
+        tab.session_hash = f"abandon{i}{secrets.token_hex(3)}"
+        statuses[
+            tab.call("ask", [f"{PROBE_QUESTION} {i}", NO_FILTER, NO_FILTER, NO_FILTER, None], read=False)[0]
+        ] += 1
+    time.sleep(0.5)
+    with httpx.Client(base_url=server.base, timeout=120) as client:
+        _, seconds, status = Probe.ask(client)
+    wait_until_idle(server)
+    return Outcome(
+        "",
+        f"{questions} UI questions joined, never read",
+        f"next answer {seconds * 1000:.0f} ms (HTTP {status}); {server.cpu_seconds() - cpu:.1f} CPU s",
+        statuses,
+        extra={"next_request_ms": round(seconds * 1000)},
+    )
+
+
+def front_contract(server: Server) -> Outcome:
+    """The front end's own answers: their shape, and what they cost."""
+    notes = []
+    host = _raw(server.port, b"GET / HTTP/1.1\r\nHost: evil.example\r\nAccept: text/html\r\n\r\n", 5)
+    notes.append(f"Host evil.example → {_status(host)}")
+    garbage = _raw(server.port, b"\x16\x03\x01 not http\r\n\r\n", 5)
+    notes.append(f"parser {_status(garbage)} {'JSON' if b'application/json' in garbage else 'text'}")
+    big = _raw(
+        server.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Junk: " + b"a" * 40_000 + b"\r\n\r\n", 5
+    )
+    notes.append(f"431 {'with' if b'x-request-id' in big.lower() else 'without'} id")
+    # 100 MB behind a request that is refused at once: how much does the server read?
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sent = 0
+    started = time.monotonic()
+    with sock, contextlib.suppress(OSError):
+        sock.sendall(
+            b"POST /v1/answer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000000\r\n\r\n"
+        )
+        chunk = b"x" * 65536
+        while sent < 100_000_000 and time.monotonic() - started < 20:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    notes.append(f"401 + 100 MB body: {sent / 1e6:.0f} MB taken")
+    body = b'{"question": "' + b"a" * 65000 + b'"}'
+    one = (
+        b"POST /v1/answer/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {PROBE_KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    pipelined = _raw(server.port, one * 5, 20)
+    codes = [int(c) for c in re.findall(rb"HTTP/1\.1 (\d{3})", pipelined)]
+    notes.append(f"5 pipelined 64 kB POSTs → {codes}")
+    # the connection cap: 500+ connections from many addresses, then one request
+    held = []
+    for i in range(520):
+        try:
+            sock = socket.socket()
+            sock.bind((f"127.0.1.{i % 250 + 1}", 0))
+            sock.connect(("127.0.0.1", server.port))
+            held.append(sock)
+        except OSError:
+            break
+    capped = _raw(server.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 5, "127.0.2.1")
+    for sock in held:
+        sock.close()
+    shape = "JSON" if b"application/json" in capped else "text"
+    retry = "Retry-After" if b"retry-after" in capped.lower() else "no Retry-After"
+    notes.append(f"cap {_status(capped)} {shape}, {retry}")
+    return Outcome(
+        "",
+        "Host header, bad request line, 40 kB header, 100 MB refused body, pipelining, 520 conns",
+        "; ".join(notes),
+        Counter([_status(host)]),
+    )
+
+
 ATTACKS: dict[str, Callable[[Server], Outcome]] = {
     "side_door": side_door,
     "ui_spam": ui_spam,
@@ -660,6 +1132,17 @@ ATTACKS: dict[str, Callable[[Server], Outcome]] = {
     "abandoned": abandoned,
     "ui_sessions": ui_sessions,
     "feedback_flood": feedback_flood,
+    # issue 20
+    "idle_flood": idle_flood,
+    "slow_read": slow_read,
+    "path_traversal": path_traversal,
+    "log_forging": log_forging,
+    "session_eviction": session_eviction,
+    "traceback_flood": traceback_flood,
+    "uncharged_work": uncharged_work,
+    "abandoned_ui": abandoned_ui,
+    "front_contract": front_contract,
+    "index_damage": index_damage,
 }
 
 
@@ -690,6 +1173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated attack names (default: all)")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
     parser.add_argument("--max-seconds", type=float, default=900, help="stop starting attacks after this")
+    parser.add_argument(
+        "--start-timeout", type=float, default=300, help="seconds the server may take to become ready"
+    )
     args = parser.parse_args(argv)
     if not (args.index_from / "index").is_dir():
         parser.error(f"no index in {args.index_from}; run `assistant ingest` or pass --index-from")
@@ -701,7 +1187,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="hostile-soak-") as tmp:
-        server = start_server(args.code_dir.resolve(), args.index_from.resolve(), Path(tmp))
+        server = start_server(
+            args.code_dir.resolve(), args.index_from.resolve(), Path(tmp), timeout=args.start_timeout
+        )
         probe = Probe(server.base)
         try:
             probe.start()

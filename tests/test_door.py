@@ -10,6 +10,7 @@ The page's Gradio calls are made as its JavaScript makes them (``queue/join`` + 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +299,56 @@ def test_gradio_routes_the_page_does_not_use_are_json_404s_without_tracebacks(do
     assert "Traceback" not in "".join(capfd.readouterr())
 
 
+def _raw_status(base: str, target: bytes) -> int:
+    """The status of a request sent with its path exactly as given (no client normalises it)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        head = sock.recv(4096)
+    return int(head.split(b" ", 2)[1])
+
+
+def test_side_doors_of_issue_20_are_4xx_without_tracebacks(door, capfd):
+    """Unknown tabs, deep bodies, NUL bytes and paths out of the open vendor folder: 4xx JSON, no
+    traceback (Gradio logged four per unknown session hash)."""
+    http = _login(door)
+    Tab(http)
+    for i in range(20):
+        _assert_error(
+            http.get("/gradio_api/queue/data", params={"session_hash": f"unknown{i}"}), 404, "not_found"
+        )
+    nested = '{"data": ' + "[" * 5000 + "]" * 5000 + ', "fn_index": 0, "session_hash": "abc"}'
+    _assert_error(
+        http.post("/gradio_api/queue/join", content=nested, headers={"Content-Type": "application/json"}),
+        422,
+        "invalid_request",
+    )
+    for target in (
+        b"/static/app/page.js%00",
+        b"/static/vendor/x/../../ffmpeg/ffmpeg-core.wasm",
+        b"/static/vendor/../../config",
+        b"/v1/x%0D%0A2026-01-01%20CRITICAL%20FORGED",
+    ):
+        assert _raw_status(door, target) == 400, target
+    for path in ("/static/ffmpeg/ffmpeg-core.js", "/static/fonts/Inconsolata/Inconsolata-Bold.woff2"):
+        _assert_error(http.get(path), 404, "not_found")  # Gradio's static folder is not the page's
+    _assert_error(httpx.get(f"{door}/healthz", headers={"Host": "evil.example"}), 400, "invalid_host")
+    assert "Traceback" not in "".join(capfd.readouterr())
+
+
+def test_a_question_nobody_reads_is_not_computed(door, caplog):
+    tab = Tab(_login(door), "abandonedtab1")
+    with caplog.at_level(logging.INFO, logger="assistant.web.ui"):
+        joined = tab.join("ask", [QUESTION, NO_FILTER, NO_FILTER, NO_FILTER, None])
+        assert joined.status_code == 200  # … and its results are never read
+        deadline = time.monotonic() + 30
+        while not any("not reading its results" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the abandoned question was not skipped"
+            time.sleep(0.2)
+    messages = Tab(tab.http, "readingtab1").ask(QUESTION)  # a tab that reads gets its answer
+    assert "coi-next@mext.go.jp" in json.dumps(messages[-1], ensure_ascii=False)
+
+
 def test_made_up_values_for_the_page_functions_leave_no_traceback(door, capfd, caplog):
     """A client can send any value to a function the page does have; Gradio printed a full traceback for
     each failing event (a log a client could fill at will): now one line, and no exception text back."""
@@ -391,6 +443,26 @@ def test_guessing_keys_on_the_form_is_throttled(tight):
             for i in range(8)
         ]
     assert statuses[0] == 401 and statuses[-1] == 429, statuses
+
+
+def test_documents_and_the_heartbeat_spend_from_the_session_bucket(tight):
+    """UI routes outside the Gradio calls cost tokens too (the rest of the surface: tests/test_edge_units)."""
+    http = _login(tight, OTHER_KEY)
+    doc_id = http.get("/v1/documents").json()["documents"][0]["doc_id"]
+    cookies = dict(http.cookies)
+
+    def status(path: str) -> int:  # at once from 8 threads: the bucket is charged on arrival
+        with (
+            httpx.Client(base_url=tight, cookies=cookies, timeout=60) as client,
+            client.stream("GET", path) as response,
+        ):
+            return response.status_code
+
+    for path in (f"/documents/{doc_id}", "/gradio_api/heartbeat/h1"):
+        time.sleep(10)  # a full bucket (5 tokens, one every 2 s)
+        with ThreadPoolExecutor(8) as pool:
+            statuses = sorted(pool.map(status, [path] * 8))
+        assert statuses[0] == 200 and statuses.count(429) >= 2, (path, statuses)
 
 
 # -- the worker pool --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from assistant.config import Settings
 from assistant.web.api_keys import load_keyring
 from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
 from assistant.web.rate_limit import RateLimiter
-from assistant.web.request_id import AccessLogFilter, accept_request_id, redact_path
+from assistant.web.request_id import AccessLogFilter, acceptable_request_id, redact_path
 from assistant.web.sessions import SessionStore
 from assistant.web.ui.chat import ChatUI
 from assistant.web.ui_gate import Door, cross_site, is_navigation
@@ -223,12 +223,9 @@ def test_access_log_paths_lose_query_strings_and_session_ids():
 def test_a_request_id_that_is_a_configured_key_is_replaced():
     keyring = load_keyring(Settings(api_keys=SecretStr(KEY)))
 
-    def is_key(value: str) -> bool:
-        return keyring.identify(value) is not None
-
-    assert accept_request_id("helpdesk-4711", is_key) == "helpdesk-4711"
-    replaced = accept_request_id(KEY, is_key)
-    assert replaced != KEY and len(replaced) == 32
+    assert acceptable_request_id("helpdesk-4711", keyring)
+    assert not acceptable_request_id(KEY, keyring)
+    assert not acceptable_request_id(f"{KEY}.x", keyring) and not acceptable_request_id(f"x:{KEY}", keyring)
 
 
 # -- feedback bounds ------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from assistant.cli import main as cli_main
 from assistant.config import Settings, get_settings
 from assistant.index.integrity import check_build, read_current
 from assistant.index.leases import serve_lease
-from assistant.index.store import IndexCorruptError, builds_dir, set_current_build
+from assistant.index.store import IndexCorruptError, IndexReadError, builds_dir, set_current_build
 from assistant.web.holder import ServiceHolder
 from ingest.pipeline import run_ingest
 from tests.support import serve_app, small_corpus, wait_for_readyz_error
@@ -219,3 +219,69 @@ def test_ingest_rebuild_repairs_a_damaged_current(index_copy, monkeypatch, capsy
     assert "CURRENT is damaged" in out and "Building a new index now." in out and " built: " in out
     repaired = read_current(settings)
     assert repaired is not None and check_build(settings, repaired).build_id == repaired
+
+
+def _readyz(base: str) -> dict:
+    return httpx.get(f"{base}/readyz", timeout=10).json()
+
+
+def _until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_damage_while_serving_falls_back_and_a_repair_in_place_is_picked_up(index_copy, capfd):
+    """Issue 20: overwriting the served build's chroma.sqlite3 gave a 500 with a traceback per request
+    while /readyz said ready, and a build repaired in place was never served again."""
+    settings, previous, current = index_copy
+    settings = settings.model_copy(update={"ui_enabled": False, "index_reload_seconds": 0.2})
+    database = builds_dir(settings) / current / "chroma" / "chroma.sqlite3"
+    intact = database.read_bytes()
+    with serve_app(settings) as base:
+        assert _readyz(base)["build_id"] == current
+        database.write_bytes(b"this is not sqlite" * 400)  # damaged in place, while serving
+        statuses = set()
+        for _ in range(5):
+            response = httpx.post(f"{base}/v1/answer", json={"question": QUESTION}, timeout=60)
+            statuses.add(response.status_code)
+            assert response.status_code in (200, 503), response.text
+            if response.status_code == 503:
+                assert response.json()["error"]["code"] in ("index_unavailable", "not_ready")
+        _until(lambda: _readyz(base).get("build_id") == previous, "did not fall back to the previous build")
+        ready = _readyz(base)
+        assert ready["status"] == "ready" and current in ready["note"] and "/" not in ready["note"]
+        answer = httpx.post(f"{base}/v1/answer", json={"question": QUESTION}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["citations"]
+
+        database.write_bytes(intact)  # repaired in place: the same build id, its files whole again
+        _until(lambda: _readyz(base).get("build_id") == current, "the repaired build was not picked up")
+        assert "note" not in _readyz(base)
+
+        (settings.index_dir / "CURRENT").write_bytes(b"\xff\xfe garbage")  # CURRENT damaged …
+        time.sleep(1.0)
+        assert _readyz(base)["build_id"] == current  # … the served build stays
+        set_current_build(settings, current)  # … and repaired: nothing stale remains
+        _until(lambda: "note" not in _readyz(base), "a stale note stayed on /readyz")
+    assert "Traceback" not in "".join(capfd.readouterr())
+
+
+def test_a_read_error_marks_the_served_build_failed_and_the_holder_falls_back(index_copy, caplog):
+    settings, previous, current = index_copy
+    holder = ServiceHolder(settings.model_copy(update={"index_reload_seconds": 0}))
+    holder.load()
+    try:
+        service = holder.service
+        assert service is not None and service.index.manifest.build_id == current
+        (builds_dir(settings) / current / "chroma" / "chroma.sqlite3").write_bytes(b"not sqlite" * 400)
+        with pytest.raises(IndexReadError) as caught:
+            service.answer(QUESTION)
+        with caplog.at_level(logging.ERROR, logger="assistant.web.app"):
+            holder.failed_while_serving(caught.value)
+            holder.failed_while_serving(caught.value)  # a second report of the same build: ignored
+            _until(lambda: holder.service is not None, "no fallback was loaded")
+        assert holder.service.index.manifest.build_id == previous and current in (holder.note or "")
+        assert len([r for r in caplog.records if "failed while serving" in r.getMessage()]) == 1
+    finally:
+        holder.stop()

@@ -80,6 +80,22 @@ class IndexCorruptError(IndexStateError):
     public_message = "The index is damaged; run `assistant ingest --rebuild` (the server log names the file)."
 
 
+class IndexReadError(IndexCorruptError):
+    """Reading a build that was serving failed (its vector store was overwritten or lost while in use)."""
+
+    public_message = (
+        "The index could not be read; the server switches to an intact build. Retry shortly (the server "
+        "log names the build)."
+    )
+
+    def __init__(self, build_id: str, cause: BaseException) -> None:
+        super().__init__(
+            f"reading index build {build_id} failed while serving ({type(cause).__name__}); it is marked "
+            "failed. Rebuild the index with `assistant ingest --rebuild`, or repair the build in place."
+        )
+        self.build_id = build_id
+
+
 class ChromaUnavailableError(IndexStateError):
     """The configured Chroma server cannot be reached, or lacks a build's collections."""
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -22,7 +23,7 @@ from pydantic import ConfigDict
 
 from assistant.index.embeddings import Embedder
 from assistant.index.keyword import KeywordIndex
-from assistant.index.store import LoadedIndex
+from assistant.index.store import IndexReadError, LoadedIndex
 from assistant.pipeline.conditions import ProgramFilter
 from assistant.pipeline.hits import Hit, Mode, RetrievalResult
 from assistant.records import Chunk, Program
@@ -54,14 +55,21 @@ class HybridSearcher:
 
     # -- legs ---------------------------------------------------------------------------------
     def _dense(self, vector: list[float]) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        chunks = self.index.chunk_collection.query(
-            query_embeddings=[vector], n_results=RETRIEVAL.leg_depth, include=["distances"]
-        )
-        programs = self.index.program_collection.query(
-            query_embeddings=[vector],
-            n_results=min(RETRIEVAL.leg_depth, len(self.programs)) or 1,
-            include=["distances"],
-        )
+        """The vector legs: the one read of the store while serving, so a failure here means the build is
+        damaged (``IndexReadError``); an unreachable Chroma server stays a transport error (retry)."""
+        try:
+            chunks = self.index.chunk_collection.query(
+                query_embeddings=[vector], n_results=RETRIEVAL.leg_depth, include=["distances"]
+            )
+            programs = self.index.program_collection.query(
+                query_embeddings=[vector],
+                n_results=min(RETRIEVAL.leg_depth, len(self.programs)) or 1,
+                include=["distances"],
+            )
+        except httpx.TransportError:
+            raise
+        except Exception as exc:
+            raise IndexReadError(self.index.manifest.build_id, exc) from exc
         return _similarities(chunks), _similarities(programs)
 
     def _bm25(self, question: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.index.store import IndexReadError
 from assistant.pipeline.conditions import InvalidFilterError
 from assistant.web.request_id import REQUEST_ID_HEADER, current_request_id
 
@@ -73,6 +74,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             503, "index_unavailable", "The index's Chroma server cannot be reached; retry shortly."
         )
+
+    @app.exception_handler(IndexReadError)
+    async def _index_read_error(request: Request, exc: IndexReadError) -> JSONResponse:
+        # The served build is damaged: the holder marks it failed and falls back (one log line there).
+        request.app.state.holder.failed_while_serving(exc)
+        return error_response(503, "index_unavailable", exc.public_message, {"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

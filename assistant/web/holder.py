@@ -11,6 +11,13 @@ path-free ``public_message`` of the error; the details (paths, exception text) g
   change (a service never changes once loaded, so requests running on the old one finish unharmed).
   A new build that fails to load is logged once and the old one stays in service. Replicas therefore
   follow an ingest without a restart.
+* **Damage while serving.** A read of the served build that fails (``IndexReadError``: its Chroma
+  database was overwritten, say) marks the build failed, logs one line, and the holder falls back to
+  the newest intact build in the background (``/readyz`` says which, in ``note``); the request that
+  found it gets 503. The watcher also notices a served build whose files change and checks it again.
+* **Repairs.** A failed build is tried again once its files change (repaired in place), a new build in
+  CURRENT is switched to, and a note that no longer holds (CURRENT repaired to name the build served)
+  is cleared — all without a restart.
 * **Leases.** The build being served is leased (``assistant.index.leases``), so an ingest's pruning
   never deletes it; the old build's lease and Chroma client are released a little after a swap.
 """
@@ -25,9 +32,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from assistant.config import Settings
-from assistant.index.integrity import finished_builds, read_current
+from assistant.index.integrity import check_build, finished_builds, read_current
 from assistant.index.leases import BuildLease, serve_lease
-from assistant.index.store import IndexCorruptError, IndexMissingError, IndexStateError
+from assistant.index.store import (
+    IndexCorruptError,
+    IndexMissingError,
+    IndexReadError,
+    IndexStateError,
+    builds_dir,
+)
 from assistant.pipeline.service import AnswerService
 from assistant.web.errors import ApiError
 
@@ -50,7 +63,8 @@ class ServiceHolder:
         self._lease: BuildLease | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._failed: dict[str, IndexStateError] = {}  # builds that would not load; not retried
+        self._failed: dict[str, IndexStateError] = {}  # builds that would not load or read
+        self._prints: dict[str, tuple] = {}  # build -> its files when it failed / was installed
         self._reported: str | None = None  # the last problem logged by the watcher, to log it once
         self._watcher: threading.Thread | None = None
 
@@ -96,9 +110,10 @@ class ServiceHolder:
                 continue
             self._install(service, lease)
             if build_id != wanted:
+                broken = f"index build {wanted} is damaged" if wanted else "CURRENT is damaged"
                 self.note = (
-                    "CURRENT is damaged or names a damaged build; the newest intact build is served "
-                    "(the server log names the file)."
+                    f"{broken}; the newest intact build {build_id} is served (the server log names the "
+                    "file). A repaired or new build is picked up by itself."
                 )
                 log.warning("serving the newest intact index build %s instead", build_id)
             return
@@ -117,17 +132,79 @@ class ServiceHolder:
             if lease is not None:
                 lease.release()
             if isinstance(exc, IndexCorruptError):
-                self._failed[build_id] = exc
+                self._mark_failed(build_id, exc)
                 log.error("%s", exc)
             elif isinstance(exc, Exception) and not isinstance(exc, IndexStateError):
-                self._failed[build_id] = IndexCorruptError(f"index build {build_id} could not be loaded")
+                self._mark_failed(build_id, IndexCorruptError(f"index build {build_id} could not be loaded"))
                 log.error("index build %s could not be loaded: %s: %s", build_id, type(exc).__name__, exc)
             raise
 
     def _install(self, service: AnswerService, lease: BuildLease | None) -> None:
         self.service, self._lease = service, lease
         self.error = self.public_error = self.note = None
-        log.info("serving index build %s", service.index.manifest.build_id)
+        build_id = service.index.manifest.build_id
+        self._prints[build_id] = self._fingerprint(build_id)
+        log.info("serving index build %s", build_id)
+
+    def _fingerprint(self, build_id: str) -> tuple:
+        """Names, sizes and modification times of a build's files: what changes when it is repaired."""
+        root = builds_dir(self.settings) / build_id
+        try:
+            return tuple(
+                sorted((str(p.relative_to(root)), *_stat(p)) for p in root.rglob("*") if p.is_file())
+            )
+        except OSError:
+            return ()
+
+    def _mark_failed(self, build_id: str, exc: IndexStateError) -> None:
+        self._failed[build_id] = exc
+        self._prints[build_id] = self._fingerprint(build_id)
+
+    def _retry_repaired(self) -> None:
+        """Forget the failure of builds whose files changed since: they are loaded (and checked) again."""
+        for build_id in [b for b in self._failed if self._fingerprint(b) != self._prints.get(b)]:
+            log.info("index build %s changed since it failed; trying it again", build_id)
+            del self._failed[build_id]
+
+    # -- damage found while serving -------------------------------------------------------------------
+    def failed_while_serving(self, exc: IndexReadError) -> None:
+        """A read of the served build failed: mark it failed and fall back to the newest intact build.
+
+        The reload runs in a thread (the request that found the damage answers 503 at once); later
+        reports of the same build are ignored."""
+        with self._lock:
+            if self.service is None or self.service.index.manifest.build_id != exc.build_id:
+                return
+            self._drop_served(exc)
+        threading.Thread(target=self.load, name="index-fallback", daemon=True).start()
+
+    def _drop_served(self, exc: IndexStateError) -> None:
+        """Under the lock: the served build is failed; no service until the fallback is loaded."""
+        service, lease = self.service, self._lease
+        assert service is not None
+        build_id = service.index.manifest.build_id
+        log.error("%s", exc)
+        self._mark_failed(build_id, exc)
+        self.service, self._lease = None, None
+        self.error, self.public_error = str(exc), exc.public_message
+        timer = threading.Timer(RETIRE_AFTER_SECONDS, _retire, (service, lease))
+        timer.daemon = True
+        timer.start()
+
+    def _check_served(self) -> None:
+        """Under the lock: when the served build's files changed, check it again (damage is found before
+        a question hits it); a damaged one is dropped and the newest intact build loaded."""
+        assert self.service is not None
+        build_id = self.service.index.manifest.build_id
+        now = self._fingerprint(build_id)
+        if now == self._prints.get(build_id):
+            return
+        self._prints[build_id] = now
+        try:
+            check_build(self.settings, build_id)
+        except IndexCorruptError as exc:
+            self._drop_served(exc)
+            self._load_best()
 
     def _no_service(self, exc: IndexStateError) -> None:
         if str(exc) != self.error:
@@ -161,7 +238,10 @@ class ServiceHolder:
     def refresh(self) -> bool:
         """Switch to the build CURRENT names when it is new and loads; True when the service changed."""
         with self._lock:
-            if self.service is None:  # not ready (no index yet, Chroma down, …): try again from scratch
+            self._retry_repaired()
+            if self.service is not None:
+                self._check_served()
+            if self.service is None:  # not ready (no index yet, Chroma down, damage): try from scratch
                 self._load_best()
                 return self.service is not None
             try:
@@ -170,6 +250,10 @@ class ServiceHolder:
                 self._report(str(exc))
                 return False
             served = self.service.index.manifest.build_id
+            if wanted == served and self.note and not self.settings.index_build:
+                log.info("CURRENT names the served build %s again; its note is cleared", served)
+                self.note = None
+                self._reported = None
             if wanted is None or wanted == served or wanted in self._failed:
                 return False
             try:
@@ -199,6 +283,11 @@ class ServiceHolder:
         if service is None:
             raise ApiError(503, "not_ready", self.public_error or LOADING)
         return service
+
+
+def _stat(path: Any) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def _retire(service: Any, lease: BuildLease | None) -> None:

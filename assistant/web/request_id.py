@@ -1,14 +1,17 @@
 """Request ids: one per HTTP request, in the ``X-Request-ID`` response header and in every log line.
 
-A caller's own ``X-Request-ID`` is kept when it is sane (1-128 of ``A-Z a-z 0-9 . _ : -``), so a help
-desk can follow one id through its tools and ours; otherwise — and when it is one of the configured API
-keys, sent there by mistake — a new one is made. The id (and the API key's label, once known) live in
-context variables that a logging filter copies into each record. The filter also blanks any
-``Bearer <token>`` or ``api_key=…`` that might reach a log message, as a second guard.
+The middleware is asgi-correlation-id's: it keeps the caller's own ``X-Request-ID`` when
+:func:`acceptable_request_id` says it is sane — 1-64 of ``A-Z a-z 0-9 . _ : -``, starting with a letter
+or digit, so a help desk can follow one id through its tools and ours — and makes a new one (32 hex
+digits) otherwise. An id that holds an API key or anything key-shaped (``<key>.x`` was accepted, echoed
+and logged before issue 20) is never accepted. The front end's own refusals (408, 431, the connection
+caps) carry an id too (:func:`new_request_id`).
 
-The access log shows paths without their query strings (``/v1/search?q=…`` carries questions, names and
-phone numbers; ``?api_key=`` a key; ``?session_hash=`` a session) and without the session id in
-Gradio's heartbeat path.
+The id (and the API key's label, once known) live in context variables that a logging filter copies
+into each record; the same filter makes every record one escaped, bounded line without secrets
+(``log_safety``). The access log shows paths without their query strings (``/v1/search?q=…`` carries
+questions, names and phone numbers; ``?api_key=`` a key; ``?session_hash=`` a session) and without the
+session id in Gradio's heartbeat path.
 """
 
 from __future__ import annotations
@@ -16,22 +19,26 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
+
+from assistant.web.log_safety import MAX_MESSAGE_CHARS, holds_a_key, safe
+
 REQUEST_ID_HEADER = "X-Request-ID"
-_VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-_BEARER = re.compile(r"(Bearer\s+)[^\s'\",]+", re.IGNORECASE)
-_KEY_PARAM = re.compile(r"((?:api[_-]?key|access[_-]?token|token)=)[^&\s'\",]+", re.IGNORECASE)
+_VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _SESSION_IN_PATH = re.compile(r"(/heartbeat/)[^/?\s]+")
 
-_request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _client: ContextVar[str] = ContextVar("client", default="-")
 
 
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
 def current_request_id() -> str:
-    return _request_id.get()
+    return correlation_id.get() or "-"
 
 
 def set_client_label(label: str) -> None:
@@ -39,55 +46,22 @@ def set_client_label(label: str) -> None:
     _client.set(label)
 
 
-def accept_request_id(incoming: str | None, is_secret: Callable[[str], bool] | None = None) -> str:
-    """The caller's id when it is sane (and not a secret such as an API key), else a fresh one (32 hex)."""
-    if incoming and _VALID_ID.fullmatch(incoming) and not (is_secret and is_secret(incoming)):
-        return incoming
-    return uuid.uuid4().hex
+def acceptable_request_id(value: str, keyring: Any = None) -> bool:
+    """A caller's id is kept when it is short, plain and holds no secret (a configured key, or any
+    key-shaped run; ``keyring`` is the app's ``KeyRing``)."""
+    if not _VALID_ID.fullmatch(value):
+        return False
+    return not holds_a_key(value, [keyring] if keyring is not None and keyring.enabled else [])
 
 
-class RequestIdMiddleware:
-    """Outermost ASGI middleware: sets the request id and adds the header to every HTTP response.
-
-    The context variables are set, not reset: each request runs in its own task (uvicorn), and the
-    values must outlast this call so the access log and the 500 handler, which run after it, carry them.
-    """
-
-    def __init__(self, app: Any, keyring: Any = None) -> None:
-        self.app = app
-        self.keyring = keyring  # a KeyRing: an id that is a configured key is replaced, never echoed
-
-    def _is_key(self, value: str) -> bool:
-        return self.keyring.identify(value) is not None
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = None
-        for name, value in scope.get("headers") or []:
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        keyed = self.keyring is not None and self.keyring.enabled
-        request_id = accept_request_id(incoming, self._is_key if keyed else None)
-        _request_id.set(request_id)
-        _client.set("-")
-        header = (b"x-request-id", request_id.encode("ascii"))
-
-        async def send_with_id(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers") or [] if k.lower() != b"x-request-id"]
-                message = {**message, "headers": [*headers, header]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
-def _redact(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    return _KEY_PARAM.sub(r"\1[redacted]", _BEARER.sub(r"\1[redacted]", value))
+def request_id_middleware(app: Any, keyring: Any = None) -> CorrelationIdMiddleware:
+    """asgi-correlation-id around ``app``, validating incoming ids with :func:`acceptable_request_id`."""
+    return CorrelationIdMiddleware(
+        app,
+        header_name=REQUEST_ID_HEADER,
+        generator=new_request_id,
+        validator=lambda value: acceptable_request_id(value, keyring),
+    )
 
 
 def redact_path(full_path: str) -> str:
@@ -98,26 +72,30 @@ def redact_path(full_path: str) -> str:
 
 
 class AccessLogFilter(logging.Filter):
-    """Drops query strings and session ids from uvicorn's access log (args: client, method, path, …)."""
+    """uvicorn's access record (args: client, method, path, version, status): the path without query or
+    session id, and every value escaped, bounded and without secrets."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], redact_path(args[2]), *args[3:])
+        if isinstance(args, tuple) and len(args) >= 4:
+            client, method, path, version, *rest = args
+            record.args = (safe(client, 64), safe(method, 16), safe(redact_path(str(path))), safe(version, 8))
+            record.args += tuple(rest)
         return True
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds ``request_id`` and ``client`` to every record and redacts bearer tokens in its text."""
+    """Adds ``request_id`` and ``client`` to every record; other records become one safe line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        record.request_id = current_request_id()
         record.client = _client.get()
-        record.msg = _redact(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(_redact(a) for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: _redact(v) for k, v in record.args.items()}
+        if record.name != "uvicorn.access":  # formatted by field; AccessLogFilter made them safe
+            try:
+                message = record.getMessage()
+            except Exception:  # arguments that do not fit the format: keep what there is
+                message = f"{record.msg} {record.args!r}"
+            record.msg, record.args = safe(message, MAX_MESSAGE_CHARS), None
         return True
 
 
@@ -152,6 +130,8 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn.access": {"handlers": ["access"], "level": level, "propagate": False},
             "assistant": {"level": level},
+            # its "generated a new id" warning would add a line per request with a bad id
+            "asgi_correlation_id": {"level": "ERROR"},
         },
         "root": {"handlers": ["default"], "level": "WARNING"},
     }

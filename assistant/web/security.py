@@ -1,6 +1,7 @@
 """Who may call ``/v1`` and the chat UI, how often, from which browser origins — ASGI middleware.
 
-Order, outermost first: request id (every response has ``X-Request-ID``, errors included) → CORS
+Order, outermost first: request id (every response has ``X-Request-ID``, errors included) → the Host
+allow-list and the path's normal form (``edge_checks.py``) → CORS
 (preflights are answered before auth, since browsers send them without the key; 401/429 still carry
 the CORS headers so browser code can read them) → API keys (or the page's session) and rate limit on
 ``/v1`` → the UI's door on every other path (``ui_gate.py``) → the worker pool for answers
@@ -21,9 +22,11 @@ from starlette.responses import Response
 
 from assistant.config import Settings
 from assistant.web.api_keys import KeyRing, bearer_token, load_keyring
+from assistant.web.edge_checks import EdgeChecksMiddleware
 from assistant.web.errors import error_response as json_error
+from assistant.web.log_safety import remember_keys
 from assistant.web.rate_limit import RateLimiter
-from assistant.web.request_id import REQUEST_ID_HEADER, RequestIdMiddleware, set_client_label
+from assistant.web.request_id import REQUEST_ID_HEADER, request_id_middleware, set_client_label
 from assistant.web.ui_gate import Door, UiGateMiddleware, client_ip, cross_site, session_cookie
 from assistant.web.workers import PoolMiddleware, WorkerPool
 
@@ -56,7 +59,7 @@ class ApiAccessMiddleware:
         if scope["type"] != "http" or not is_api_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        ip_bucket = f"ip:{client_ip(scope)}"
+        bucket = f"ip:{client_ip(scope)}"
         refusal = None
         if self.keyring.enabled:
             authorization = Headers(scope=scope).get("authorization")
@@ -64,29 +67,31 @@ class ApiAccessMiddleware:
             if authorization is not None:
                 key = self.keyring.identify(token)
                 if key is None:
-                    refusal = self._throttled(ip_bucket) or self._unauthorized(token is None, scope["path"])
+                    refusal = self._throttled(bucket) or self._unauthorized(token is None, scope["path"])
                 else:
                     set_client_label(key.label)
-                    refusal = self._throttled(f"key:{key.label}")
+                    bucket = f"key:{key.label}"
+                    refusal = self._throttled(bucket)
             else:
-                refusal = self._by_session(scope, ip_bucket)
+                refusal, bucket = self._by_session(scope, bucket)
         else:
-            refusal = self._throttled(ip_bucket)
+            refusal = self._throttled(bucket)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self.door.shares.run(bucket, self.app, scope, receive, send)
 
-    def _by_session(self, scope: dict, ip_bucket: str) -> Response | None:
+    def _by_session(self, scope: dict, ip_bucket: str) -> tuple[Response | None, str]:
         """No Authorization header: the chat page's own calls carry its session cookie instead."""
         session = self.door.sessions.get(session_cookie(scope))
         if session is None or not (session.keyed or self.door.settings.ui_public):
-            return self._throttled(ip_bucket) or self._unauthorized(True, scope["path"])
+            return self._throttled(ip_bucket) or self._unauthorized(True, scope["path"]), ip_bucket
         if scope["method"] not in ("GET", "HEAD", "OPTIONS") and cross_site(scope):
             log.warning("refused a cross-site %s with a session cookie on %s", scope["method"], scope["path"])
-            return json_error(403, "forbidden", "Cross-site requests with the page's session are refused.")
+            refusal = json_error(403, "forbidden", "Cross-site requests with the page's session are refused.")
+            return refusal, session.bucket
         set_client_label(session.label)
-        return self._throttled(session.bucket)
+        return self._throttled(session.bucket), session.bucket
 
     def _throttled(self, bucket: str) -> Response | None:
         return self.door.throttled(bucket)
@@ -170,7 +175,9 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
-    app.add_middleware(RequestIdMiddleware, keyring=keyring)
+    app.add_middleware(EdgeChecksMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(request_id_middleware, keyring=keyring)
+    remember_keys(keyring)
     if keyring.enabled:
         document_bearer_auth(app, limiter.enabled)
     return keyring

@@ -27,6 +27,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def with_bound_host(settings: Settings, host: str) -> Settings:
+    """The settings with the address ``assistant serve`` binds added to the allowed Host names (a client
+    reaching ``--host 10.0.0.5`` names it); wildcard binds (0.0.0.0, ::) name no host and add nothing."""
+    name = host.strip().strip("[]").lower()
+    if name in ("", "0.0.0.0", "::") or name in settings.allowed_hosts or "*" in settings.allowed_hosts:
+        return settings
+    return settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, name]})
+
+
 def startup_report(settings: Settings, host: str, allow_unauthenticated: bool) -> list[str]:
     """The lines to print at start; refuses an unauthenticated non-loopback bind.
 
@@ -77,6 +86,15 @@ def startup_report(settings: Settings, host: str, allow_unauthenticated: bool) -
             "Chat UI at / is behind the API keys: the browser exchanges a key at /auth/login for a "
             "session cookie."
         )
+    lines.append(
+        f"Host names answered: {', '.join(settings.allowed_hosts)} (ASSISTANT_ALLOWED_HOSTS; any other Host "
+        "header gets 400)."
+    )
+    lines.append(
+        f"Connections: {settings.max_connections} in all, {settings.max_connections_per_client} per client "
+        f"address; a reader stalled {settings.http_write_timeout_seconds:g} s is cut. For public exposure put "
+        "the shipped nginx edge in front (deploy/nginx/edge.conf, docs/security.md)."
+    )
     if settings.trusted_proxies:
         lines.append(f"X-Forwarded-For/-Proto believed from: {', '.join(settings.trusted_proxies)}.")
     return lines

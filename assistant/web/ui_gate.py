@@ -9,13 +9,17 @@ as a whole, so a new page route is covered without anyone remembering to.
   cookie (Secure over https). Without keys, or with ``ui_public``, opening the page issues an anonymous
   session. Either way every Gradio call needs the cookie, and Gradio's browser-chosen session hash is
   replaced by a tab id derived from the session, so a conversation is reachable only by its own browser.
-* **Limits.** Page loads and Gradio calls spend from the same token buckets as ``/v1`` (the session's key
-  or the client IP); key-form attempts spend from the IP's bucket, so guessing keys is throttled.
-* **Surface.** Of Gradio's routes only what the page's JavaScript uses passes (``queue/join``,
-  ``queue/data``, ``heartbeat``, ``cancel``, ``/config`` and the static files); uploads, the REST-style
-  ``/call``/``/run`` API, file serving, monitoring and the rest answer 404 in the API's JSON shape, and
-  a ``queue/join`` naming a function the page does not have is a 404 too (Gradio would answer 500 with
-  two tracebacks in the log).
+* **Limits.** Every UI request but the page's static files — page loads with or without navigation
+  headers, documents, ``/config``, every Gradio call including ``queue/data`` and ``heartbeat`` — spends
+  from the same token buckets as ``/v1`` (the session's key or the client IP); key-form attempts spend
+  from the IP's bucket, so guessing keys is throttled.
+* **Surface.** Only the paths the page uses pass (``ui_surface.py``, an allow-list); uploads, the
+  REST-style ``/call``/``/run`` API, file serving, Gradio's static folder, monitoring and the rest
+  answer 404 in the API's JSON shape, and so does a ``queue/join`` naming a function the page does not
+  have or a ``queue/data`` for a tab that has no queue (Gradio would answer with tracebacks in the log).
+  A Gradio body nested deeper than ``MAX_JSON_DEPTH`` is a 422.
+* **Abandoned questions.** The door tells the chat (``ui_listeners.py``) which tabs have their result
+  stream open, so a question nobody reads is not computed.
 * **CSRF.** A cookie-authenticated POST must come from the page's own origin (``Origin`` /
   ``Sec-Fetch-Site``), else 403.
 """
@@ -39,47 +43,34 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from assistant.config import Settings
 from assistant.web.api_keys import KeyRing
 from assistant.web.errors import error_response as json_error
+from assistant.web.key_shares import KeyShares
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import set_client_label
 from assistant.web.sessions import COOKIE_NAME, SessionStore, UiSession
+from assistant.web.ui_listeners import TabListeners
+from assistant.web.ui_surface import (
+    CONFIG_PATHS,
+    GRADIO_CANCEL,
+    GRADIO_DATA,
+    GRADIO_HEARTBEAT,
+    GRADIO_JOIN,
+    GRADIO_PREFIX,
+    is_api,
+    is_asset,
+    is_charged,
+    is_known,
+    is_open,
+)
 
 log = logging.getLogger("assistant.web.ui_gate")
 
 LOGIN_PATH = "/auth/login"
 LOGOUT_PATH = "/auth/logout"
-#: Open to anyone: health checks, the API's docs (the API itself checks keys), the key form.
-OPEN_PATHS = frozenset(
-    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/favicon.ico"}
-)
-#: Files of pinned registry packages (``assets.VENDOR``): public code, also needed by the open API docs.
-OPEN_PREFIXES = ("/static/vendor/",)
-#: The Gradio routes the chat page's JavaScript calls; every other ``/gradio_api/…`` path is refused.
-GRADIO_PREFIX = "/gradio_api/"
-GRADIO_CALLS = frozenset({"/gradio_api/queue/join", "/gradio_api/queue/data", "/gradio_api/cancel"})
-GRADIO_HEARTBEAT = "/gradio_api/heartbeat/"
-#: Gradio's routes outside ``/gradio_api`` that the page does not use (its own login, PWA, monitoring…).
-GRADIO_UNUSED = (
-    "/login",
-    "/logout",
-    "/user",
-    "/login_check",
-    "/token",
-    "/app_id",
-    "/svelte/",
-    "/manifest.json",
-    "/pwa_icon",
-    "/monitoring",
-    "/runs",
-    "/run-history",
-    "/dev/",
-    "/file=",
-    "/proxy=",
-)
-#: UI requests that spend a token: they run a function or render the page.
-CHARGED = frozenset({"/gradio_api/queue/join", "/gradio_api/cancel", "/config"})
 #: Gradio's session hash as its JavaScript makes it (``Math.random().toString(36)``), with room to spare.
 _BROWSER_HASH = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FORM_BYTES = 4096
+#: The page's Gradio bodies nest a few levels; a 5,000-deep body raised RecursionError (500).
+MAX_JSON_DEPTH = 32
 #: Refusals of one bucket are logged at most this often.
 LOG_EVERY_SECONDS = 10.0
 #: Set by the gate for the UI's handlers (the feedback limit's client); never taken from outside.
@@ -136,6 +127,9 @@ class Door:
         )
         #: Anyone may open a UI session: no keys configured, or the UI made public on purpose.
         self.ui_open = not keyring.enabled or settings.ui_public
+        self.listeners = TabListeners()
+        self.shares = KeyShares(settings.max_requests_per_key)
+        self._queue: Any = None  # Gradio's queue, to tell a tab that has joined from a made-up one
         self._inputs: dict[int, int] = {}  # function id -> how many input values it takes
         self._warned: dict[str, tuple[float, int]] = {}  # bucket -> (last warning, refusals since)
         self._warned_lock = threading.Lock()
@@ -143,6 +137,7 @@ class Door:
     def bind_gradio(self, blocks: Any) -> None:
         """Called by the UI mount: which functions exist, and how to drop a tab's Gradio state."""
         self._inputs = {fn_id: len(fn.inputs or []) for fn_id, fn in blocks.fns.items()}
+        self._queue = getattr(blocks, "_queue", None)
         holder = blocks.state_holder
 
         def drop(tabs: list[str]) -> None:
@@ -152,6 +147,11 @@ class Door:
                     holder.time_last_used.pop(tab, None)
 
         self.sessions.on_tabs_dropped = drop
+
+    def has_queue(self, tab: str) -> bool:
+        """Whether Gradio holds messages for this tab (it has joined); unknown: assume so."""
+        pending = getattr(self._queue, "pending_messages_per_session", None)
+        return pending is None or tab in pending
 
     def known_fn(self, fn_index: object) -> bool:
         return isinstance(fn_index, int) and not isinstance(fn_index, bool) and fn_index in self._inputs
@@ -209,7 +209,7 @@ class UiGateMiddleware:
         if scope["type"] == "websocket":  # the page uses none; refuse rather than guard them
             await send({"type": "websocket.close", "code": 1008})
             return
-        if scope["type"] != "http" or _is_api(scope["path"]) or _is_open(scope["path"]):
+        if scope["type"] != "http" or is_api(scope["path"]) or is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         path = scope["path"]
@@ -241,7 +241,15 @@ class UiGateMiddleware:
                 return
         if new_cookie is not None:
             send = _adding_cookie(send, new_cookie)
-        await self.app(scope, receive, send)
+        if scope["path"] != GRADIO_DATA or session is None:
+            await door.shares.run(session.bucket if session else None, self.app, scope, receive, send)
+            return
+        tab = dict(parse_qsl(scope["query_string"].decode("latin-1")))["session_hash"]
+        door.listeners.opened(tab)  # the tab reads its results: its questions are worth computing
+        try:
+            await door.shares.run(session.bucket, self.app, scope, receive, send)
+        finally:
+            door.listeners.closed(tab)
 
     # -- who is calling -------------------------------------------------------------------------------
     def _without_session(self, scope: dict) -> tuple[Response | None, UiSession | None, str | None]:
@@ -259,12 +267,13 @@ class UiGateMiddleware:
                 session_id = door.sessions.open(label="-", bucket=ip_bucket, keyed=False)
                 session = door.sessions.get(session_id)
                 return None, session, door.cookie(scope, session_id)
-            if path.startswith(GRADIO_PREFIX) or path in CHARGED:
+            if path.startswith(GRADIO_PREFIX) or path in CONFIG_PATHS or is_asset(path):
                 refusal = door.throttled(ip_bucket) or json_error(
                     401, "no_session", "No UI session: reload the page (ページを再読み込みしてください)."
                 )
                 return refusal, None, None
-            return None, None, None  # static files of the open page
+            # another page of the open UI (a document; the page fetched by a script): the IP pays
+            return door.throttled(ip_bucket, page=scope["method"] in ("GET", "HEAD")), None, None
         if navigation:
             refusal = door.throttled(ip_bucket, page=True)
             return refusal or RedirectResponse(LOGIN_PATH, status_code=303), None, None
@@ -275,19 +284,18 @@ class UiGateMiddleware:
         return refusal, None, None
 
     def _refuse(self, scope: dict, session: UiSession | None, charged: bool) -> Response | None:
-        """Paths the page does not use (404), cross-site posts (403), and the rate limit (429) unless this
-        request already paid (the page load that opened an anonymous session)."""
+        """The rate limit (429) unless this request already paid (the page load that opened an anonymous
+        session) or fetches a static file, paths the page does not use (404), cross-site posts (403)."""
         path = scope["path"]
-        if path.startswith(GRADIO_PREFIX):
-            if path not in GRADIO_CALLS and not path.startswith(GRADIO_HEARTBEAT):
-                return json_error(404, "not_found", "Not Found")
-        elif path.startswith(GRADIO_UNUSED) or path == "/gradio_api":
+        if session is not None and not charged and is_charged(path):
+            refusal = self.door.throttled(session.bucket, page=is_navigation(scope))
+            if refusal is not None:
+                return refusal
+        if not is_known(path):
             return json_error(404, "not_found", "Not Found")
         if scope["method"] not in ("GET", "HEAD", "OPTIONS") and cross_site(scope):
             log.warning("refused a cross-site %s on the UI", scope["method"])
             return json_error(403, "forbidden", "Cross-site requests are refused.")
-        if session is not None and not charged and (path in CHARGED or is_navigation(scope)):
-            return self.door.throttled(session.bucket, page=is_navigation(scope))
         return None
 
     # -- Gradio's session hash → the session's tab id -------------------------------------------------
@@ -302,7 +310,7 @@ class UiGateMiddleware:
                 return scope, receive, json_error(404, "not_found", "Not Found")
             new_path = GRADIO_HEARTBEAT + tab(session, browser_hash)
             return {**scope, "path": new_path, "raw_path": new_path.encode()}, receive, None
-        if path == "/gradio_api/queue/data":
+        if path == GRADIO_DATA:
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
             hashes = [v for k, v in query if k == "session_hash"]
             if len(hashes) != 1 or not _BROWSER_HASH.fullmatch(hashes[0]):
@@ -311,10 +319,13 @@ class UiGateMiddleware:
                     receive,
                     json_error(422, "invalid_request", "session_hash is missing or malformed"),
                 )
+            tab_id = tab(session, hashes[0])
+            if not self.door.has_queue(tab_id):  # Gradio answered a made-up hash with tracebacks
+                return scope, receive, json_error(404, "not_found", "No queue for this tab: ask first.")
             rest = [(k, v) for k, v in query if k != "session_hash"]
-            query_string = urlencode([*rest, ("session_hash", tab(session, hashes[0]))]).encode()
+            query_string = urlencode([*rest, ("session_hash", tab_id)]).encode()
             return {**scope, "query_string": query_string}, receive, None
-        if path in ("/gradio_api/queue/join", "/gradio_api/cancel"):
+        if path in (GRADIO_JOIN, GRADIO_CANCEL):
             body, refusal = await _read_json(receive, self.door.settings.max_body_bytes)
             if refusal is not None:
                 return scope, receive, refusal
@@ -403,14 +414,6 @@ class UiGateMiddleware:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
-def _is_api(path: str) -> bool:
-    return path == "/v1" or path.startswith("/v1/")
-
-
-def _is_open(path: str) -> bool:
-    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
-
-
 def _with_client(headers: Iterable[tuple[bytes, bytes]], bucket: str) -> list[tuple[bytes, bytes]]:
     kept = [(k, v) for k, v in headers if k.lower() != CLIENT_HEADER]
     return [*kept, (CLIENT_HEADER, bucket.encode("utf-8", "replace"))]
@@ -447,11 +450,25 @@ async def _read_json(receive: Any, limit: int) -> tuple[dict, Response | None]:
         return {}, json_error(413, "payload_too_large", f"The request body is larger than {limit} bytes.")
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return {}, json_error(422, "invalid_request", "The body must be a JSON object.")
     if not isinstance(body, dict):
         return {}, json_error(422, "invalid_request", "The body must be a JSON object.")
+    if _depth(body) > MAX_JSON_DEPTH:
+        return {}, json_error(422, "invalid_request", f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
     return body, None
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 async def _read_form(receive: Any) -> dict[str, str]:

@@ -281,9 +281,10 @@ class PooledService:
 class PooledHolder:
     """The service holder handed to the chat UI: same settings, the current service behind the pool."""
 
-    def __init__(self, holder: Any, pool: WorkerPool) -> None:
+    def __init__(self, holder: Any, pool: WorkerPool, listeners: Any = None) -> None:
         self._holder, self.pool = holder, pool
         self.settings = holder.settings
+        self.listeners = listeners  # the door's TabListeners: is anyone reading a tab's results?
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._holder, name)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import gradio as gr
 
 from assistant.config import Settings, get_settings
+from assistant.index.store import IndexReadError
 from assistant.pipeline.read import Turn
 from assistant.pipeline.service import AnswerResponse, AnswerService
 from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
@@ -104,6 +105,13 @@ class ChatUI:
         _warn("評価の送信が続いています。少し待ってからもう一度お試しください。")
         return True
 
+    def _someone_waits(self, request: gr.Request | None) -> bool:
+        """Whether the tab reads its results (the door counts its open result streams); the page opens
+        the stream right after asking, so this waits a short grace for it."""
+        listeners = getattr(self.holder, "listeners", None)
+        tab = getattr(request, "session_hash", None)
+        return listeners is None or not tab or listeners.wait_for(tab)
+
     def _trim(self, conv: dict[str, Any]) -> None:
         """Bound the session like an API request: the newest turns within the history limits, and only
         the messages (and their answer records) of that span on screen."""
@@ -147,11 +155,18 @@ class ChatUI:
 
     # -- asking ---------------------------------------------------------------------------------------
     def ask(
-        self, question: str, ministry: str, applicant_type: str, theme: str, conv: dict[str, Any]
+        self,
+        question: str,
+        ministry: str,
+        applicant_type: str,
+        theme: str,
+        conv: dict[str, Any],
+        request: gr.Request = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Yields (chatbot, conversation, question box, feedback notice, comment box) as the answer streams.
 
-        Asking clears the 👍 notice and the comment box: they belong to the answer that was rated.
+        Asking clears the 👍 notice and the comment box: they belong to the answer that was rated. A
+        question whose tab is not reading its results (the client joined and left) is not computed.
         """
         conv = conv or _new_conversation()
         question = (question or "").strip()
@@ -170,6 +185,9 @@ class ChatUI:
         messages.append({"role": "assistant", "content": "回答を作成しています…"})
         yield list(messages), conv, "", "", gr.Column(visible=False)
 
+        if not self._someone_waits(request):
+            log.info("skipped a chat-UI question whose tab is not reading its results")
+            return
         svc = ready_service(self.holder)
         if svc is None:  # shown, but kept out of the history sent with the next question
             messages[-1]["content"] = (
@@ -199,6 +217,10 @@ class ChatUI:
             )
             yield list(messages), conv, question, gr.skip(), gr.skip()
             return
+        except IndexReadError as exc:  # the served build is damaged: the holder falls back to an intact one
+            report = getattr(self.holder, "failed_while_serving", None)
+            if report is not None:
+                report(exc)
         except Exception:
             log.exception("answering failed in the chat UI")
         if not isinstance(result, AnswerResponse):
