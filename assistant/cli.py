@@ -1,5 +1,5 @@
-"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``, ``eval``, ``feedback export``,
-``keys``.
+"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``mcp``, ``ask``, ``eval``,
+``feedback export``, ``keys``.
 
 Errors the user can fix (no index, bad manifest, model mismatch) are printed as one readable line
 with exit code 2, never as a traceback.
@@ -65,6 +65,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         create_app(settings), settings, args.host, args.port, log_level="info", log_config=log_config()
     )
     uvicorn.Server(config).run()
+    return 0
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    """The MCP server over stdio (the same tools as /mcp), on the local index."""
+    from assistant.mcp_server.stdio import run_stdio
+
+    run_stdio(get_settings())
     return 0
 
 
@@ -264,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve a non-loopback host without API keys (only when something else authenticates callers)",
     )
     serve.set_defaults(func=_cmd_serve)
+
+    mcp = sub.add_parser("mcp", help="serve the MCP tools and documents over stdio (for agent clients)")
+    mcp.set_defaults(func=_cmd_mcp)
 
     keys = sub.add_parser("keys", help="API keys: make one, hash one, check the configured ones")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

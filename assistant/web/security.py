@@ -22,9 +22,10 @@ from starlette.responses import Response
 from assistant.config import Settings
 from assistant.web.api_keys import KeyRing, bearer_token, load_keyring
 from assistant.web.errors import error_response as json_error
+from assistant.web.openai_errors import OpenAIErrorShapeMiddleware
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import REQUEST_ID_HEADER, RequestIdMiddleware, set_client_label
-from assistant.web.ui_gate import Door, UiGateMiddleware, client_ip, cross_site, session_cookie
+from assistant.web.ui_gate import API_PREFIXES, Door, UiGateMiddleware, client_ip, cross_site, session_cookie
 from assistant.web.workers import PoolMiddleware, WorkerPool
 
 log = logging.getLogger("assistant.web.security")
@@ -34,7 +35,8 @@ BEARER_SCHEME = "bearerAuth"
 
 
 def is_api_path(path: str) -> bool:
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+    """``/v1`` and the MCP endpoint ``/mcp``: the paths that take API keys (``ui_gate.API_PREFIXES``)."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in API_PREFIXES)
 
 
 class ApiAccessMiddleware:
@@ -170,6 +172,7 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
             allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
+    app.add_middleware(OpenAIErrorShapeMiddleware)  # around every refusal of the OpenAI-compatible paths
     app.add_middleware(RequestIdMiddleware, keyring=keyring)
     if keyring.enabled:
         document_bearer_auth(app, limiter.enabled)

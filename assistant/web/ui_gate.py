@@ -403,8 +403,12 @@ class UiGateMiddleware:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+#: Paths guarded like the API (keys, rate limit), not as the UI: ``/v1`` and MCP's ``/mcp``.
+API_PREFIXES = ("/v1", "/mcp")
+
+
 def _is_api(path: str) -> bool:
-    return path == "/v1" or path.startswith("/v1/")
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in API_PREFIXES)
 
 
 def _is_open(path: str) -> bool:

@@ -1,7 +1,7 @@
 """The API's routes, one ``APIRouter`` per resource; ``create_app`` includes them all."""
 
 from assistant.web import assets
-from assistant.web.routes import answers, catalog, documents, health, networks, search
+from assistant.web.routes import answers, catalog, documents, health, networks, openai_compat, search
 
 ROUTERS = (
     health.router,
@@ -10,5 +10,6 @@ ROUTERS = (
     catalog.router,
     documents.router,
     networks.router,
+    openai_compat.router,
     assets.router,
 )
