@@ -69,13 +69,13 @@ def widget_host_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def integrations_server(index_settings, widget_host_port, tmp_path_factory) -> Iterator[str]:
-    """The real app deployed for help desks' tools: API keys set (OpenAI SDK, LangChain and MCP clients
-    must send one), the chat UI public (the widget holds no key) and the widget allowed on one page origin.
-    Its own copy of the index, so the feedback the widget stores stays out of the shared folder."""
+def integrations_settings(index_settings, widget_host_port, tmp_path_factory) -> Settings:
+    """The app deployed for help desks' tools: API keys set (OpenAI SDK, LangChain and MCP clients must send
+    one), the chat UI public (the widget holds no key) and the widget allowed on one page origin. Its own copy
+    of the index, so the feedback the widget stores stays out of the shared folder."""
     data = Path(tmp_path_factory.mktemp("integrations")) / "data"
     shutil.copytree(index_settings.index_dir, data / "index", ignore=shutil.ignore_patterns("*.lock"))
-    settings = index_settings.model_copy(
+    return index_settings.model_copy(
         update={
             "data_dir": data,
             "api_keys": SecretStr(INTEGRATION_KEY),
@@ -83,5 +83,10 @@ def integrations_server(index_settings, widget_host_port, tmp_path_factory) -> I
             "widget_origins": [f"http://127.0.0.1:{widget_host_port}"],
         }
     )
-    with serve_app(settings) as base:
+
+
+@pytest.fixture(scope="session")
+def integrations_server(integrations_settings) -> Iterator[str]:
+    """:func:`integrations_settings` served over HTTP (once per session: the OpenAI, MCP and widget tests)."""
+    with serve_app(integrations_settings) as base:
         yield base

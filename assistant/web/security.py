@@ -26,6 +26,7 @@ from assistant.web.openai_errors import OpenAIErrorShapeMiddleware
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import REQUEST_ID_HEADER, RequestIdMiddleware, set_client_label
 from assistant.web.ui_gate import API_PREFIXES, Door, UiGateMiddleware, client_ip, cross_site, session_cookie
+from assistant.web.widget_gate import WidgetGateMiddleware
 from assistant.web.workers import PoolMiddleware, WorkerPool
 
 log = logging.getLogger("assistant.web.security")
@@ -164,6 +165,7 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
     if settings.ui_enabled:  # without the page there is no UI to guard (unknown paths stay 404s)
         app.add_middleware(UiGateMiddleware, door=door)
     app.add_middleware(ApiAccessMiddleware, door=door)
+    app.add_middleware(WidgetGateMiddleware, door=door)  # the widget's own paths: origins, public UI only
     if settings.cors_origins:
         app.add_middleware(
             JsonCORSMiddleware,

@@ -49,10 +49,20 @@ LOGIN_PATH = "/auth/login"
 LOGOUT_PATH = "/auth/logout"
 #: Open to anyone: health checks, the API's docs (the API itself checks keys), the key form.
 OPEN_PATHS = frozenset(
-    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/favicon.ico"}
+    {
+        "/healthz",
+        "/readyz",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+        "/favicon.ico",
+        "/widget.js",
+    }
 )
-#: Files of pinned registry packages (``assets.VENDOR``): public code, also needed by the open API docs.
-OPEN_PREFIXES = ("/static/vendor/",)
+#: Files of pinned registry packages (``assets.VENDOR``): public code, also needed by the open API docs;
+#: and the embeddable widget's paths, which have a door of their own (``widget_gate.py``).
+OPEN_PREFIXES = ("/static/vendor/", "/widget/")
 #: The Gradio routes the chat page's JavaScript calls; every other ``/gradio_api/…`` path is refused.
 GRADIO_PREFIX = "/gradio_api/"
 GRADIO_CALLS = frozenset({"/gradio_api/queue/join", "/gradio_api/queue/data", "/gradio_api/cancel"})

@@ -32,6 +32,7 @@ HEAVY_PATHS = {
     ("POST", "/v1/answer/stream"),
     ("GET", "/v1/search"),
     ("POST", "/v1/chat/completions"),
+    ("POST", "/widget/answer"),
 }
 
 
