@@ -1,5 +1,5 @@
-"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``ask``, ``eval``, ``feedback export``,
-``keys``.
+"""The ``assistant`` command: ``ingest``, ``prepare-model``, ``serve``, ``mcp``, ``ask``, ``eval``,
+``feedback export``, ``keys``.
 
 Errors the user can fix (no index, bad manifest, model mismatch) are printed as one readable line
 with exit code 2, never as a traceback.
@@ -65,6 +65,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         create_app(settings), settings, args.host, args.port, log_level="info", log_config=log_config()
     )
     uvicorn.Server(config).run()
+    return 0
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    """The MCP server over stdio (the same tools as /mcp), on the local index."""
+    from assistant.mcp_server.stdio import run_stdio
+
+    run_stdio(get_settings())
     return 0
 
 
@@ -145,9 +153,14 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from evals.dataset import CaseFileError
     from evals.runner import main as run_eval_main
+    from evals.spreadsheet import is_sheet
 
+    if args.template:
+        return _eval_template(args.template)
     if args.composer:
         return _eval_composer(args)
+    if is_sheet(args.dataset):
+        return _eval_sheet(args)
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes:
@@ -169,6 +182,41 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         )
     except (CaseFileError, ValueError) as exc:
         raise UserError(str(exc)) from exc
+
+
+def _eval_template(path: Path) -> int:
+    """`assistant eval --template cases.xlsx|cases.csv`: a sheet with the columns and example rows."""
+    from evals.spreadsheet import SHEET_SUFFIXES, write_template
+
+    if path.suffix.lower() not in SHEET_SUFFIXES:
+        raise UserError(f"--template writes .xlsx or .csv, not {path.suffix or 'a file without a suffix'}")
+    if path.exists():
+        raise UserError(f"{path.name} already exists; choose another name (nothing was overwritten)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_template(path)
+    print(f"Wrote {path}: fill in one question per row, then `assistant eval --dataset {path.name}`")
+    return 0
+
+
+def _eval_sheet(args: argparse.Namespace) -> int:
+    """`assistant eval --dataset cases.xlsx|cases.csv`: each row a case, an HTML report (evals/sheet_run.py)."""
+    import httpx
+
+    from evals.dataset import CaseFileError
+    from evals.sheet_run import main as sheet_main
+
+    if not args.dataset.exists():
+        raise UserError(f"no eval set at {args.dataset}")
+    try:
+        return sheet_main(args.dataset, args.report, args.url, args.api_key, get_settings(), not args.quiet)
+    except CaseFileError as exc:
+        raise UserError(str(exc)) from exc
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        hint = " (send a valid key with --api-key or ASSISTANT_EVAL_API_KEY)" if status == 401 else ""
+        raise UserError(f"the server at --url answered {status}{hint}") from exc
+    except httpx.HTTPError as exc:
+        raise UserError(f"cannot reach the server at --url ({type(exc).__name__})") from exc
 
 
 def _eval_composer(args: argparse.Namespace) -> int:
@@ -265,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_cmd_serve)
 
+    mcp = sub.add_parser("mcp", help="serve the MCP tools and documents over stdio (for agent clients)")
+    mcp.set_defaults(func=_cmd_mcp)
+
     keys = sub.add_parser("keys", help="API keys: make one, hash one, check the configured ones")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_new = keys_sub.add_parser("new", help="generate a key; print it once and its keys-file line")
@@ -284,9 +335,25 @@ def build_parser() -> argparse.ArgumentParser:
     evals_dir = PROJECT_ROOT / "evals"
 
     evaluate = sub.add_parser("eval", help="run the eval set; exit 1 when a release threshold fails")
-    evaluate.add_argument("--dataset", type=Path, default=evals_dir / "cases.jsonl", help="JSONL eval cases")
+    evaluate.add_argument(
+        "--dataset",
+        type=Path,
+        default=evals_dir / "cases.jsonl",
+        help="JSONL eval cases, or a spreadsheet (.xlsx/.csv) with Japanese headers: 質問, 会話履歴, 含むべき事業, "
+        "含んではいけない事業, 含むべき文字列, 回答不能 (docs/integrations.md)",
+    )
+    evaluate.add_argument(
+        "--template",
+        type=Path,
+        help="write a spreadsheet (.xlsx or .csv) with the columns and example rows, then stop",
+    )
     evaluate.add_argument("--modes", default="hybrid", help="comma-separated: dense,bm25,hybrid")
-    evaluate.add_argument("--report", type=Path, help="write the JSON report here (and a .md beside it)")
+    evaluate.add_argument(
+        "--report",
+        type=Path,
+        help="write the JSON report here (and a .md beside it); for a spreadsheet, the HTML report "
+        "(default: <dataset>-report.html beside it)",
+    )
     evaluate.add_argument("--url", help="evaluate a deployed API instead of the local index")
     evaluate.add_argument("--api-key", default=os.environ.get("ASSISTANT_EVAL_API_KEY"), help="for --url")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")

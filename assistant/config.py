@@ -132,6 +132,28 @@ class Settings(BaseSettings):
     )
     ui_enabled: bool = Field(True, description="Serve the chat UI at /.")
 
+    # Integrations (docs/integrations.md): the OpenAI-compatible endpoint, the MCP server, the widget.
+    openai_model_id: str = Field(
+        "seisaku-assistant",
+        min_length=1,
+        max_length=100,
+        description="The model id /v1/models lists and /v1/chat/completions accepts (another id is a 404).",
+    )
+    mcp_enabled: bool = Field(
+        True, description="Serve MCP (Streamable HTTP) at /mcp, behind the same API keys and rate limit."
+    )
+    widget_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins of the pages that may embed /widget.js (CORS on the widget's "
+        "own routes only); empty = the widget is off. It works only while the chat UI is public.",
+    )
+    widget_answers_kept: int = Field(
+        1000,
+        ge=1,
+        description="Widget answers remembered for their 👍/👎 (an answer older than the newest this many "
+        "can no longer be rated).",
+    )
+
     # Index builds kept on disk besides the current one (for rollback and crash safety).
     keep_previous_builds: int = 1
     index_build: str | None = Field(
@@ -292,6 +314,15 @@ class Settings(BaseSettings):
                     raise ValueError(
                         f"{origin!r} is not an origin like https://helpdesk.example.go.jp[:port]"
                     )
+        return value
+
+    @field_validator("widget_origins", mode="before")
+    @classmethod
+    def _split_widget_origins(cls, value: object) -> object:
+        """Like cors_origins, without '*': the widget's answers go only to pages named one by one."""
+        value = cls._split_origins(value)
+        if isinstance(value, list) and "*" in value:
+            raise ValueError("'*' is not allowed: name each page origin that embeds the widget")
         return value
 
     @property

@@ -1,18 +1,20 @@
 """Shared fixtures: the corpus catalog and program matcher (no model), one real index of the project corpus
-per test session, and a live API server."""
+per test session, a live API server, and one deployed as a help desk's tools reach it (keys, widget)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
 from assistant.records import Catalog
 from ingest.catalog import extract_catalog
-from tests.support import serve_app
+from tests.support import free_port, serve_app
 
 
 @pytest.fixture(scope="session")
@@ -100,4 +102,38 @@ def answer_service(index_settings):
 def live_server(index_settings) -> Iterator[str]:
     """The real FastAPI app served by uvicorn on a loopback port; yields its base URL once ready."""
     with serve_app(index_settings) as base:
+        yield base
+
+
+#: The API key of :func:`integrations_server` (tests of the OpenAI-compatible endpoint, MCP, the widget).
+INTEGRATION_KEY = "integrations-test-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def widget_host_port() -> int:
+    """The port of the help desk's own page that embeds the widget (another origin than the app)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def integrations_settings(index_settings, widget_host_port, tmp_path_factory) -> Settings:
+    """The app deployed for help desks' tools: API keys set (OpenAI SDK, LangChain and MCP clients must send
+    one), the chat UI public (the widget holds no key) and the widget allowed on one page origin. Its own copy
+    of the index, so the feedback the widget stores stays out of the shared folder."""
+    data = Path(tmp_path_factory.mktemp("integrations")) / "data"
+    shutil.copytree(index_settings.index_dir, data / "index", ignore=shutil.ignore_patterns("*.lock"))
+    return index_settings.model_copy(
+        update={
+            "data_dir": data,
+            "api_keys": SecretStr(INTEGRATION_KEY),
+            "ui_public": True,
+            "widget_origins": [f"http://127.0.0.1:{widget_host_port}"],
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def integrations_server(integrations_settings) -> Iterator[str]:
+    """:func:`integrations_settings` served over HTTP (once per session: the OpenAI, MCP and widget tests)."""
+    with serve_app(integrations_settings) as base:
         yield base

@@ -7,6 +7,7 @@ ready, or why not (no index → run ``assistant ingest``). Every error is JSON
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,7 @@ __all__ = ["ApiError", "ServiceHolder", "create_app", "error_response"]
 def create_app(settings: Settings | None = None, load_in_background: bool = True) -> FastAPI:
     settings = settings or get_settings()
     holder = ServiceHolder(settings)
+    mcp_running = None  # the MCP transport's session manager, run for the app's lifetime
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -34,7 +36,8 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
         else:
             holder.load()
         holder.start_watching()  # switch to new index builds without a restart
-        yield
+        async with mcp_running() if mcp_running is not None else contextlib.nullcontext():
+            yield
         holder.stop()
 
     app = FastAPI(
@@ -53,6 +56,10 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if settings.mcp_enabled:
+        from assistant.mcp_server.http import mount_mcp  # MCP over Streamable HTTP at /mcp
+
+        mcp_running = mount_mcp(app, holder)
     install_docs(app, settings, keyring.enabled)
 
     if not settings.ui_enabled:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from openpyxl import Workbook
@@ -18,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from assistant.pipeline.conditions import Condition, ProgramFilter, explicit_filters
 from assistant.pipeline.service import AnswerService
 from assistant.records import Program
+from assistant.vocabulary import amounts_in
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -59,6 +62,24 @@ def select_programs(service: AnswerService, query: CatalogQuery) -> list[Program
         needle = query.q.strip()
         found = [p for p in found if p.id in named or needle in p.name or needle in (p.description or "")]
     return found
+
+
+def budget_bound(text: str | None) -> int | None:
+    """A budget typed as people write it — 「10億円」, 「500百万円」, 「1,450,000」 (千円, as the tables) — in
+    thousand yen; empty is no bound."""
+    value = unicodedata.normalize("NFKC", text or "").strip().replace(",", "")
+    if not value:
+        return None
+    amounts = amounts_in(
+        value if re.search(r"円$", value) else value + ("円" if value[-1] in "億万千" else "")
+    )
+    if amounts:
+        return amounts[0]
+    if value.isdigit():
+        return int(value)
+    raise ValueError(
+        f"予算額「{text}」を読めません。「10億円」「500百万円」や千円単位の数字で入力してください。"
+    )
 
 
 #: Column header → value of a program, for both exports.

@@ -25,9 +25,12 @@ from assistant.web.api_keys import KeyRing, bearer_token, load_keyring
 from assistant.web.edge_checks import EdgeChecksMiddleware
 from assistant.web.errors import error_response as json_error
 from assistant.web.log_safety import remember_keys
+from assistant.web.openai_errors import OpenAIErrorShapeMiddleware
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import REQUEST_ID_HEADER, request_id_middleware, set_client_label
 from assistant.web.ui_gate import Door, UiGateMiddleware, client_ip, cross_site, session_cookie
+from assistant.web.ui_surface import API_PREFIXES
+from assistant.web.widget_gate import WidgetGateMiddleware
 from assistant.web.workers import PoolMiddleware, WorkerPool
 
 log = logging.getLogger("assistant.web.security")
@@ -37,7 +40,8 @@ BEARER_SCHEME = "bearerAuth"
 
 
 def is_api_path(path: str) -> bool:
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+    """``/v1`` and the MCP endpoint ``/mcp``: the paths that take API keys (``ui_surface.API_PREFIXES``)."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in API_PREFIXES)
 
 
 class ApiAccessMiddleware:
@@ -167,6 +171,7 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
     if settings.ui_enabled:  # without the page there is no UI to guard (unknown paths stay 404s)
         app.add_middleware(UiGateMiddleware, door=door)
     app.add_middleware(ApiAccessMiddleware, door=door)
+    app.add_middleware(WidgetGateMiddleware, door=door)  # the widget's own paths: origins, public UI only
     if settings.cors_origins:
         app.add_middleware(
             JsonCORSMiddleware,
@@ -176,6 +181,7 @@ def install(app: FastAPI, settings: Settings) -> KeyRing:
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
     app.add_middleware(EdgeChecksMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(OpenAIErrorShapeMiddleware)  # around every refusal of the OpenAI-compatible paths
     app.add_middleware(request_id_middleware, keyring=keyring)
     remember_keys(keyring)
     if keyring.enabled:

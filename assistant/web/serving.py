@@ -95,6 +95,17 @@ def startup_report(settings: Settings, host: str, allow_unauthenticated: bool) -
         f"address; a reader stalled {settings.http_write_timeout_seconds:g} s is cut. For public exposure put "
         "the shipped nginx edge in front (deploy/nginx/edge.conf, docs/security.md)."
     )
+    if settings.widget_origins:
+        pages = ", ".join(settings.widget_origins)
+        if keyring.enabled and not settings.ui_public:
+            lines.append(
+                f"WARNING: Widget: /widget.js is allowed on {pages} but will refuse to open: it holds no key, so "
+                "it needs the public chat UI (ASSISTANT_UI_PUBLIC=true)."
+            )
+        else:
+            lines.append(
+                f"Widget: /widget.js answers pages of {pages} (anonymous, rate-limited per client IP)."
+            )
     if settings.trusted_proxies:
         lines.append(f"X-Forwarded-For/-Proto believed from: {', '.join(settings.trusted_proxies)}.")
     return lines

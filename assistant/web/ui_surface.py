@@ -20,6 +20,12 @@ OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/favicon.ico"}
 )
 VENDOR_PREFIX = "/static/vendor/"
+#: The embeddable widget's script and its calls have a door of their own (``widget_gate.py``): origins,
+#: public UI only, the client IP's bucket.
+WIDGET_PATHS = frozenset({"/widget.js"})
+WIDGET_PREFIX = "/widget/"
+#: Paths guarded like the API (keys, rate limit), not as the UI: ``/v1`` and MCP's ``/mcp``.
+API_PREFIXES = ("/v1", "/mcp")
 GRADIO_PREFIX = "/gradio_api/"
 GRADIO_JOIN, GRADIO_DATA, GRADIO_CANCEL = (
     "/gradio_api/queue/join",
@@ -42,11 +48,16 @@ def _one_segment(path: str, prefix: str) -> bool:
 
 
 def is_api(path: str) -> bool:
-    return path == "/v1" or path.startswith("/v1/")
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in API_PREFIXES)
 
 
 def is_open(path: str) -> bool:
-    return path in OPEN_PATHS or _one_segment(path, VENDOR_PREFIX)
+    return (
+        path in OPEN_PATHS
+        or _one_segment(path, VENDOR_PREFIX)
+        or path in WIDGET_PATHS
+        or _one_segment(path, WIDGET_PREFIX)
+    )
 
 
 def is_asset(path: str) -> bool:

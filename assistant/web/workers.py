@@ -27,7 +27,13 @@ from assistant.web.errors import error_response
 log = logging.getLogger("assistant.web.workers")
 
 #: Requests that compute an answer or embed a query; the rest of the API answers from memory.
-HEAVY_PATHS = {("POST", "/v1/answer"), ("POST", "/v1/answer/stream"), ("GET", "/v1/search")}
+HEAVY_PATHS = {
+    ("POST", "/v1/answer"),
+    ("POST", "/v1/answer/stream"),
+    ("GET", "/v1/search"),
+    ("POST", "/v1/chat/completions"),
+    ("POST", "/widget/answer"),
+}
 
 
 class PoolBusy(Exception):

@@ -37,41 +37,49 @@ def answer_stream(body: AnswerRequest, svc: Service, request: Request) -> Stream
     With a generative composer a sentence is sent only after it passed verification; a fallback to the
     deterministic answer comes as its sentences. The question is read and planned before the stream opens,
     so bad input still gets a JSON error."""
+    events = planned_events(svc, body, request)
+    return StreamingResponse(
+        (_event(name, data) for name, data in events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def planned_events(svc: AnswerService, body: AnswerRequest, request: Request) -> Iterator[tuple[str, Any]]:
+    """Read and plan now (bad input raises before any byte is sent), then the answer's events as
+    :func:`answer_events` gives them. Shared by every streaming endpoint (the OpenAI-compatible one, the
+    widget's)."""
     filters = body.filters.model_dump() if body.filters else None
     plan, retrieved_ms = svc.plan_question(body.question, body.history, filters)
     # The worker pool's slot ends when the response starts; composing the streamed answer (seconds with a
     # generative composer) takes a slot of its own, so concurrent streams stay within the pool.
     pool = getattr(request.app.state, "pool", None)
     events = PooledService(svc, pool).stream(plan, retrieved_ms) if pool is not None else None
-    return StreamingResponse(
-        _sse(svc, plan, retrieved_ms, events),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return answer_events(svc, plan, retrieved_ms, events)
 
 
-def _sse(
+def answer_events(
     svc: AnswerService,
     plan: AnswerPlan,
     retrieved_ms: float,
     events: Iterator[tuple[str, object]] | None = None,
-) -> Iterator[str]:
-    """The answer's deltas as they may be shown, then the complete JSON (or one ``error`` event)."""
+) -> Iterator[tuple[str, Any]]:
+    """``("delta", {"text"})`` as the answer may be shown, then ``("final", the answer's JSON)`` — or one
+    ``("error", {"error": {"code", "message"}})``: the stream has started, so an error goes in it."""
     try:
         for name, data in events if events is not None else svc.stream(plan, retrieved_ms):
             if name == "delta":
-                yield _event("delta", {"text": data})
+                yield "delta", {"text": data}
             elif isinstance(data, AnswerResponse):
-                yield _event("final", data.model_dump())
+                yield "final", data.model_dump()
     except PoolBusy as busy:
-        yield _event(
-            "error", {"error": {"code": "busy", "message": f"Server busy; retry after {busy.retry_after} s."}}
+        yield (
+            "error",
+            {"error": {"code": "busy", "message": f"Server busy; retry after {busy.retry_after} s."}},
         )
-    except Exception:  # the stream has started: the error goes in the stream, in the API's error shape
+    except Exception:
         log.exception("streaming an answer failed")
-        yield _event(
-            "error", {"error": {"code": "internal", "message": "The answer could not be completed."}}
-        )
+        yield "error", {"error": {"code": "internal", "message": "The answer could not be completed."}}
 
 
 def _event(name: str, data: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from assistant.pipeline.service import ProgramCard
+from assistant.pipeline.service import AnswerService, ProgramCard
+from assistant.records import Program
 from assistant.web.catalog_table import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, CatalogQuery, export, select_programs
 from assistant.web.errors import ApiError
 from assistant.web.holder import Service
@@ -72,6 +73,12 @@ def program(
     found = svc.programs.get(program_id)
     if found is None:
         raise ApiError(404, "not_found", f"No program with id {program_id!r}. List them at /v1/programs.")
+    return program_detail(svc, found)
+
+
+def program_detail(svc: AnswerService, found: Program) -> ProgramDetail:
+    """A program's card with its aliases, description, source row and every budget figure printed for it
+    (each with its basis and where) — for this route and the MCP ``get_program`` tool."""
     figures = [
         BudgetFigure(amount_text=b.amount_text, basis=b.basis, source=b.source)
         for b in svc.index.catalog.budget_lines

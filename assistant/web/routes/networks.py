@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from assistant.pipeline.networks import graph_for_build, graph_payload, resolve_filters
+from assistant.pipeline.service import AnswerService
 from assistant.web.holder import Service
 
 router = APIRouter(prefix="/v1", tags=["networks"])
@@ -191,6 +192,18 @@ def networks(
         str | None, Query(max_length=100, description="Networks having a member of this name (e.g. マツダ).")
     ] = None,
 ) -> NetworkGraphResponse:
+    return network_graph(svc, region=region, program=program, sector=sector, member=member)
+
+
+def network_graph(
+    svc: AnswerService,
+    region: str | None = None,
+    program: str | None = None,
+    sector: str | None = None,
+    member: str | None = None,
+) -> NetworkGraphResponse:
+    """The networks meeting the filters (colloquial values resolved; an unknown one raises
+    ``InvalidFilterError`` listing the valid ones) — for this route and the MCP ``networks`` tool."""
     graph = graph_for_build(svc.index.build_dir)
     filters = resolve_filters(graph, region=region, program=program, sector=sector, member=member)
     titles = {doc_id: doc.info.title for doc_id, doc in svc.store.documents.items()}

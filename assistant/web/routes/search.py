@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from assistant.config import get_settings
 from assistant.pipeline.hits import MODES, Mode
-from assistant.pipeline.service import ProgramCard
+from assistant.pipeline.service import AnswerService, ProgramCard
 from assistant.web.errors import ApiError
 from assistant.web.holder import Service
 from assistant.web.schemas import SearchHit, SearchResponse
@@ -36,6 +36,11 @@ def search(
         raise ApiError(422, "invalid_request", "q must not be empty")
     if mode not in MODES:
         raise ApiError(422, "invalid_request", f"mode must be one of {', '.join(MODES)}")
+    return search_hits(svc, q, k, mode)
+
+
+def search_hits(svc: AnswerService, q: str, k: int = 8, mode: Mode = "hybrid") -> SearchResponse:
+    """The fused hits of ``q``, a program hit with its whole card — for this route and the MCP ``search``."""
     result = svc.search(q, k=k, mode=mode)
     hits = []
     for h in result.hits:

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from urllib.parse import urlencode
 
 import gradio as gr
@@ -21,8 +20,7 @@ import gradio as gr
 from assistant.pipeline.conditions import InvalidFilterError
 from assistant.pipeline.service import AnswerService, ProgramCard
 from assistant.records import Program
-from assistant.vocabulary import amounts_in
-from assistant.web.catalog_table import CatalogQuery, select_programs
+from assistant.web.catalog_table import CatalogQuery, budget_bound, select_programs
 from assistant.web.ui.chat import Holder, ready_service
 from assistant.web.ui.document_view import KIND_LABELS
 from assistant.web.ui.render import (
@@ -328,24 +326,6 @@ def export_links(query: CatalogQuery) -> str:
         for fmt, label in (("csv", "CSVで書き出す"), ("xlsx", "Excelで書き出す"))
     ]
     return f'<div class="pa-exports">{"".join(links)}</div>'
-
-
-def budget_bound(text: str | None) -> int | None:
-    """A budget typed as people write it — 「10億円」, 「500百万円」, 「1,450,000」 (千円, as the tables) — in
-    thousand yen; empty is no bound."""
-    value = unicodedata.normalize("NFKC", text or "").strip().replace(",", "")
-    if not value:
-        return None
-    amounts = amounts_in(
-        value if re.search(r"円$", value) else value + ("円" if value[-1] in "億万千" else "")
-    )
-    if amounts:
-        return amounts[0]
-    if value.isdigit():
-        return int(value)
-    raise ValueError(
-        f"予算額「{text}」を読めません。「10億円」「500百万円」や千円単位の数字で入力してください。"
-    )
 
 
 def _theme_order(programs: list[Program]):
