@@ -1,4 +1,5 @@
-"""``POST /v1/answer`` and its Server-Sent-Events twin ``POST /v1/answer/stream``."""
+"""``POST /v1/answer`` and its Server-Sent-Events twin ``POST /v1/answer/stream`` (sse-starlette: event
+framing, keep-alive pings on a long generation, ``X-Accel-Buffering: no`` so nginx passes each event on)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from assistant.pipeline.plan import AnswerPlan
 from assistant.pipeline.service import AnswerResponse, AnswerService
@@ -18,6 +19,8 @@ from assistant.web.workers import PoolBusy, PooledService
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 log = logging.getLogger("assistant.web.routes.answers")
+#: A comment line this often while a (generative) answer is being written keeps proxies from closing it.
+PING_SECONDS = 15
 
 
 def _answer(svc: AnswerService, body: AnswerRequest) -> AnswerResponse:
@@ -30,8 +33,8 @@ def answer(body: AnswerRequest, svc: Service) -> AnswerResponse:
     return _answer(svc, body)
 
 
-@router.post("/answer/stream", response_class=StreamingResponse)
-def answer_stream(body: AnswerRequest, svc: Service, request: Request) -> StreamingResponse:
+@router.post("/answer/stream", response_class=EventSourceResponse)
+def answer_stream(body: AnswerRequest, svc: Service, request: Request) -> EventSourceResponse:
     """Server-Sent Events: ``delta`` events with pieces of the answer text, then ``final`` with the full JSON.
 
     With a generative composer a sentence is sent only after it passed verification; a fallback to the
@@ -43,11 +46,7 @@ def answer_stream(body: AnswerRequest, svc: Service, request: Request) -> Stream
     # generative composer) takes a slot of its own, so concurrent streams stay within the pool.
     pool = getattr(request.app.state, "pool", None)
     events = PooledService(svc, pool).stream(plan, retrieved_ms) if pool is not None else None
-    return StreamingResponse(
-        _sse(svc, plan, retrieved_ms, events),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return EventSourceResponse(_sse(svc, plan, retrieved_ms, events), sep="\n", ping=PING_SECONDS)
 
 
 def _sse(
@@ -55,7 +54,7 @@ def _sse(
     plan: AnswerPlan,
     retrieved_ms: float,
     events: Iterator[tuple[str, object]] | None = None,
-) -> Iterator[str]:
+) -> Iterator[ServerSentEvent]:
     """The answer's deltas as they may be shown, then the complete JSON (or one ``error`` event)."""
     try:
         for name, data in events if events is not None else svc.stream(plan, retrieved_ms):
@@ -74,5 +73,5 @@ def _sse(
         )
 
 
-def _event(name: str, data: dict[str, Any]) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+def _event(name: str, data: dict[str, Any]) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event=name, sep="\n")
