@@ -196,23 +196,27 @@ def redis_server() -> Iterator[Redis]:
 REPLICAS_CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "replicas.conf"
 
 
-def render_replicas_conf(listen: int, replicas: list[int], conf: Path = REPLICAS_CONF) -> str:
-    """The shipped ``deploy/nginx/replicas.conf`` with its ``listen`` port and its upstreams' ``server``
-    lines pointed at this run's ports (everything else — routing, headers, timeouts — as shipped)."""
+def render_replicas_conf(
+    listen: int, replicas: list[int], access_log: Path, conf: Path = REPLICAS_CONF
+) -> str:
+    """The shipped ``deploy/nginx/replicas.conf`` with its ``listen`` port, its upstreams' ``server`` lines
+    and its access log pointed at this run's (everything else — routing, headers, timeouts — as shipped)."""
     text = conf.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^(\s*)listen\s+[^;]+;", rf"\g<1>listen 127.0.0.1:{listen};", text, count=1)
+    text, listens = re.subn(r"(?m)^(\s*)listen\s+[^;]+;", rf"\g<1>listen 127.0.0.1:{listen};", text)
+    text, logs = re.subn(
+        r"(?m)^(\s*)access_log\s+\S+\s+(\w+);", rf"\g<1>access_log {access_log} \g<2>;", text
+    )
 
     def servers(match: re.Match) -> str:
         indent, options = match.group(1), match.group(2)
-        return "\n".join(f"{indent}server 127.0.0.1:{port}{options};" for port in replicas)
+        return "".join(f"{indent}server 127.0.0.1:{port}{options};\n" for port in replicas)
 
-    text, count = re.subn(
-        r"(?m)^(\s*)server 127\.0\.0\.1:8001([^;]*);\n(?:\s*server 127\.0\.0\.1:800\d[^;]*;\n)*",
-        lambda m: servers(m) + "\n",
-        text,
+    block = (
+        r"(?m)^([ \t]*)server 127\.0\.0\.1:80\d\d([^;\n]*);\n(?:[ \t]*server 127\.0\.0\.1:80\d\d[^;\n]*;\n)*"
     )
-    if count == 0:
-        raise RuntimeError(f"{conf} has no 'server 127.0.0.1:8001' upstream lines to point at the replicas")
+    text, upstreams = re.subn(block, servers, text)
+    if (listens, logs, upstreams) != (1, 1, 2):
+        raise RuntimeError(f"{conf} no longer has one listen, one access_log and two upstreams to rewrite")
     return text
 
 
@@ -237,24 +241,22 @@ class Nginx:
 
 
 @contextmanager
-def nginx_server(site: str) -> Iterator[Nginx]:
-    """``nginx`` in the foreground with ``site`` (an ``http {}`` level config) in a temporary prefix; its
-    access log (the site's ``upstream`` log format) is ``Nginx.access_log``."""
+def nginx_server(replicas: list[int], port: int | None = None) -> Iterator[Nginx]:
+    """``nginx`` in the foreground, running the shipped ``deploy/nginx/replicas.conf`` in front of
+    ``replicas`` (ports on loopback) in a temporary prefix; its access log names the replica that answered
+    each request (``upstream=127.0.0.1:<port>``)."""
     binary = need("nginx", "nginx")
     folder = Path(tempfile.mkdtemp(prefix="pa-nginx-"))
-    match = re.search(r"listen 127\.0\.0\.1:(\d+);", site)
-    if match is None:
-        raise RuntimeError("the site has no 'listen 127.0.0.1:<port>;'")
-    server = Nginx(folder, int(match.group(1)))
+    server = Nginx(folder, port or free_port())
     for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (folder / name).mkdir()
+    site = render_replicas_conf(server.port, replicas, server.access_log)
     (folder / "site.conf").write_text(site, encoding="utf-8")
     user = "user root;\n" if os.geteuid() == 0 else ""
     (folder / "nginx.conf").write_text(
         f"{user}worker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
         "events { worker_connections 1024; }\n"
         "http {\n"
-        f"  access_log {folder}/access.log;\n"
         f"  client_body_temp_path {folder}/client_body;\n  proxy_temp_path {folder}/proxy;\n"
         f"  fastcgi_temp_path {folder}/fastcgi;\n  uwsgi_temp_path {folder}/uwsgi;\n"
         f"  scgi_temp_path {folder}/scgi;\n"
@@ -262,15 +264,95 @@ def nginx_server(site: str) -> Iterator[Nginx]:
         "}\n",
         encoding="utf-8",
     )
-    command = [binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"]
-    check = subprocess.run([*command[:-2], "-t"], capture_output=True, text=True, timeout=30, check=False)
+    command = [binary, "-p", str(folder), "-c", str(folder / "nginx.conf")]
+    check = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30, check=False)
     if check.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"nginx refused the config: {check.stderr.strip()}")
-    server.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server.process = subprocess.Popen(
+        [*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for_port(server.port, 30, server.process)
         yield server
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- app replicas ----------------------------------------------------------------------------------------
+@dataclass
+class Replica:
+    """``assistant serve`` in a child process (the real CLI, as systemd runs it); its output goes to
+    ``log``."""
+
+    port: int
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait_ready: float = 240) -> None:
+        self.launch()
+        self.wait_ready(wait_ready)
+
+    def launch(self) -> None:
+        """Start the process (several replicas load their models at the same time)."""
+        import sys
+
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "assistant.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        """Until ``/readyz`` answers 200 (the index and model are loaded)."""
+        import httpx
+
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"replica on {self.port} exited with {self.process.returncode}: {tail}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"replica on {self.port} not ready after {timeout} s")
+            time.sleep(0.3)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing flushed or closed."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")

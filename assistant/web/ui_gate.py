@@ -141,6 +141,7 @@ class Door:
         self.sessions = SessionStore.for_settings(settings, database or Database.from_settings(settings))
         self._drop_tabs: Any = None  # set by bind_gradio
         self._local_tabs: Any = None
+        self._queue: Any = None
         self._next_sweep = 0.0
         self._sweeping = threading.Lock()
         #: Anyone may open a UI session: no keys configured, or the UI made public on purpose.
@@ -166,6 +167,13 @@ class Door:
 
         self.sessions.on_tabs_dropped = drop
         self._drop_tabs, self._local_tabs = drop, local_tabs
+        self._queue = getattr(blocks, "_queue", None)
+
+    def has_events(self, tab_id: str) -> bool:
+        """True when this process's Gradio queue holds (or held) events of the tab: its event stream can
+        be read here."""
+        pending = getattr(self._queue, "pending_messages_per_session", None)
+        return pending is None or tab_id in pending
 
     def sweep_soon(self) -> None:
         """Every ``SWEEP_SECONDS``, in a thread: drop the Gradio states here whose tab or session ended
@@ -383,7 +391,12 @@ class UiGateMiddleware:
                     json_error(422, "invalid_request", "session_hash is missing or malformed"),
                 )
             rest = [(k, v) for k, v in query if k != "session_hash"]
-            query_string = urlencode([*rest, ("session_hash", await tab(session, hashes[0]))]).encode()
+            tab_id = await tab(session, hashes[0])
+            if not self.door.has_events(tab_id):
+                # Its question was queued on another replica (one that went away, and nginx moved the
+                # stream here): the page asks again. Gradio would raise inside the stream (a traceback).
+                return scope, receive, json_error(404, "not_found", "No pending answer for this tab here.")
+            query_string = urlencode([*rest, ("session_hash", tab_id)]).encode()
             return {**scope, "query_string": query_string}, receive, None
         if path in ("/gradio_api/queue/join", "/gradio_api/cancel"):
             body, refusal = await _read_json(receive, self.door.settings.max_body_bytes)
