@@ -295,7 +295,7 @@ class Replica:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait_ready: float = 240) -> None:
+    def start(self, wait_ready: float = 900) -> None:
         self.launch()
         self.wait_ready(wait_ready)
 
@@ -321,7 +321,7 @@ class Replica:
                 cwd=Path(__file__).resolve().parent.parent,
             )
 
-    def wait_ready(self, timeout: float = 240) -> None:
+    def wait_ready(self, timeout: float = 900) -> None:
         """Until ``/readyz`` answers 200 (the index and model are loaded)."""
         import httpx
 

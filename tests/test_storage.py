@@ -212,3 +212,24 @@ def test_a_bad_database_url_is_refused_without_quoting_it(tmp_path, monkeypatch,
     assert url.drivername == "postgresql+psycopg"
     default = database_url(Settings(data_dir=tmp_path))
     assert Path(default.database) == tmp_path.resolve() / FEEDBACK_FILE
+
+
+def test_serve_says_where_the_shared_state_is_without_its_passwords(tmp_path):
+    from pydantic import SecretStr
+
+    from assistant.config import Settings
+    from assistant.web.serving import startup_report
+
+    shared = Settings(
+        data_dir=tmp_path,
+        database_url=SecretStr("postgresql://assistant:pg-s3cret@db.internal:5432/assistant"),
+        redis_url=SecretStr("redis://:redis-s3cret@cache.internal:6380/0"),
+    )
+    lines = "\n".join(startup_report(shared, "127.0.0.1", False))
+    assert (
+        "PostgreSQL at db.internal:5432/assistant" in lines
+        and "shared in Redis at cache.internal:6380" in lines
+    )
+    assert "s3cret" not in lines
+    alone = "\n".join(startup_report(Settings(data_dir=tmp_path), "127.0.0.1", False))
+    assert "the SQLite file in the data directory" in alone and "(in this process)" in alone
