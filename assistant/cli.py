@@ -271,19 +271,33 @@ def _cmd_llm_server(args: argparse.Namespace) -> int:
 
 
 def _cmd_feedback_export(args: argparse.Namespace) -> int:
-    from assistant.web.feedback import FEEDBACK_FILE, FeedbackStore
+    from assistant.storage import Database, StorageUnavailable
+    from assistant.storage.db import StorageConfigError
+    from assistant.web.feedback import FeedbackStore
 
     settings = get_settings()
-    path = settings.data_dir / FEEDBACK_FILE
-    if not path.exists():
+    try:
+        database = Database.from_settings(settings)
+    except StorageConfigError as exc:
+        raise UserError(str(exc)) from None
+    path = database.sqlite_path
+    if path is not None and not path.exists():
         raise UserError(f"no feedback yet ({path} does not exist); rate answers with 👍/👎 in the chat UI")
-    store = FeedbackStore(path)
-    if args.out is None:
-        count = store.export(sys.stdout, args.rating)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("w", encoding="utf-8") as out:
-            count = store.export(out, args.rating)
+    store = FeedbackStore(database)
+    try:
+        if args.out is None:
+            count = store.export(sys.stdout, args.rating)
+        else:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            with args.out.open("w", encoding="utf-8") as out:
+                count = store.export(out, args.rating)
+    except StorageUnavailable:
+        raise UserError(
+            f"cannot reach the {database.dialect} database (ASSISTANT_DATABASE_URL); the log line above "
+            "says why"
+        ) from None
+    finally:
+        database.dispose()
     where = "stdout" if args.out is None else str(args.out)
     print(f"Exported {count} feedback case(s) to {where}", file=sys.stderr)
     return 0
@@ -396,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.index.embeddings import EmbeddingModelError
     from assistant.index.store import IndexStateError
+    from assistant.storage.db import StorageConfigError
     from assistant.web.api_keys import ApiKeyConfigError
     from assistant.web.serving import UnsafeBindError
     from ingest.documents import CorpusError
@@ -410,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         EmbeddingModelError,
         ApiKeyConfigError,
         UnsafeBindError,
+        StorageConfigError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

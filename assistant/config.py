@@ -121,10 +121,23 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         120,
         ge=0,
-        description="Sustained /v1 and chat-UI requests per minute per key (per client IP without one); 0 = off.",
+        description="/v1 and chat-UI requests per key (per client IP without one) in any 60 s (a moving "
+        "window); 0 = off.",
     )
     rate_limit_burst: int = Field(
-        30, ge=1, description="/v1 and chat-UI requests allowed at once before the rate applies."
+        30,
+        ge=1,
+        description="/v1 and chat-UI requests in any burst × 60 / per_minute seconds (a second, shorter "
+        "moving window), so a minute's allowance cannot be spent at once.",
+    )
+    redis_url: SecretStr = Field(
+        SecretStr(""),
+        description="redis://[:password@]host:port/db holding the rate limits, so that a key's limit is one "
+        "limit across replicas; empty = limits in this process. While Redis is unreachable each replica "
+        "limits on its own (logged once) and goes back to Redis by itself.",
+    )
+    redis_timeout_seconds: float = Field(
+        0.5, gt=0, description="Connect and reply timeout of a Redis call; a slower Redis counts as down."
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -152,6 +165,21 @@ class Settings(BaseSettings):
         ge=1,
         description="Widget answers remembered for their 👍/👎 (an answer older than the newest this many "
         "can no longer be rated).",
+    )
+
+    # Where feedback and chat-UI sessions are kept (docs/replicas.md): one SQLite file by default, a
+    # PostgreSQL database shared by every replica when set.
+    database_url: SecretStr = Field(
+        SecretStr(""),
+        description="SQLAlchemy URL of the database for feedback and chat-UI sessions, e.g. "
+        "postgresql://user:password@db.internal/assistant (psycopg 3); empty = the SQLite file "
+        "<data_dir>/feedback.sqlite3. Its schema is migrated at start (Alembic).",
+    )
+    database_timeout_seconds: float = Field(
+        3.0,
+        gt=0,
+        description="Seconds to connect to the database (and to wait for a lock) before a call counts it "
+        "as unreachable: feedback is refused with a message, answers go on.",
     )
 
     # Index builds kept on disk besides the current one (for rollback and crash safety).
@@ -200,7 +228,22 @@ class Settings(BaseSettings):
         3600, ge=60, description="A chat-UI session ends this long after its last request."
     )
     ui_max_sessions: int = Field(
-        200, ge=1, description="Chat-UI sessions kept at once; beyond it the least recently used one ends."
+        1000,
+        ge=1,
+        description="Chat-UI sessions kept at once, across replicas; beyond it new sessions are refused "
+        "(503) until some end — never another client's session ended.",
+    )
+    ui_sessions_per_key: int = Field(
+        50,
+        ge=1,
+        description="Chat-UI sessions one API key may hold; its next login ends its own least recently "
+        "used session.",
+    )
+    ui_sessions_per_address: int = Field(
+        10,
+        ge=1,
+        description="Anonymous chat-UI sessions one client address (an IPv6 /64) may hold; its next one "
+        "ends its own least recently used session.",
     )
     ui_tabs_per_session: int = Field(
         4, ge=1, description="Page tabs (Gradio states) kept per chat-UI session; beyond it the oldest goes."
@@ -212,7 +255,10 @@ class Settings(BaseSettings):
         10, ge=1, description="Ratings allowed at once before feedback_per_minute applies."
     )
     feedback_max_bytes: int = Field(
-        100_000_000, ge=0, description="Size cap of feedback.sqlite3; once reached new ratings are refused."
+        100_000_000,
+        ge=0,
+        description="Bytes of feedback stored (the UTF-8 text of its rows, across replicas); once reached "
+        "new ratings are refused; 0 = no cap.",
     )
     feedback_context_turns: int = Field(
         4, ge=0, description="Turns of the conversation before a rated answer that its feedback row keeps."

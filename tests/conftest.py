@@ -1,9 +1,12 @@
 """Shared fixtures: the corpus catalog and program matcher (no model), one real index of the project corpus
-per test session, a live API server, and one deployed as a help desk's tools reach it (keys, widget)."""
+per test session, a live API server, one deployed as a help desk's tools reach it (keys, widget), and
+the runtime database on both engines (a throwaway PostgreSQL cluster per session, a fresh database per
+test) and a redis-server."""
 
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.pipeline.matching import ProgramMatcher, load_extra_aliases
 from assistant.records import Catalog
 from ingest.catalog import extract_catalog
+from tests.services import Postgres, Redis, postgres_cluster, redis_server
 from tests.support import free_port, serve_app
 
 
@@ -137,3 +141,35 @@ def integrations_server(integrations_settings) -> Iterator[str]:
     """:func:`integrations_settings` served over HTTP (once per session: the OpenAI, MCP and widget tests)."""
     with serve_app(integrations_settings) as base:
         yield base
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl in a temporary folder) for the whole session."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[Redis]:
+    """A redis-server without persistence on a loopback port, for the whole session."""
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """The runtime database's URL on each engine: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    cluster = request.getfixturevalue("postgres")
+    return cluster.create_database(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture
+def database(database_url):
+    from assistant.storage import Database
+
+    db = Database(database_url)
+    yield db
+    db.dispose()

@@ -118,11 +118,12 @@ class ChromaServer:
 
 
 @contextmanager
-def chroma_server(path: Path, timeout: float = 60) -> Iterator[ChromaServer]:
+def chroma_server(path: Path, timeout: float = 60, required: bool = False) -> Iterator[ChromaServer]:
     """A real Chroma server (``chroma run`` of the installed chromadb) on a free loopback port, persisting
     in ``path``, once its heartbeat answers; stopped afterwards.
 
-    Skips only when the server cannot start here at all (the process exits before answering)."""
+    Skips only when the server cannot start here at all (the process exits before answering) — unless
+    ``required`` (an acceptance test), which fails instead."""
     port = free_port()
     log_path = path.parent / f"{path.name}.log"
     launcher = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"
@@ -138,7 +139,10 @@ def chroma_server(path: Path, timeout: float = 60) -> Iterator[ChromaServer]:
         while True:
             if server.process.poll() is not None:
                 tail = log_path.read_text(errors="replace")[-800:]
-                pytest.skip(f"the Chroma server cannot start here (exit {server.process.returncode}): {tail}")
+                reason = f"the Chroma server cannot start here (exit {server.process.returncode}): {tail}"
+                if required:
+                    raise RuntimeError(reason)
+                pytest.skip(reason)
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
                     break

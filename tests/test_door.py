@@ -129,7 +129,7 @@ def door(door_settings) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def tight(index_settings, tmp_path_factory) -> Iterator[str]:
-    """Keys configured, the chat UI on, a tiny rate limit (5 at once, then one every 2 s)."""
+    """Keys configured, the chat UI on, a tiny rate limit (5 in any 10 s, 30 in any minute)."""
     from assistant.web.app import create_app
 
     settings = index_settings.model_copy(
@@ -428,7 +428,7 @@ def test_ui_spam_gets_429_from_the_same_bucket_as_the_key(tight):
     assert statuses[0] == 200 and statuses[-1] == 429, statuses
     refused = tab.join("show_filters", [NO_FILTER, NO_FILTER, NO_FILTER])
     _assert_error(refused, 429, "rate_limited")
-    assert 1 <= int(refused.headers["retry-after"]) <= 2
+    assert 1 <= int(refused.headers["retry-after"]) <= 10  # 5 requests in any 10 s
     # the key behind the session is the bucket: its /v1 calls wait too, another key's do not
     auth = {"Authorization": f"Bearer {KEY}"}
     _assert_error(httpx.get(f"{tight}/v1/programs", headers=auth), 429, "rate_limited")

@@ -1,5 +1,5 @@
-"""The door's parts without a model or a server: sessions, the worker pool, CSRF, log redaction, the
-feedback caps and the chat's history cap (issue 15)."""
+"""The door's parts without a model or a server: the worker pool, CSRF, log redaction, the feedback caps and
+the chat's history cap (issue 15; the sessions are in test_sessions.py)."""
 
 from __future__ import annotations
 
@@ -17,68 +17,11 @@ from assistant.web.api_keys import load_keyring
 from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import AccessLogFilter, acceptable_request_id, redact_path
-from assistant.web.sessions import SessionStore
 from assistant.web.ui.chat import ChatUI
 from assistant.web.ui_gate import Door, cross_site, is_navigation
 from assistant.web.workers import PoolBusy, WorkerPool
 
 KEY = "unit-test-key-0123456789abcdef"
-
-
-# -- sessions ------------------------------------------------------------------------------------------
-def _store(now: list[float], **kwargs) -> SessionStore:
-    options = {"ttl_seconds": 100, "idle_seconds": 30, "max_sessions": 3, "max_tabs": 2} | kwargs
-    return SessionStore(clock=lambda: now[0], **options)
-
-
-def test_session_ids_are_random_server_made_and_only_their_digest_is_kept():
-    now = [0.0]
-    store = _store(now)
-    first, second = store.open("a", "key:a", True), store.open("-", "ip:1.2.3.4", False)
-    assert first != second and len(first) >= 43
-    session = store.get(first)
-    assert session is not None and session.label == "a" and session.keyed
-    assert first not in repr(store._sessions) and session.digest != first
-    assert store.get("made-up-by-a-client") is None and store.get(None) is None
-    assert store.close(second) and store.get(second) is None and not store.close(second)
-
-
-def test_sessions_end_after_idle_time_and_ttl_and_the_least_recent_goes_first():
-    now = [0.0]
-    store = _store(now)
-    dropped: list[str] = []
-    store.on_tabs_dropped = dropped.extend
-    idle = store.open("-", "ip:a", False)
-    tab = store.tab(store.get(idle), "browserhash1")
-    now[0] = 31
-    assert store.get(idle) is None and dropped == [tab]  # idle too long: its Gradio state goes too
-
-    busy = store.open("-", "ip:b", False)
-    for t in range(0, 100, 20):
-        now[0] = 31 + t
-        assert store.get(busy) is not None  # used every 20 s: idle never reached
-    now[0] = 31 + 101
-    assert store.get(busy) is None  # but the TTL ends it
-
-    ids = [store.open("-", f"ip:{i}", False) for i in range(3)]
-    store.get(ids[0])  # used: the least recently used is now ids[1]
-    store.open("-", "ip:new", False)
-    assert len(store) == 3 and store.get(ids[1]) is None and store.get(ids[0]) is not None
-
-
-def test_tab_ids_are_bound_to_the_session_and_capped_per_session():
-    now = [0.0]
-    store = _store(now)
-    dropped: list[str] = []
-    store.on_tabs_dropped = dropped.extend
-    a, b = store.get(store.open("a", "key:a", True)), store.get(store.open("b", "key:b", True))
-    # The same browser hash in two sessions gives two unrelated tab ids: knowing one reaches nothing.
-    assert store.tab(a, "h1") != store.tab(b, "h1")
-    assert store.tab(a, "h1") == store.tab(a, "h1") and "h1" not in store.tab(a, "h1")
-    first = store.tab(a, "h1")
-    store.tab(a, "h2")
-    store.tab(a, "h3")  # a third tab pushes out the oldest one
-    assert dropped == [first] and list(a.tabs) == [store.tab(a, "h2"), store.tab(a, "h3")]
 
 
 # -- the worker pool -----------------------------------------------------------------------------------
@@ -244,7 +187,7 @@ def test_a_feedback_row_keeps_a_bounded_context_not_the_whole_conversation():
 
 def test_the_feedback_database_stays_under_its_cap_after_500_rows(tmp_path):
     cap = 1_000_000
-    store = FeedbackStore(tmp_path / "feedback.sqlite3", max_bytes=cap, context_turns=4, context_chars=4000)
+    store = FeedbackStore.for_data_dir(tmp_path, max_bytes=cap, context_turns=4, context_chars=4000)
     history = [{"role": "user", "content": "い" * 5000}] * 40
     stored = refused = 0
     for i in range(500):
@@ -253,6 +196,9 @@ def test_the_feedback_database_stays_under_its_cap_after_500_rows(tmp_path):
             stored += 1
         except FeedbackFullError:
             refused += 1
+    store.database.dispose()
+    with sqlite3.connect(tmp_path / "feedback.sqlite3") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the rows in the file itself, not in its WAL
     size = (tmp_path / "feedback.sqlite3").stat().st_size
     assert size <= cap, size
     assert stored > 20 and refused > 0 and stored + refused == 500

@@ -1,16 +1,18 @@
-"""👍/👎 feedback: the SQLite store and its export as eval cases (no model, no index)."""
+"""👍/👎 feedback: the store on both engines (a SQLite file and PostgreSQL) and its export as eval cases (no
+model, no index)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from assistant.config import PROJECT_ROOT, get_settings
-from assistant.web.feedback import FEEDBACK_FILE, FeedbackStore, to_eval_case
+from assistant.storage import Database
+from assistant.web.feedback import FeedbackStore, to_eval_case
 from evals.dataset import EvalCase, load_cases, validate_cases
 
 DOC = "001_9b2f57644b0d39be"
@@ -60,8 +62,8 @@ HISTORY = [
 
 
 @pytest.fixture
-def store(tmp_path) -> FeedbackStore:
-    return FeedbackStore.for_data_dir(tmp_path / "data")
+def store(database) -> FeedbackStore:
+    return FeedbackStore(database)
 
 
 def _export(store: FeedbackStore, tmp_path: Path, **kwargs) -> list[dict]:
@@ -73,8 +75,7 @@ def _export(store: FeedbackStore, tmp_path: Path, **kwargs) -> list[dict]:
     return rows
 
 
-def test_creates_the_table_and_stores_every_column(store, tmp_path):
-    assert store.path == tmp_path / "data" / FEEDBACK_FILE and store.path.exists()
+def test_creates_the_table_and_stores_every_column(store):
     fid = store.add(
         "共創の場形成支援プログラムの問い合わせ先は？",
         CONTACT_ANSWER,
@@ -83,11 +84,14 @@ def test_creates_the_table_and_stores_every_column(store, tmp_path):
         comment="  助かりました  ",
         filters={"ministry": "文部科学省", "theme": None},
     )
-    with sqlite3.connect(store.path) as conn:
+    with store.database.begin() as conn:
         question, history, filters, answer, rating, comment, created_at = conn.execute(
-            "SELECT question, history, filters, answer, rating, comment, created_at FROM feedback WHERE id = ?",
-            (fid,),
-        ).fetchone()
+            text(
+                "SELECT question, history, filters, answer, rating, comment, created_at FROM feedback"
+                " WHERE id = :id"
+            ),
+            {"id": fid},
+        ).one()
     assert question == "共創の場形成支援プログラムの問い合わせ先は？"
     assert json.loads(history) == HISTORY
     assert json.loads(filters) == {"ministry": "文部科学省"}  # empty filters are not stored
@@ -95,8 +99,13 @@ def test_creates_the_table_and_stores_every_column(store, tmp_path):
     assert (rating, comment) == ("up", "助かりました")
     assert created_at.startswith("20") and "T" in created_at
 
-    # A second store on the same file sees the row (the table is only created when missing).
-    again = FeedbackStore(store.path).get(fid)
+    # A second store on the same database (another replica) sees the row; its migration finds the schema
+    # up to date and leaves it alone.
+    other = Database(store.database.url)
+    try:
+        again = FeedbackStore(other).get(fid)
+    finally:
+        other.dispose()
     assert again is not None and again.answer["programs"][0]["name"] == "共創の場形成支援プログラム"
 
 

@@ -189,18 +189,16 @@ def test_serve_on_a_public_host_without_keys_exits_before_loading_anything(tmp_p
 
 
 # -- rate limiter ----------------------------------------------------------------------------------------
-def test_token_bucket_allows_a_burst_then_the_rate():
-    now = [0.0]
-    limiter = RateLimiter(per_minute=60, burst=3, clock=lambda: now[0])
+def test_moving_windows_allow_a_burst_then_wait_for_the_oldest_request():
+    limiter = RateLimiter(per_minute=600, burst=3)  # 3 in any second, 600 in any minute
+    assert [w.get_expiry() for w in limiter.windows] == [1, 60]
     assert [limiter.acquire("a") for _ in range(4)] == [0, 0, 0, 1]
-    assert limiter.acquire("b") == 0  # buckets are per client
-    now[0] += 0.5
-    assert limiter.acquire("a") == 1  # half a token is not enough
-    now[0] += 0.5
-    assert limiter.acquire("a") == 0 and limiter.acquire("a") == 1
-    now[0] += 100
-    assert [limiter.acquire("a") for _ in range(4)] == [0, 0, 0, 1]  # refilled to the burst, not beyond
+    assert limiter.acquire("b") == 0  # windows are per client
+    time.sleep(1.05)  # the oldest requests have left the window: as many pass again, no more
+    assert [limiter.acquire("a") for _ in range(4)] == [0, 0, 0, 1]
     assert RateLimiter(per_minute=0, burst=1).acquire("a") == 0  # 0 disables
+    assert [w.get_expiry() for w in RateLimiter(per_minute=120, burst=30).windows] == [15, 60]
+    assert [w.get_expiry() for w in RateLimiter(per_minute=10, burst=10).windows] == [60]
 
 
 # -- API keys over HTTP ----------------------------------------------------------------------------------
@@ -371,7 +369,7 @@ def limited(index_settings) -> Iterator[str]:
     settings = index_settings.model_copy(
         update={
             "api_keys": SecretStr(f"{ENV_KEY},{other}"),
-            "rate_limit_per_minute": 30,  # one token every 2 s
+            "rate_limit_per_minute": 30,  # and 2 in any 4 s
             "rate_limit_burst": 2,
             "ui_enabled": False,
         }
@@ -386,7 +384,7 @@ def test_rate_limit_per_key_answers_429_with_retry_after_then_recovers(limited):
         refused = c.get("/v1/programs", headers=_auth(ENV_KEY))
         _assert_error(refused, 429, "rate_limited")
         wait = int(refused.headers["retry-after"])
-        assert 1 <= wait <= 2
+        assert 1 <= wait <= 4  # 2 requests in any 4 s: the first one leaves the window within 4 s
         # another key has its own bucket; health is never limited
         assert c.get("/v1/programs", headers=_auth("second-key-for-tests-0123456789")).status_code == 200
         assert all(c.get("/healthz").status_code == 200 for _ in range(5))

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from assistant.config import Settings, get_settings
+from assistant.storage import Database
 from assistant.web.api_docs import install_docs
 from assistant.web.errors import ApiError, error_response, install_error_handlers
 from assistant.web.holder import ServiceHolder
@@ -28,9 +29,13 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
     settings = settings or get_settings()
     holder = ServiceHolder(settings)
     mcp_running = None  # the MCP transport's session manager, run for the app's lifetime
+    database = Database.from_settings(settings)  # feedback and UI sessions; connects on first use
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # Migrate the schema now rather than at the first rating; a database that is down is logged and
+        # tried again by the first call that needs it (answers never wait for it).
+        threading.Thread(target=database.prepare, name="migrate-database", daemon=True).start()
         if load_in_background:
             threading.Thread(target=holder.load, name="load-service", daemon=True).start()
         else:
@@ -39,6 +44,7 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
         async with mcp_running() if mcp_running is not None else contextlib.nullcontext():
             yield
         holder.stop()
+        database.dispose()
 
     app = FastAPI(
         title="政策アシスタント API",
@@ -48,11 +54,9 @@ def create_app(settings: Settings | None = None, load_in_background: bool = True
         docs_url=None,  # served offline by assistant.web.api_docs
         redoc_url=None,
     )
-    app.state.holder = holder
+    app.state.holder, app.state.database = holder, database
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    keyring = install_security(
-        app, settings
-    )  # API keys, rate limit, CORS, request ids — around the body limit
+    keyring = install_security(app, settings, database)  # keys, limits, CORS, ids — around the body limit
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -1,30 +1,41 @@
-"""👍/👎 feedback on answers, kept in SQLite (``<data_dir>/feedback.sqlite3``), exportable as eval cases.
+"""👍/👎 feedback on answers, kept in the runtime database (``assistant.storage``), exportable as eval cases.
 
 Each row holds what is needed to replay the question: the question, the end of the conversation before
 it (a bounded context: the last ``context_turns`` turns within ``context_chars`` characters — the whole
 conversation made rows grow with its square), the filters it was asked with, the full answer JSON, the
-rating, an optional comment and the time. The file has a size cap: once it is reached new ratings are
-refused (:class:`FeedbackFullError`) rather than older ones dropped, so nothing collected is lost silently.
-``export`` writes the rows as JSONL in the format of ``evals/dataset.py`` so that a 👎 can be turned
-into a regression case (its gold is left empty for a person to fill in; a 👍 carries the answer's
-programs and citation spans as gold).
+rating, an optional comment and the time. The rows are in the SQLite file ``<data_dir>/feedback.sqlite3``
+by default, or in PostgreSQL shared by every replica (``ASSISTANT_DATABASE_URL``).
+
+The store has a size cap (on SQLite the file's pages in use, on PostgreSQL the UTF-8 bytes of the rows'
+text). A write that would pass it is refused
+(:class:`FeedbackFullError`) rather than older rows dropped, so nothing collected is lost silently; the
+check and the write are one transaction under a lock, so replicas writing at once cannot pass the cap
+together. A database that cannot be reached is :class:`FeedbackUnavailableError`: nothing is stored and
+the caller says so. ``export`` writes the rows as JSONL in the format of ``evals/dataset.py`` so that a
+👎 can be turned into a regression case (its gold is left empty for a person to fill in; a 👍 carries the
+answer's programs and citation spans as gold).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from assistant.config import Settings
+from assistant.storage import Database, StorageUnavailable
+from assistant.storage.db import SQLITE_FILE
+from assistant.storage.schema import feedback
+
 Rating = Literal["up", "down"]
 RATINGS: tuple[str, ...] = ("up", "down")
-FEEDBACK_FILE = "feedback.sqlite3"
+FEEDBACK_FILE = SQLITE_FILE
+#: The text columns a row's size counts.
+_TEXT_COLUMNS = ("question", "history", "filters", "answer", "rating", "comment", "created_at")
 
 #: Answer intents are the eval categories of the same name.
 #: The answer plan's kind → the eval set's category of a case like it (the categories predate the kinds).
@@ -43,22 +54,13 @@ _KIND_CATEGORIES = {
     "clarify": "clarify",
 }
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    question   TEXT NOT NULL,
-    history    TEXT NOT NULL DEFAULT '[]',   -- JSON: [{"role", "content"}], the turns before the question
-    filters    TEXT,                         -- JSON: {"ministry", "applicant_type", "theme"} or NULL
-    answer     TEXT NOT NULL,                -- JSON: the AnswerResponse as the API returns it
-    rating     TEXT NOT NULL CHECK (rating IN ('up', 'down')),
-    comment    TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL                 -- ISO 8601, UTC
-)
-"""
-
 
 class FeedbackFullError(RuntimeError):
-    """The feedback database has reached its size cap (``ASSISTANT_FEEDBACK_MAX_BYTES``)."""
+    """The stored feedback has reached its size cap (``ASSISTANT_FEEDBACK_MAX_BYTES``)."""
+
+
+#: The database could not be reached: the rating was not stored (the chat says so; answers go on).
+FeedbackUnavailableError = StorageUnavailable
 
 
 def bounded_context(history: list[dict[str, str]] | None, turns: int, chars: int) -> list[dict[str, str]]:
@@ -77,6 +79,11 @@ def bounded_context(history: list[dict[str, str]] | None, turns: int, chars: int
     return kept[::-1]
 
 
+def row_bytes(values: dict[str, Any]) -> int:
+    """What a row counts against the cap: the UTF-8 bytes of its text columns."""
+    return sum(len(str(values[c]).encode("utf-8")) for c in _TEXT_COLUMNS if values.get(c) is not None)
+
+
 @dataclass(frozen=True)
 class FeedbackRow:
     id: int
@@ -90,52 +97,60 @@ class FeedbackRow:
 
 
 class FeedbackStore:
-    """Thread-safe: one short-lived connection per call, writes serialised by a lock.
+    """Feedback rows in ``database``; thread-safe and safe with several processes writing at once.
 
-    ``max_bytes`` (0 = no cap) bounds the database file; ``context_turns``/``context_chars`` bound the
+    ``max_bytes`` (0 = no cap) bounds the stored rows; ``context_turns``/``context_chars`` bound the
     conversation stored with each rating.
     """
 
     def __init__(
         self,
-        path: Path | str,
+        database: Database,
         max_bytes: int = 0,
         context_turns: int = 4,
         context_chars: int = 4000,
     ) -> None:
-        self.path = Path(path)
+        self.database = database
         self.max_bytes = max_bytes
         self.context_turns, self.context_chars = context_turns, context_chars
-        self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute(_SCHEMA)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, database: Database | None = None) -> FeedbackStore:
+        return cls(
+            database or Database.from_settings(settings),
+            max_bytes=settings.feedback_max_bytes,
+            context_turns=settings.feedback_context_turns,
+            context_chars=settings.feedback_context_chars,
+        )
 
     @classmethod
     def for_data_dir(cls, data_dir: Path | str, **limits: int) -> FeedbackStore:
-        return cls(Path(data_dir) / FEEDBACK_FILE, **limits)
+        """The default SQLite file of a data directory."""
+        return cls(Database(f"sqlite:///{Path(data_dir).resolve() / FEEDBACK_FILE}"), **limits)
 
-    def _check_room(self, conn: sqlite3.Connection, new_bytes: int) -> None:
-        """Refuse a write that could take the file past ``max_bytes`` (with room for page overhead)."""
-        if not self.max_bytes:
+    def _used(self, conn: Connection, added: int) -> int:
+        """The bytes the cap counts once ``added`` more are written. SQLite: the file's pages in use plus
+        the new text with room for page overhead (the file itself stays under the cap, whatever else it
+        holds); PostgreSQL: the UTF-8 bytes of the rows' text (long text is compressed on disk)."""
+        if self.database.dialect == "sqlite":
+            page_size = conn.exec_driver_sql("PRAGMA page_size").scalar_one()
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+            free = conn.exec_driver_sql("PRAGMA freelist_count").scalar_one()
+            return (pages - free) * page_size + int(added * 1.1) + 2 * page_size
+        used = conn.execute(select(func.coalesce(func.sum(feedback.c.size_bytes), 0))).scalar_one()
+        return int(used) + added
+
+    def _check_room(self, conn: Connection, added: int) -> None:
+        """Refuse a write that would take the feedback past ``max_bytes``; the lock makes the check and
+        the write one step for every replica."""
+        if not self.max_bytes or added <= 0:
             return
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        if (pages - free) * page_size + int(new_bytes * 1.1) + 2 * page_size > self.max_bytes:
+        self.database.lock(conn, "feedback")
+        if self._used(conn, added) > self.max_bytes:
             raise FeedbackFullError(
-                f"the feedback database has reached its cap of {self.max_bytes:,} bytes; export it "
+                f"the stored feedback has reached its cap of {self.max_bytes:,} bytes; export it "
                 "(`assistant feedback export`) and archive it, or raise ASSISTANT_FEEDBACK_MAX_BYTES"
             )
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10)
-        try:
-            with conn:  # commits, or rolls back on an exception
-                yield conn
-        finally:
-            conn.close()
 
     # -- writing ----------------------------------------------------------------------------------
     def add(
@@ -147,84 +162,84 @@ class FeedbackStore:
         comment: str = "",
         filters: dict[str, str | None] | None = None,
     ) -> int:
-        """Store one rating with a bounded context; returns its id. Raises :class:`FeedbackFullError`."""
+        """Store one rating with a bounded context; returns its id. Raises :class:`FeedbackFullError` or
+        :class:`FeedbackUnavailableError`."""
         _check_rating(rating)
         active = {k: v for k, v in (filters or {}).items() if v}
         context = bounded_context(history, self.context_turns, self.context_chars)
-        values = (
-            question,
-            json.dumps(context, ensure_ascii=False),
-            json.dumps(active, ensure_ascii=False) if active else None,
-            json.dumps(answer, ensure_ascii=False),
-            rating,
-            comment.strip(),
-            datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        with self._lock, self._connect() as conn:
-            self._check_room(conn, sum(len(v.encode("utf-8")) for v in values if v))
-            cursor = conn.execute(
-                "INSERT INTO feedback (question, history, filters, answer, rating, comment, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
-            return int(cursor.lastrowid)
+        values: dict[str, Any] = {
+            "question": question,
+            "history": json.dumps(context, ensure_ascii=False),
+            "filters": json.dumps(active, ensure_ascii=False) if active else None,
+            "answer": json.dumps(answer, ensure_ascii=False),
+            "rating": rating,
+            "comment": comment.strip(),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        values["size_bytes"] = row_bytes(values)
+        with self.database.begin() as conn:
+            self._check_room(conn, values["size_bytes"])
+            return int(conn.execute(insert(feedback).values(**values)).inserted_primary_key[0])
 
     def update(self, feedback_id: int, rating: Rating | None = None, comment: str | None = None) -> bool:
         """Change the rating and/or comment of a row; False when there is no such row."""
-        sets, values = [], []
+        changes: dict[str, Any] = {}
         if rating is not None:
             _check_rating(rating)
-            sets.append("rating = ?")
-            values.append(rating)
+            changes["rating"] = rating
         if comment is not None:
-            sets.append("comment = ?")
-            values.append(comment.strip())
-        if not sets:
-            return self.get(feedback_id) is not None
-        with self._lock, self._connect() as conn:
-            self._check_room(conn, len((comment or "").encode("utf-8")))
-            cursor = conn.execute(
-                f"UPDATE feedback SET {', '.join(sets)} WHERE id = ?", (*values, feedback_id)
+            changes["comment"] = comment.strip()
+        columns = [feedback.c[c] for c in _TEXT_COLUMNS]
+        with self.database.begin() as conn:
+            row = conn.execute(select(*columns).where(feedback.c.id == feedback_id)).mappings().first()
+            if row is None:
+                return False
+            if not changes:
+                return True
+            values = {**row, **changes}
+            size = row_bytes(values)
+            self._check_room(conn, size - row_bytes(dict(row)))
+            conn.execute(
+                update(feedback).where(feedback.c.id == feedback_id).values(**changes, size_bytes=size)
             )
-            return cursor.rowcount > 0
+            return True
 
     def delete(self, feedback_id: int) -> bool:
         """Remove a rating the user took back."""
-        with self._lock, self._connect() as conn:
-            return conn.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,)).rowcount > 0
+        with self.database.begin() as conn:
+            return conn.execute(delete(feedback).where(feedback.c.id == feedback_id)).rowcount > 0
 
     # -- reading ----------------------------------------------------------------------------------
     def get(self, feedback_id: int) -> FeedbackRow | None:
-        rows = self._select("WHERE id = ?", (feedback_id,))
+        rows = self._select(feedback.c.id == feedback_id)
         return rows[0] if rows else None
 
     def all(self, rating: Rating | None = None) -> list[FeedbackRow]:
         """Every row, oldest first (optionally only 👍 or 👎)."""
         if rating is None:
-            return self._select("", ())
+            return self._select(None)
         _check_rating(rating)
-        return self._select("WHERE rating = ?", (rating,))
+        return self._select(feedback.c.rating == rating)
 
-    def _select(self, where: str, params: tuple[Any, ...]) -> list[FeedbackRow]:
-        with self._connect() as conn:
-            cursor = conn.execute(
-                "SELECT id, question, history, filters, answer, rating, comment, created_at"
-                f" FROM feedback {where} ORDER BY id",
-                params,
+    def _select(self, where: Any) -> list[FeedbackRow]:
+        query = select(feedback.c.id, *(feedback.c[c] for c in _TEXT_COLUMNS)).order_by(feedback.c.id)
+        if where is not None:
+            query = query.where(where)
+        with self.database.begin() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            FeedbackRow(
+                id=row["id"],
+                question=row["question"],
+                history=json.loads(row["history"] or "[]"),
+                filters=json.loads(row["filters"]) if row["filters"] else None,
+                answer=json.loads(row["answer"]),
+                rating=row["rating"],
+                comment=row["comment"] or "",
+                created_at=row["created_at"],
             )
-            return [
-                FeedbackRow(
-                    id=row[0],
-                    question=row[1],
-                    history=json.loads(row[2] or "[]"),
-                    filters=json.loads(row[3]) if row[3] else None,
-                    answer=json.loads(row[4]),
-                    rating=row[5],
-                    comment=row[6] or "",
-                    created_at=row[7],
-                )
-                for row in cursor.fetchall()
-            ]
+            for row in rows
+        ]
 
     # -- export -----------------------------------------------------------------------------------
     def export(self, out: IO[str], rating: Rating | None = None) -> int:

@@ -12,6 +12,7 @@ error shape (or a short Japanese page for a browser opening the UI).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -21,6 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from assistant.config import Settings
+from assistant.storage import Database
 from assistant.web.api_keys import KeyRing, bearer_token, load_keyring
 from assistant.web.edge_checks import EdgeChecksMiddleware
 from assistant.web.errors import error_response as json_error
@@ -77,7 +79,7 @@ class ApiAccessMiddleware:
                     bucket = f"key:{key.label}"
                     refusal = self._throttled(bucket)
             else:
-                refusal, bucket = self._by_session(scope, bucket)
+                refusal, bucket = await self._by_session(scope, bucket)
         else:
             refusal = self._throttled(bucket)
         if refusal is not None:
@@ -85,9 +87,9 @@ class ApiAccessMiddleware:
             return
         await self.door.shares.run(bucket, self.app, scope, receive, send)
 
-    def _by_session(self, scope: dict, ip_bucket: str) -> tuple[Response | None, str]:
+    async def _by_session(self, scope: dict, ip_bucket: str) -> tuple[Response | None, str]:
         """No Authorization header: the chat page's own calls carry its session cookie instead."""
-        session = self.door.sessions.get(session_cookie(scope))
+        session = await asyncio.to_thread(self.door.sessions.get, session_cookie(scope))
         if session is None or not (session.keyed or self.door.settings.ui_public):
             return self._throttled(ip_bucket) or self._unauthorized(True, scope["path"]), ip_bucket
         if scope["method"] not in ("GET", "HEAD", "OPTIONS") and cross_site(scope):
@@ -156,15 +158,26 @@ def document_bearer_auth(app: FastAPI, rate_limited: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def install(app: FastAPI, settings: Settings) -> KeyRing:
+def request_limiter(settings: Settings) -> RateLimiter:
+    """The limiter of ``/v1`` and the chat UI: in Redis when ``ASSISTANT_REDIS_URL`` is set."""
+    return RateLimiter(
+        settings.rate_limit_per_minute,
+        settings.rate_limit_burst,
+        settings.redis_url.get_secret_value() or None,
+        namespace="requests",
+        redis_timeout=settings.redis_timeout_seconds,
+    )
+
+
+def install(app: FastAPI, settings: Settings, database: Database) -> KeyRing:
     """Add the middlewares (call after the body-size limit, so they wrap it) and document the auth.
 
     Raises :class:`assistant.web.api_keys.ApiKeyConfigError` for unusable key settings: refuse to start
     rather than serve with fewer keys than configured.
     """
     keyring = load_keyring(settings)
-    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    door = Door(settings, keyring, limiter)
+    limiter = request_limiter(settings)
+    door = Door(settings, keyring, limiter, database)
     pool = WorkerPool(settings.answer_workers, settings.answer_queue)
     app.state.door, app.state.pool = door, pool
     app.add_middleware(PoolMiddleware, pool=pool, max_body_bytes=settings.max_body_bytes)

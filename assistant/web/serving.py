@@ -7,8 +7,10 @@ binds to a loopback address unless the operator opts in explicitly.
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from assistant.config import Settings
+from assistant.storage.db import database_url
 from assistant.web.api_keys import load_keyring
 
 
@@ -66,9 +68,10 @@ def startup_report(settings: Settings, host: str, allow_unauthenticated: bool) -
         )
     if settings.rate_limit_per_minute:
         per = "key" if keyring.enabled else "client IP"
+        where = _redis_where(settings) or "in this process"
         lines.append(
             f"Rate limit: {settings.rate_limit_per_minute}/min per {per}, bursts of "
-            f"{settings.rate_limit_burst} (in this process)."
+            f"{settings.rate_limit_burst} ({where})."
         )
     else:
         lines.append("Rate limit: off (ASSISTANT_RATE_LIMIT_PER_MINUTE=0).")
@@ -106,6 +109,24 @@ def startup_report(settings: Settings, host: str, allow_unauthenticated: bool) -
             lines.append(
                 f"Widget: /widget.js answers pages of {pages} (anonymous, rate-limited per client IP)."
             )
+    lines.append(f"Feedback and chat-UI sessions: {_database_where(settings)}.")
     if settings.trusted_proxies:
         lines.append(f"X-Forwarded-For/-Proto believed from: {', '.join(settings.trusted_proxies)}.")
     return lines
+
+
+def _database_where(settings: Settings) -> str:
+    """Where the runtime database is, without its password (raises StorageConfigError for a bad URL)."""
+    url = database_url(settings)
+    if url.get_backend_name() == "sqlite":
+        return "the SQLite file in the data directory (one machine; set ASSISTANT_DATABASE_URL for replicas)"
+    return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+
+def _redis_where(settings: Settings) -> str | None:
+    """'in Redis at host:port' when the limits are shared, without the password."""
+    raw = settings.redis_url.get_secret_value()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    return f"shared in Redis at {parts.hostname or 'localhost'}:{parts.port or 6379}"

@@ -9,9 +9,11 @@ as a whole, so a new page route is covered without anyone remembering to.
   cookie (Secure over https). Without keys, or with ``ui_public``, opening the page issues an anonymous
   session. Either way every Gradio call needs the cookie, and Gradio's browser-chosen session hash is
   replaced by a tab id derived from the session, so a conversation is reachable only by its own browser.
+  Sessions live in the runtime database, so the cookie works on every replica; a client over its quota
+  ends its own oldest session, and when all ``ui_max_sessions`` are taken a new one is refused (503).
 * **Limits.** Every UI request but the page's static files — page loads with or without navigation
   headers, documents, ``/config``, every Gradio call including ``queue/data`` and ``heartbeat`` — spends
-  from the same token buckets as ``/v1`` (the session's key or the client IP); key-form attempts spend
+  from the same rate limit as ``/v1`` (the session's key or the client IP); key-form attempts spend
   from the IP's bucket, so guessing keys is throttled.
 * **Surface.** Only the paths the page uses pass (``ui_surface.py``, an allow-list); uploads, the
   REST-style ``/call``/``/run`` API, file serving, Gradio's static folder, monitoring and the rest
@@ -26,6 +28,7 @@ as a whole, so a new page route is covered without anyone remembering to.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -41,12 +44,13 @@ from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from assistant.config import Settings
+from assistant.storage import Database
 from assistant.web.api_keys import KeyRing
 from assistant.web.errors import error_response as json_error
 from assistant.web.key_shares import KeyShares
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import set_client_label
-from assistant.web.sessions import COOKIE_NAME, SessionStore, UiSession
+from assistant.web.sessions import COOKIE_NAME, SessionsFull, SessionStore, SessionsUnavailable, UiSession
 from assistant.web.ui_listeners import TabListeners
 from assistant.web.ui_surface import (
     CONFIG_PATHS,
@@ -75,6 +79,10 @@ MAX_JSON_DEPTH = 32
 LOG_EVERY_SECONDS = 10.0
 #: Set by the gate for the UI's handlers (the feedback limit's client); never taken from outside.
 CLIENT_HEADER = b"x-pa-client"
+#: How often a replica drops the Gradio states of tabs that ended elsewhere (another replica, a logout).
+SWEEP_SECONDS = 60.0
+#: Retry-After of a refused new session (all sessions taken, or the database unreachable).
+SESSION_RETRY_SECONDS = 30
 
 
 def client_ip(scope: dict) -> str:
@@ -117,19 +125,20 @@ def is_navigation(scope: dict) -> bool:
 class Door:
     """The access policy shared by the ``/v1`` guard (``security.py``) and the UI gate."""
 
-    def __init__(self, settings: Settings, keyring: KeyRing, limiter: RateLimiter) -> None:
+    def __init__(
+        self, settings: Settings, keyring: KeyRing, limiter: RateLimiter, database: Database | None = None
+    ) -> None:
         self.settings, self.keyring, self.limiter = settings, keyring, limiter
-        self.sessions = SessionStore(
-            settings.ui_session_ttl_seconds,
-            settings.ui_session_idle_seconds,
-            settings.ui_max_sessions,
-            settings.ui_tabs_per_session,
-        )
+        self.sessions = SessionStore.for_settings(settings, database or Database.from_settings(settings))
+        self._drop_tabs: Any = None  # set by bind_gradio
+        self._local_tabs: Any = None
+        self._queue: Any = None
+        self._next_sweep = 0.0
+        self._sweeping = threading.Lock()
         #: Anyone may open a UI session: no keys configured, or the UI made public on purpose.
         self.ui_open = not keyring.enabled or settings.ui_public
         self.listeners = TabListeners()
         self.shares = KeyShares(settings.max_requests_per_key)
-        self._queue: Any = None  # Gradio's queue, to tell a tab that has joined from a made-up one
         self._inputs: dict[int, int] = {}  # function id -> how many input values it takes
         self._warned: dict[str, tuple[float, int]] = {}  # bucket -> (last warning, refusals since)
         self._warned_lock = threading.Lock()
@@ -146,12 +155,39 @@ class Door:
                     holder.session_data.pop(tab, None)
                     holder.time_last_used.pop(tab, None)
 
-        self.sessions.on_tabs_dropped = drop
+        def local_tabs() -> list[str]:
+            with holder.lock:
+                return list(holder.session_data)
 
-    def has_queue(self, tab: str) -> bool:
-        """Whether Gradio holds messages for this tab (it has joined); unknown: assume so."""
+        self.sessions.on_tabs_dropped = drop
+        self._drop_tabs, self._local_tabs = drop, local_tabs
+        self._queue = getattr(blocks, "_queue", None)
+
+    def has_events(self, tab_id: str) -> bool:
+        """True when this process's Gradio queue holds (or held) events of the tab: its event stream can
+        be read here."""
         pending = getattr(self._queue, "pending_messages_per_session", None)
-        return pending is None or tab in pending
+        return pending is None or tab_id in pending
+
+    def sweep_soon(self) -> None:
+        """Every ``SWEEP_SECONDS``, in a thread: drop the Gradio states here whose tab or session ended
+        on another replica (this one only learns of the ends it makes itself)."""
+        now = time.monotonic()
+        if self._local_tabs is None or now < self._next_sweep or not self._sweeping.acquire(blocking=False):
+            return
+        self._next_sweep = now + SWEEP_SECONDS
+
+        def sweep() -> None:
+            try:
+                gone = self.sessions.missing(self._local_tabs())
+                if gone:
+                    self._drop_tabs(gone)
+            except SessionsUnavailable:
+                pass
+            finally:
+                self._sweeping.release()
+
+        threading.Thread(target=sweep, name="ui-tab-sweep", daemon=True).start()
 
     def known_fn(self, fn_index: object) -> bool:
         return isinstance(fn_index, int) and not isinstance(fn_index, bool) and fn_index in self._inputs
@@ -190,6 +226,28 @@ class Door:
         more = f" ({count} more refusals since the last line)" if count else ""
         log.warning("rate limit exceeded for %s; retry after %d s%s", bucket, wait, more)
 
+    async def open_session(
+        self, scope: dict, label: str, bucket: str, keyed: bool
+    ) -> tuple[str | None, Response | None]:
+        """A new session's id, or the refusal to send: 503 when every session is taken (no other client's
+        session is ended for it) or when the database cannot be reached."""
+        try:
+            return await asyncio.to_thread(self.sessions.open, label, bucket, keyed), None
+        except SessionsFull:
+            log.warning("refused a new UI session: all %d are open", self.settings.ui_max_sessions)
+            code, title = "sessions_full", "ただいま混み合っています"
+            text = "利用中のセッションが上限に達したため、新しいセッションを開始できません。"
+            message = "Every chat-UI session is taken; retry later."
+        except SessionsUnavailable:
+            code, title = "unavailable", "ただいまログインできません"
+            text = "セッションを保存するデータベースに接続できないため、新しいセッションを開始できません。"
+            message = "The chat UI cannot open a session right now; retry later."
+        headers = {"Retry-After": str(SESSION_RETRY_SECONDS)}
+        if is_navigation(scope) or scope["path"] == LOGIN_PATH:
+            body = f"<p>{text}{SESSION_RETRY_SECONDS}秒ほど待ってから、もう一度お試しください。</p>"
+            return None, _page(503, title, body, headers)
+        return None, json_error(503, code, message, headers)
+
     def cookie(self, scope: dict, session_id: str | None) -> str:
         """The Set-Cookie value for a session (or one that deletes the cookie)."""
         parts = [f"{COOKIE_NAME}={session_id or ''}", "Path=/", "HttpOnly", "SameSite=Strict"]
@@ -220,10 +278,11 @@ class UiGateMiddleware:
             await self.logout(scope, receive, send)
             return
         door = self.door
-        session = door.sessions.get(session_cookie(scope))
+        door.sweep_soon()
+        session = await asyncio.to_thread(door.sessions.get, session_cookie(scope))
         new_cookie: str | None = None
         if session is None:
-            refusal, session, new_cookie = self._without_session(scope)
+            refusal, session, new_cookie = await self._without_session(scope)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
@@ -252,7 +311,7 @@ class UiGateMiddleware:
             door.listeners.closed(tab)
 
     # -- who is calling -------------------------------------------------------------------------------
-    def _without_session(self, scope: dict) -> tuple[Response | None, UiSession | None, str | None]:
+    async def _without_session(self, scope: dict) -> tuple[Response | None, UiSession | None, str | None]:
         """No (live) session cookie: open an anonymous one on a page load when the UI is open, send a
         browser to the key form when it is not, refuse Gradio calls and (when closed) everything else."""
         door = self.door
@@ -264,8 +323,10 @@ class UiGateMiddleware:
                 refusal = door.throttled(ip_bucket, page=True)
                 if refusal is not None:
                     return refusal, None, None
-                session_id = door.sessions.open(label="-", bucket=ip_bucket, keyed=False)
-                session = door.sessions.get(session_id)
+                session_id, refusal = await door.open_session(scope, "-", ip_bucket, keyed=False)
+                if refusal is not None:
+                    return refusal, None, None
+                session = await asyncio.to_thread(door.sessions.get, session_id)
                 return None, session, door.cookie(scope, session_id)
             if path.startswith(GRADIO_PREFIX) or path in CONFIG_PATHS or is_asset(path):
                 refusal = door.throttled(ip_bucket) or json_error(
@@ -302,13 +363,25 @@ class UiGateMiddleware:
     async def _bind_tab(
         self, scope: dict, receive: Any, session: UiSession
     ) -> tuple[dict, Any, Response | None]:
+        async def tab(session: UiSession, browser_hash: str) -> str:
+            return await asyncio.to_thread(self.door.sessions.tab, session, browser_hash)
+
+        try:
+            return await self._bind_tab_to(scope, receive, session, tab)
+        except SessionsUnavailable:
+            message = "The chat UI cannot reach its session store; retry shortly."
+            headers = {"Retry-After": str(SESSION_RETRY_SECONDS)}
+            return scope, receive, json_error(503, "unavailable", message, headers)
+
+    async def _bind_tab_to(
+        self, scope: dict, receive: Any, session: UiSession, tab: Any
+    ) -> tuple[dict, Any, Response | None]:
         path = scope["path"]
-        tab = self.door.sessions.tab
         if path.startswith(GRADIO_HEARTBEAT):
             browser_hash = path[len(GRADIO_HEARTBEAT) :]
             if not _BROWSER_HASH.fullmatch(browser_hash):
                 return scope, receive, json_error(404, "not_found", "Not Found")
-            new_path = GRADIO_HEARTBEAT + tab(session, browser_hash)
+            new_path = GRADIO_HEARTBEAT + await tab(session, browser_hash)
             return {**scope, "path": new_path, "raw_path": new_path.encode()}, receive, None
         if path == GRADIO_DATA:
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
@@ -319,10 +392,12 @@ class UiGateMiddleware:
                     receive,
                     json_error(422, "invalid_request", "session_hash is missing or malformed"),
                 )
-            tab_id = tab(session, hashes[0])
-            if not self.door.has_queue(tab_id):  # Gradio answered a made-up hash with tracebacks
-                return scope, receive, json_error(404, "not_found", "No queue for this tab: ask first.")
             rest = [(k, v) for k, v in query if k != "session_hash"]
+            tab_id = await tab(session, hashes[0])
+            if not self.door.has_events(tab_id):
+                # Its question was queued on another replica (one that went away, and nginx moved the
+                # stream here): the page asks again. Gradio would raise inside the stream (a traceback).
+                return scope, receive, json_error(404, "not_found", "No pending answer for this tab here.")
             query_string = urlencode([*rest, ("session_hash", tab_id)]).encode()
             return {**scope, "query_string": query_string}, receive, None
         if path in (GRADIO_JOIN, GRADIO_CANCEL):
@@ -351,7 +426,7 @@ class UiGateMiddleware:
             trigger = body.get("trigger_id")
             if trigger is not None and (not isinstance(trigger, int) or isinstance(trigger, bool)):
                 return scope, receive, json_error(422, "invalid_request", "trigger_id must be an integer")
-            body["session_hash"] = tab(session, browser_hash)
+            body["session_hash"] = await tab(session, browser_hash)
             return _with_body(scope, json.dumps(body, ensure_ascii=False).encode("utf-8"))
         return scope, receive, None
 
@@ -360,7 +435,7 @@ class UiGateMiddleware:
         door = self.door
         ip_bucket = f"ip:{client_ip(scope)}"
         if scope["method"] in ("GET", "HEAD"):
-            session = door.sessions.get(session_cookie(scope))
+            session = await asyncio.to_thread(door.sessions.get, session_cookie(scope))
             if not door.keyring.enabled or (session is not None and session.keyed):
                 response: Response = RedirectResponse("/", status_code=303)
             else:
@@ -386,9 +461,12 @@ class UiGateMiddleware:
             log.warning("unknown API key on the key form")
             await _login_page("キーが正しくありません。もう一度入力してください。", 401)(scope, receive, send)
             return
-        session_id = door.sessions.open(label=key.label, bucket=f"key:{key.label}", keyed=True)
         set_client_label(key.label)
-        log.info("opened a UI session (%d open)", len(door.sessions))
+        session_id, refusal = await door.open_session(scope, key.label, f"key:{key.label}", keyed=True)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        log.info("opened a UI session")
         response = RedirectResponse("/", status_code=303)
         response.headers.append("set-cookie", door.cookie(scope, session_id))
         await response(scope, receive, send)
@@ -406,7 +484,10 @@ class UiGateMiddleware:
                 scope, receive, send
             )
             return
-        self.door.sessions.close(session_cookie(scope))
+        try:
+            await asyncio.to_thread(self.door.sessions.close, session_cookie(scope))
+        except SessionsUnavailable:  # the cookie goes all the same; the row ends with its idle time
+            log.warning("a UI session could not be ended in the database (unreachable)")
         target = "/" if self.door.ui_open else LOGIN_PATH
         response = RedirectResponse(target, status_code=303)
         response.headers.append("set-cookie", self.door.cookie(scope, None))

@@ -1,4 +1,5 @@
-"""``POST /v1/answer`` and its Server-Sent-Events twin ``POST /v1/answer/stream``."""
+"""``POST /v1/answer`` and its Server-Sent-Events twin ``POST /v1/answer/stream`` (sse-starlette: event
+framing, keep-alive pings on a long generation, ``X-Accel-Buffering: no`` so nginx passes each event on)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from assistant.pipeline.plan import AnswerPlan
 from assistant.pipeline.service import AnswerResponse, AnswerService
@@ -18,6 +19,8 @@ from assistant.web.workers import PoolBusy, PooledService
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 log = logging.getLogger("assistant.web.routes.answers")
+#: A comment line this often while a (generative) answer is being written keeps proxies from closing it.
+PING_SECONDS = 15
 
 
 def _answer(svc: AnswerService, body: AnswerRequest) -> AnswerResponse:
@@ -30,19 +33,15 @@ def answer(body: AnswerRequest, svc: Service) -> AnswerResponse:
     return _answer(svc, body)
 
 
-@router.post("/answer/stream", response_class=StreamingResponse)
-def answer_stream(body: AnswerRequest, svc: Service, request: Request) -> StreamingResponse:
+@router.post("/answer/stream", response_class=EventSourceResponse)
+def answer_stream(body: AnswerRequest, svc: Service, request: Request) -> EventSourceResponse:
     """Server-Sent Events: ``delta`` events with pieces of the answer text, then ``final`` with the full JSON.
 
     With a generative composer a sentence is sent only after it passed verification; a fallback to the
     deterministic answer comes as its sentences. The question is read and planned before the stream opens,
     so bad input still gets a JSON error."""
     events = planned_events(svc, body, request)
-    return StreamingResponse(
-        (_event(name, data) for name, data in events),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return EventSourceResponse((_event(name, data) for name, data in events), sep="\n", ping=PING_SECONDS)
 
 
 def planned_events(svc: AnswerService, body: AnswerRequest, request: Request) -> Iterator[tuple[str, Any]]:
@@ -82,5 +81,5 @@ def answer_events(
         yield "error", {"error": {"code": "internal", "message": "The answer could not be completed."}}
 
 
-def _event(name: str, data: dict[str, Any]) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+def _event(name: str, data: dict[str, Any]) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event=name, sep="\n")

@@ -7,14 +7,14 @@ still shown (for the program and source cards and for 👍/👎 feedback, stored
 
 What a session keeps is bounded like the API's requests: the history sent with a question holds at most
 ``max_history_turns`` turns and ``max_history_chars`` characters (the oldest go first), and the chat
-shows at most as many messages. Feedback is limited per client (``feedback_per_minute``) and its
-database has a size cap.
+shows at most as many messages. Feedback is limited per client (``feedback_per_minute``, counted in
+Redis across replicas when configured) and its store has a size cap; a database that cannot be reached
+is said to the user (the rating was not saved) while answers go on.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -25,7 +25,13 @@ from assistant.config import Settings, get_settings
 from assistant.index.store import IndexReadError
 from assistant.pipeline.read import Turn
 from assistant.pipeline.service import AnswerResponse, AnswerService
-from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
+from assistant.storage import Database
+from assistant.web.feedback import (
+    FeedbackFullError,
+    FeedbackStore,
+    FeedbackUnavailableError,
+    bounded_context,
+)
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.ui.render import (
     NO_FILTER,
@@ -45,6 +51,10 @@ MAX_QUESTION_CHARS = get_settings().max_question_chars  # the API's limit, from 
 STREAM_DELAY_S = 0.04
 #: Title of the page's notices (Gradio's default is the English 「Warning」).
 NOTICE_TITLE = "ご確認ください"
+#: Said when the feedback database cannot be reached (the answer itself is unaffected).
+UNAVAILABLE = (
+    "データベースに接続できないため、評価を保存できませんでした。時間をおいてもう一度お試しください。"
+)
 
 
 def _warn(message: str) -> None:
@@ -75,26 +85,19 @@ def ready_service(holder: Holder) -> AnswerService | None:
 class ChatUI:
     """The handlers of the page; state per browser session lives in a ``gr.State``."""
 
-    def __init__(self, holder: Holder) -> None:
+    def __init__(self, holder: Holder, database: Database | None = None) -> None:
         self.holder = holder
-        self._feedback: FeedbackStore | None = None
-        self._feedback_lock = threading.Lock()
         settings = holder.settings
-        self._feedback_limiter = RateLimiter(settings.feedback_per_minute, settings.feedback_burst)
-
-    @property
-    def feedback(self) -> FeedbackStore:
-        """Created on the first rating, so a read-only data directory does not stop the page."""
-        with self._feedback_lock:
-            if self._feedback is None:
-                settings = self.holder.settings
-                self._feedback = FeedbackStore.for_data_dir(
-                    settings.data_dir,
-                    max_bytes=settings.feedback_max_bytes,
-                    context_turns=settings.feedback_context_turns,
-                    context_chars=settings.feedback_context_chars,
-                )
-            return self._feedback
+        # The database connects (and migrates) on the first rating, so a read-only data directory or a
+        # database that is down does not stop the page.
+        self.feedback = FeedbackStore.for_settings(settings, database)
+        self._feedback_limiter = RateLimiter(
+            settings.feedback_per_minute,
+            settings.feedback_burst,
+            settings.redis_url.get_secret_value() or None,
+            namespace="feedback",
+            redis_timeout=settings.redis_timeout_seconds,
+        )
 
     def _feedback_refused(self, request: gr.Request | None) -> bool:
         """Spend one of the client's feedback tokens (the door names the client: its key or its IP)."""
@@ -288,6 +291,10 @@ class ChatUI:
             log.error("feedback refused: %s", exc)
             _warn("評価の保存容量が上限に達したため、保存できませんでした。")
             return conv, gr.skip(), gr.skip()
+        except FeedbackUnavailableError:
+            log.warning("feedback not stored: the database is unreachable")
+            _warn(UNAVAILABLE)
+            return conv, gr.skip(), gr.skip()
         except Exception:
             log.exception("could not store feedback")
             _warn("評価を保存できませんでした。")
@@ -317,6 +324,10 @@ class ChatUI:
         except FeedbackFullError as exc:
             log.error("feedback comment refused: %s", exc)
             _warn("評価の保存容量が上限に達したため、コメントを保存できませんでした。")
+            return conv, gr.skip(), gr.skip()
+        except FeedbackUnavailableError:
+            log.warning("feedback comment not stored: the database is unreachable")
+            _warn(UNAVAILABLE)
             return conv, gr.skip(), gr.skip()
         except Exception:
             log.exception("could not store the feedback comment")

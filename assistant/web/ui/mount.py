@@ -149,7 +149,8 @@ def mount_ui(app: FastAPI, holder: Holder) -> FastAPI:
     pool = getattr(app.state, "pool", None)
     door = getattr(app.state, "door", None)
     listeners = door.listeners if door is not None else None
-    blocks = build_ui(PooledHolder(holder, pool, listeners) if pool is not None else holder)
+    database = getattr(app.state, "database", None)
+    blocks = build_ui(PooledHolder(holder, pool, listeners) if pool is not None else holder, database)
     settings = holder.settings
     blocks.state_session_capacity = settings.ui_max_sessions * settings.ui_tabs_per_session
     mounted = gr.mount_gradio_app(

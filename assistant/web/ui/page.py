@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.storage import Database
 from assistant.web.ui.catalog_view import CatalogTabs
 from assistant.web.ui.chat import ChatUI, Holder
 from assistant.web.ui.network_view import network_view
@@ -38,8 +39,9 @@ THEME = gr.themes.Soft(
 )
 
 
-def build_ui(holder: Holder) -> gr.Blocks:
-    ui = ChatUI(holder)
+def build_ui(holder: Holder, database: Database | None = None) -> gr.Blocks:
+    """The page; ``database`` (the app's) keeps its feedback (default: the one ``holder.settings`` name)."""
+    ui = ChatUI(holder, database)
     tabs = CatalogTabs(holder)
     with gr.Blocks(title="政策アシスタント", analytics_enabled=False) as demo:
         conv = gr.State(_new_conversation())
