@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from assistant.index.documents import DocumentStore
 from assistant.jp_text import tokenize
 from assistant.pipeline import cues
+from assistant.pipeline.amounts import amounts
 from assistant.pipeline.conditions import Condition, ProgramFilter, describe
 from assistant.pipeline.evidence import Evidence, EvidenceBuilder
 from assistant.pipeline.hits import Hit, RetrievalResult
@@ -111,6 +112,7 @@ class BudgetFigure:
     supplementary: bool  # a 補正 figure
     cite: int  # the line that prints it
     basis_cite: int | None = None  # where the document says what it is (「【】内は補正予算額」)
+    kind: str = "unlabelled"  # initial (the year's own budget), supplementary (補正), unlabelled
 
 
 @dataclass
@@ -695,19 +697,21 @@ class Planner:
     def _figures(
         self, lines: list[BudgetLine], evidence: EvidenceBuilder, wanted: str | None
     ) -> list[BudgetFigure]:
-        """The printed figures of a program or measure, each with its basis; 「補正を除いて」 keeps the year's own
-        budget, 「補正の分は」 the supplementary one, 「分けて」 both."""
+        """The printed figures of a program or measure, each with what the documents say it is; 「補正を除いて」
+        keeps the year's own budget, 「補正の分は」 the supplementary one, 「分けて」 both. A figure whose page
+        says only what it is about (「R4年度…支援メニュー」) or that adds both budgets is unlabelled: it is
+        neither asked part. The same figure printed on several theme pages is listed once."""
         figures: list[BudgetFigure] = []
-        seen: set[tuple[str, str | None]] = set()
+        seen: set[tuple[object, str]] = set()
         for line in lines:
             amount = line.amount_text.strip("【】 ")
             basis = line.basis.label if line.basis else None
-            supplementary = (
-                "補正" in (basis or "") and "及び" not in (basis or "") or line.amount_text.startswith("【")
-            )
-            if (wanted == "initial" and supplementary) or (wanted == "supplementary" and not supplementary):
+            kind = _figure_kind(line.amount_text, basis)
+            if wanted in ("initial", "supplementary") and kind != wanted:
                 continue
-            if (amount, basis) in seen:
+            value = amounts(amount)
+            key = (value[0][2] if value else amount, kind)
+            if key in seen:
                 continue
             cite = evidence.span("budget_line", line.source)
             if cite is None:
@@ -715,8 +719,8 @@ class Planner:
             basis_cite = None
             if line.basis is not None and line.basis.source is not None:
                 basis_cite = evidence.span("budget_line", line.basis.source)
-            seen.add((amount, basis))
-            figures.append(BudgetFigure(amount, basis, supplementary, cite, basis_cite))
+            seen.add(key)
+            figures.append(BudgetFigure(amount, basis, kind == "supplementary", cite, basis_cite, kind))
         return figures
 
     def _plan_yes_no(self, plan, q, retrieval, evidence, recommendations) -> None:
@@ -1100,6 +1104,17 @@ _YES_NO_FIELDS = (
     "has_budget",
     "stated",
 )
+
+
+def _figure_kind(amount_text: str, basis: str | None) -> str:
+    """What a printed figure is: 【】 or a 補正 label → supplementary; a label naming one budget (令和4年度予算
+    政府案, …予算案) → initial; a page title or a sum of both (…及び…補正予算額) → unlabelled."""
+    label = basis or ""
+    if amount_text.lstrip().startswith("【") or ("補正" in label and "及び" not in label):
+        return "supplementary"
+    if "予算" in label and "及び" not in label and "補正" not in label:
+        return "initial"
+    return "unlabelled"
 
 
 def _same_name(printed: str, name: str) -> bool:

@@ -115,12 +115,13 @@ class DeterministicComposer:
     def _budget_lines(self, plan: AnswerPlan, facts: ProgramFacts, t: dict) -> list[Line]:
         lines = []
         budget = budget_text(facts.program)
-        if facts.figures:  # which budget was asked (当初／補正): the printed figures with what each is
-            basis = facts.program.budget_basis
-            if budget and (
-                plan.question.budget_basis != "supplementary" or (basis and "補正" in basis.label)
-            ):
+        wanted = plan.question.budget_basis
+        if wanted is not None:  # which budget was asked (当初／補正): the printed figures with what each is
+            if budget:
                 lines.append(Line(t["program"]["budget"].format(budget=budget), _row(facts)))
+            if wanted in ("initial", "supplementary") and not facts.figures:
+                part = t["program"][f"figure_{wanted}"]
+                lines.append(Line(t["program"]["figure_not_split"].format(part=part)))
             return lines + self._figure_lines(facts.figures, t)
         if budget:
             lines.append(Line(t["program"]["budget"].format(budget=budget), _row(facts)))
@@ -136,7 +137,7 @@ class DeterministicComposer:
                 p["figure"].format(
                     amount=f.amount,
                     basis=f.basis or p["figure_unlabelled"],
-                    kind=p["figure_supplementary" if f.supplementary else "figure_initial"],
+                    kind=p[f"figure_{f.kind}"],
                 ),
                 [f.cite, *([f.basis_cite] if f.basis_cite and f.basis_cite != f.cite else [])],
             )
@@ -156,6 +157,9 @@ class DeterministicComposer:
             )
             if target.figures:
                 lines.extend(self._figure_lines(target.figures, t))
+            elif plan.question.budget_basis in ("initial", "supplementary"):
+                part = t["program"][f"figure_{plan.question.budget_basis}"]
+                lines.append(Line(t["program"]["figure_not_split"].format(part=part)))
             if target.use_case is not None:
                 lines.append(
                     Line(
