@@ -247,8 +247,7 @@ def _wrong_winner(case: EvalCase, answer: str, plan: dict, catalog: Mapping[str,
         for r in {*case.expected_programs, *case.forbidden_programs, *catalog.values()}
         if normalize(r) != key
     }
-    # A rival inside the winner's name (「X事業」 in 「X事業のうちY」) must not blank the winner out.
-    containing = {r for r in rivals if normalize(r) not in key}
+    containing = {r for r in rivals if normalize(r) not in key}  # rivals the winner's name does not contain
     sentence = normalize(first_sentence(answer))
     if key not in _blank_out(sentence, containing, keep=winner):
         named = sorted(r for r in rivals if normalize(r) in sentence)
@@ -271,9 +270,8 @@ class AnswerScore:
     kind_ok: bool | None = None  # None: the case names no expected kind
     verdict_ok: bool | None = None  # None: the case has no verdict
     forbidden: list[str] = field(default_factory=list)
-    misleading: list[str] = field(
-        default_factory=list
-    )  # why the answer is confidently wrong (none: it is not)
+    #: Why the answer is confidently wrong (misleading_reasons); empty when it is not.
+    misleading: list[str] = field(default_factory=list)
     fact_sentences: int = 0
     cited_sentences: int = 0
     citations_used: int = 0
