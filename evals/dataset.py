@@ -34,6 +34,9 @@ Category = Literal[
     "not_stated",
     "network",
     "contact_prose",
+    # Issue 19: a name the documents do not contain (a program, region, network, person or round). The
+    # answer must say so (abstain) and may offer the nearest real entity, labelled as such.
+    "not_found",
 ]
 CATEGORIES: tuple[str, ...] = get_args(Category)
 
@@ -69,6 +72,18 @@ Tag = Literal[
     "negation",  # 「…は入っていない」
     "multi_condition",  # two or more conditions a list must all honour
     "applicant_set",  # a set of applicant types (「大学・企業・自治体のどれもが」)
+    "quoted",  # the question quotes someone else's question (「『…は？』と聞かれました」)
+    "negative",  # the right behaviour must not over-trigger here: a real name, a reference that resolves,
+    # a condition that really can be met — the case keeps a fix from answering too cautiously
+    # The failure classes of issue 19 (answer what was asked); a case carries the class it tests.
+    "c1_wrong_verdict",  # a verdict (はい/いいえ, a winner) on an attribute other than the one asked
+    "c2_false_clarify",  # a reference that points inside the question or at a non-program the history named
+    "c3_dropped_condition",  # thresholds, exclusivity, field presence, quoted conditions, empty results
+    "c4_unknown_name",  # a name that matches nothing in the documents (or a real one that must not be missed)
+    "c5_followup",  # references into the history: ordinals, 「…のほう」, networks, a new self-contained turn
+    "c6_budget",  # a figure with its basis and year, 当初 vs 補正, the package's totals
+    "c7_goal_by_description",  # a goal that matches a program's description or ⇒ box, not its name
+    "c8_prose_list",  # prose that lists several items: all of them, or the others besides one
 ]
 TAGS: tuple[str, ...] = get_args(Tag)
 
@@ -148,6 +163,9 @@ class EvalCase(_Strict):
     tags: list[Tag] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     abstain: bool = False
+    #: For a name the documents do not contain (``not_found``): real entities (programs, networks, regions,
+    #: strings of the corpus) of which the answer must offer at least one, labelled as the nearest.
+    nearest: list[NonEmpty] = Field(default_factory=list)
     note: str = ""
 
 
@@ -244,14 +262,20 @@ def _case_problems(case: EvalCase, corpus: dict[str, list[str]], full_texts: dic
     ):
         problems += _text_problems(kind, values, full_texts, corpus, valid_evidence, case.abstain)
     # A forbidden program must be a real name (a typo would make the check pass vacuously); it need not
-    # stand near the evidence, which is where the answer's programs stand.
+    # stand near the evidence, which is where the answer's programs stand. The same holds for the nearest
+    # entities a not-found answer may offer.
     problems += _text_problems("forbidden program", case.forbidden_programs, full_texts, corpus, [], True)
+    problems += _text_problems("nearest entity", case.nearest, full_texts, corpus, [], True)
     return problems
 
 
 def _gold_shape_problems(case: EvalCase) -> list[str]:
     """Refusals carry no gold; answers carry evidence; follow-ups carry the conversation they follow."""
     problems = _kind_and_tag_problems(case)
+    if case.nearest and case.category != "not_found":
+        problems.append("only a not_found case names nearest entities")
+    if case.category == "not_found":
+        return problems + _not_found_problems(case)
     if case.category == "refusal":
         if not case.abstain:
             problems.append("refusal case must have abstain: true")
@@ -261,7 +285,7 @@ def _gold_shape_problems(case: EvalCase) -> list[str]:
             problems.append("refusal case has a verdict or forbidden programs")
         return problems
     if case.abstain:
-        problems.append(f"{case.category} case has abstain: true (only refusal cases abstain)")
+        problems.append(f"{case.category} case has abstain: true (only refusal and not_found cases abstain)")
     if case.category == "clarify":
         # A clarifying question states no fact, so it needs no evidence; candidates it should offer may be
         # given as expected programs.
@@ -276,6 +300,16 @@ def _gold_shape_problems(case: EvalCase) -> list[str]:
     overlap = set(map(normalize, case.forbidden_programs)) & set(map(normalize, case.expected_programs))
     if overlap:
         problems.append(f"programs both expected and forbidden: {', '.join(sorted(overlap))}")
+    return problems
+
+
+def _not_found_problems(case: EvalCase) -> list[str]:
+    """A not-found case abstains; what it may offer instead is ``nearest``, not a verdict or expected text."""
+    problems: list[str] = []
+    if not case.abstain:
+        problems.append("not_found case must have abstain: true")
+    if case.expected_programs or case.expected_strings or case.verdict or case.forbidden_programs:
+        problems.append("not_found case has answer gold (use nearest for what it may offer)")
     return problems
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from evals.dataset import KIND_JUDGED, EvalCase, Evidence, yes_no_polarity
@@ -131,6 +131,12 @@ def first_sentence(answer: str) -> str:
 _YES_NO_START = re.compile(r"^(はい|いいえ|yes|no)(?![A-Za-z])", re.IGNORECASE)
 
 
+def _opening_polarity(answer: str) -> str | None:
+    """``yes``/``no`` when the answer's first statement opens with a yes/no word, else None."""
+    opening = _YES_NO_START.match(unicodedata.normalize("NFKC", first_sentence(answer)))
+    return yes_no_polarity(opening.group(1)) if opening else None
+
+
 def verdict_problem(verdict: str, answer: str, plan: dict | None, others: Iterable[str] = ()) -> str | None:
     """Why the answer does not give the gold verdict first, or None when it does.
 
@@ -145,9 +151,7 @@ def verdict_problem(verdict: str, answer: str, plan: dict | None, others: Iterab
         if normalize(verdict) not in _blank_out(normalize(sentence), others, keep=verdict):
             return f"first sentence does not name the verdict {verdict!r}"
         return None
-    opening = _YES_NO_START.match(unicodedata.normalize("NFKC", sentence))
-    said = yes_no_polarity(opening.group(1)) if opening else None
-    if said != polarity:
+    if _opening_polarity(answer) != polarity:
         return f"first sentence does not open with {verdict!r}"
     stated = plan.get("verdict") if isinstance(plan, dict) else None
     if isinstance(stated, str) and yes_no_polarity(stated) not in (None, polarity):
@@ -178,6 +182,84 @@ def forbidden_shown(case: EvalCase, answer: str, cards: list[dict]) -> list[str]
     return shown
 
 
+# -- misleading answers -------------------------------------------------------------------------------
+#: Plan kinds that do not answer the question itself: a refusal, "the documents do not state this", or a
+#: question back. Any of them is an honest reply to a question the documents do not answer.
+SILENT_KINDS = frozenset({"abstain", "not_stated", "clarify"})
+
+
+def documents_silent(case: EvalCase) -> bool:
+    """The gold says the documents do not answer the question: a refusal, a name they do not contain
+    (both ``abstain``), or a detail they do not state (``not_stated``)."""
+    return case.abstain or case.category == "not_stated"
+
+
+def misleading_reasons(case: EvalCase, response: dict, catalog: Mapping[str, str] | None = None) -> list[str]:
+    """Why the answer is confidently wrong — worse than a missing fact, because it reads as understood.
+
+    An answer misleads when it lists a program the gold excludes (``forbidden_programs``), opens with はい
+    where the gold says いいえ or the reverse (or its plan states the opposite verdict), names a rival
+    instead of the gold winner of a comparison or ranking (in its first statement or as ``plan.winner``),
+    or answers a question the documents do not answer instead of abstaining. ``catalog`` (program id →
+    name) supplies the rivals a ranking may wrongly name and resolves ``plan.winner``. An answer that
+    merely misses a fact, or gives no verdict, is wrong but not misleading.
+    """
+    answer: str = response.get("answer") or ""
+    plan = response.get("plan") if isinstance(response.get("plan"), dict) else {}
+    reasons: list[str] = []
+    if documents_silent(case) and not response.get("abstained") and answer_kind(response) not in SILENT_KINDS:
+        reasons.append("answers a question the documents do not answer")
+    shown = forbidden_shown(case, answer, response.get("programs") or [])
+    if shown:
+        reasons.append("lists what the gold excludes: " + ", ".join(shown))
+    if case.verdict is not None:
+        polarity = yes_no_polarity(case.verdict)
+        if polarity is not None:
+            reasons += _opposite_verdict(case.verdict, polarity, answer, plan)
+        else:
+            reasons += _wrong_winner(case, answer, plan, catalog or {})
+    return reasons
+
+
+def _opposite_verdict(verdict: str, polarity: str, answer: str, plan: dict) -> list[str]:
+    """The text opens with, or the plan states, the yes/no opposite to the gold."""
+    said = _opening_polarity(answer)
+    if said is not None and said != polarity:
+        return [f"opens with {said} where the gold says {verdict}"]
+    stated = plan.get("verdict")
+    stated_polarity = yes_no_polarity(stated) if isinstance(stated, str) else None
+    if stated_polarity is not None and stated_polarity != polarity:
+        return [f"plan.verdict {stated!r} where the gold says {verdict}"]
+    return []
+
+
+def _wrong_winner(case: EvalCase, answer: str, plan: dict, catalog: Mapping[str, str]) -> list[str]:
+    """The first statement names a rival and not the winner, or ``plan.winner`` is a rival.
+
+    Rivals are the case's other expected and forbidden programs plus every catalog program. A rival whose
+    name contains the winner's (「X事業のうちY」 vs 「X事業」) is blanked out before the winner is looked for,
+    as in ``verdict_problem``; a rival inside the winner's name is not.
+    """
+    winner = case.verdict or ""
+    key = normalize(winner)
+    rivals = {
+        r
+        for r in {*case.expected_programs, *case.forbidden_programs, *catalog.values()}
+        if normalize(r) != key
+    }
+    containing = {r for r in rivals if normalize(r) not in key}  # rivals the winner's name does not contain
+    sentence = normalize(first_sentence(answer))
+    if key not in _blank_out(sentence, containing, keep=winner):
+        named = sorted(r for r in rivals if normalize(r) in sentence)
+        if named:
+            return [f"first statement names {', '.join(named)} instead of the winner {winner}"]
+    winner_id = plan.get("winner")
+    named_winner = catalog.get(winner_id) if isinstance(winner_id, str) else None
+    if named_winner and winner in catalog.values() and normalize(named_winner) != normalize(winner):
+        return [f"plan.winner is {named_winner}, the gold winner is {winner}"]
+    return []
+
+
 @dataclass
 class AnswerScore:
     """Everything measured on one answer; None where a metric does not apply to the case."""
@@ -188,6 +270,8 @@ class AnswerScore:
     kind_ok: bool | None = None  # None: the case names no expected kind
     verdict_ok: bool | None = None  # None: the case has no verdict
     forbidden: list[str] = field(default_factory=list)
+    #: Why the answer is confidently wrong (misleading_reasons); empty when it is not.
+    misleading: list[str] = field(default_factory=list)
     fact_sentences: int = 0
     cited_sentences: int = 0
     citations_used: int = 0
@@ -206,10 +290,13 @@ def score_answer(
     documents: dict[str, str],
     known_emails: set[str],
     known_phones: set[str],
+    catalog: Mapping[str, str] | None = None,
 ) -> AnswerScore:
     """Score one API-shaped answer (``answer``, ``abstained``, ``citations``, ``plan``/``intent``,
-    ``programs``) against its case: accuracy needs every expected program and string, no forbidden
-    program, the verdict first and the expected plan kind."""
+    ``programs``) against its case: accuracy needs every expected program and string (for a not-found
+    case: abstaining and offering one of its nearest entities), no forbidden program, the verdict first,
+    the expected plan kind and nothing misleading. ``catalog`` (program id → name) lets the misleading
+    check recognise a wrong winner."""
     answer: str = response.get("answer", "")
     abstained = bool(response.get("abstained"))
     citations = {int(c["id"]): c for c in response.get("citations", [])}
@@ -217,9 +304,11 @@ def score_answer(
     score = AnswerScore(correct=False, abstained=abstained, kind=answer_kind(response))
 
     if case.abstain:
-        score.correct = abstained
+        score.correct = abstained and _offers_nearest(case, answer, response.get("programs") or [])
         if not abstained:
             score.problems.append("answered a question the corpus does not support")
+        elif not score.correct:
+            score.problems.append("offers none of the nearest: " + ", ".join(case.nearest))
     else:
         missing = [
             s
@@ -234,10 +323,23 @@ def score_answer(
         elif missing:
             score.problems.append("missing: " + ", ".join(missing))
     _score_plan(case, response, answer, plan, score)
+    score.misleading = misleading_reasons(case, response, catalog)
+    if score.misleading:
+        score.correct = False
+        score.problems += [f"misleading: {reason}" for reason in score.misleading]
 
     _score_citations(case, answer, citations, documents, score)
     _score_contacts(answer, citations, documents, known_emails, known_phones, score)
     return score
+
+
+def _offers_nearest(case: EvalCase, answer: str, cards: list[dict]) -> bool:
+    """A not-found answer offers one of the case's nearest real entities (in its text or as a card);
+    true when the case names none."""
+    if not case.nearest:
+        return True
+    offered = normalize(answer + " " + " ".join(c.get("name", "") for c in cards if isinstance(c, dict)))
+    return any(normalize(name) in offered for name in case.nearest)
 
 
 def _score_plan(case: EvalCase, response: dict, answer: str, plan: dict | None, score: AnswerScore) -> None:

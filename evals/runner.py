@@ -186,6 +186,8 @@ class Summary:
     kind_accuracy: float | None = None
     verdict_accuracy: float | None = None
     forbidden_shown: int = 0
+    #: Answers that are confidently wrong (evals.metrics.misleading_reasons): gated at 0.
+    misleading: int = 0
     citation_recall: float | None = None
     citation_precision: float | None = None
     quote_fidelity: float | None = None
@@ -215,6 +217,7 @@ class Summary:
             kind_accuracy=ratio(sum(kinds), len(kinds)),
             verdict_accuracy=ratio(sum(verdicts), len(verdicts)),
             forbidden_shown=sum(bool(x.forbidden) for x in s),
+            misleading=sum(bool(x.misleading) for x in s),
             citation_recall=ratio(sum(x.cited_sentences for x in s), sum(x.fact_sentences for x in s)),
             citation_precision=ratio(sum(x.citations_supported for x in s), sum(x.citations_used for x in s)),
             quote_fidelity=ratio(sum(x.quotes_verbatim for x in s), sum(x.quotes for x in s)),
@@ -237,6 +240,8 @@ class EvalReport:
     paraphrase: ParaphraseSummary | None = None  # None: the paraphrase eval was skipped
     failures: list[str] = field(default_factory=list)
     problems: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Per mode, every misleading answer: the case id, its tags and why it misleads.
+    misleading: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -253,6 +258,7 @@ class EvalReport:
             "by_tag": {m: {t: vars(s) for t, s in tags.items()} for m, tags in self.by_tag.items()},
             "paraphrase": self.paraphrase.to_json() if self.paraphrase else None,
             "problems": self.problems,
+            "misleading": self.misleading,
         }
 
 
@@ -314,7 +320,9 @@ def run_eval(
     """Every case in every mode, then (unless ``paraphrases`` is None) the paraphrase groups in the gated
     mode; the report holds the summaries per mode, category and tag, and the failed gates."""
     documents = target.documents()
-    emails, phones = known_contacts(target.programs())
+    programs = target.programs()
+    emails, phones = known_contacts(programs)
+    catalog = {p["id"]: p["name"] for p in programs if p.get("id") and p.get("name")}  # for winners
     results: dict[str, list[CaseResult]] = defaultdict(list)
     with tqdm(
         total=len(cases) * len(modes), desc="evaluating", unit="case", disable=not show_progress
@@ -322,7 +330,7 @@ def run_eval(
         for mode in modes:
             for case in cases:
                 response, ranked, seconds = target.run(case, mode)
-                score = score_answer(case, response, documents, emails, phones)
+                score = score_answer(case, response, documents, emails, phones, catalog)
                 rank = first_relevant_rank(ranked, case.evidence) if case.evidence else None
                 results[mode].append(CaseResult(case, mode, score, rank, seconds))
                 bar.update()
@@ -340,6 +348,14 @@ def run_eval(
         ]
         for mode, rs in results.items()
     }
+    misleading = {
+        mode: [
+            {"id": r.case.id, "tags": r.case.tags, "reasons": r.score.misleading}
+            for r in rs
+            if r.score.misleading
+        ]
+        for mode, rs in results.items()
+    }
     return EvalReport(
         dataset=dataset_name,
         modes=modes,
@@ -349,6 +365,7 @@ def run_eval(
         paraphrase=paraphrase,
         failures=check_thresholds(overall, thresholds, paraphrase),
         problems=problems,
+        misleading=misleading,
     )
 
 
@@ -386,6 +403,7 @@ _COLUMNS = [
     ("kind_accuracy", "kind"),
     ("verdict_accuracy", "verdict"),
     ("forbidden_shown", "forbidden"),
+    ("misleading", "misleading"),
     ("citation_recall", "cit.rec"),
     ("citation_precision", "cit.prec"),
     ("quote_fidelity", "quote"),
@@ -421,10 +439,20 @@ def render_markdown(report: EvalReport) -> str:
             cells = " | ".join(fmt(getattr(summary, key)) for key, _ in _COLUMNS)
             lines.append(f"| {mode} | {label} | {cells} |")
     lines.append("")
+    lines += _misleading_markdown(report)
     lines += _paraphrase_markdown(report.paraphrase)
     lines.append("")
     lines.append("**PASS**" if report.passed else "**FAIL**: " + "; ".join(report.failures))
     return "\n".join(lines) + "\n"
+
+
+def _misleading_markdown(report: EvalReport) -> list[str]:
+    """One line per misleading answer of each mode: the case and why it misleads."""
+    lines: list[str] = []
+    for mode in report.modes:
+        for item in report.misleading.get(mode, []):
+            lines.append(f"- misleading ({mode}) {item['id']}: {'; '.join(item['reasons'])}")
+    return [*lines, ""] if lines else []
 
 
 def _paraphrase_markdown(summary: ParaphraseSummary | None) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -289,3 +290,64 @@ def test_the_eval_sets_plan_kinds_are_the_planners():
     from evals.dataset import PLAN_KINDS
 
     assert PLAN_KINDS == PLANNER_KINDS
+
+
+# -- issue 19: the eight failure classes, negatives, not-found names -----------------------------------
+ISSUE19_CLASSES = (
+    "c1_wrong_verdict",
+    "c2_false_clarify",
+    "c3_dropped_condition",
+    "c4_unknown_name",
+    "c5_followup",
+    "c6_budget",
+    "c7_goal_by_description",
+    "c8_prose_list",
+)
+
+
+def test_every_failure_class_of_issue_19_has_cases_and_negatives(cases):
+    tagged = [c for c in cases if set(c.tags) & set(ISSUE19_CLASSES)]
+    assert len(tagged) >= 100
+    per_class = Counter(tag for c in tagged for tag in c.tags if tag in ISSUE19_CLASSES)
+    for cls in ISSUE19_CLASSES:
+        assert per_class[cls] >= 10, (cls, per_class[cls])
+    # Negatives keep a fix from over-triggering: a real name called unknown, a resolvable reference asked
+    # back, a satisfiable condition declared empty.
+    negatives = Counter(
+        tag for c in tagged if "negative" in c.tags for tag in c.tags if tag in ISSUE19_CLASSES
+    )
+    for cls in ("c2_false_clarify", "c3_dropped_condition", "c4_unknown_name", "c5_followup"):
+        assert negatives[cls] >= 2, (cls, negatives[cls])
+    # Every gold states where it stands in the corpus (a document id and line numbers).
+    assert all(re.search(r"00[0-4]\b.*l\.\d+", c.note) for c in tagged if c.category != "clarify")
+
+
+def test_names_the_documents_lack_are_not_found_cases_that_abstain(cases):
+    not_found = [c for c in cases if c.category == "not_found"]
+    assert len(not_found) >= 8 and all(c.abstain for c in not_found)
+    assert sum(bool(c.nearest) for c in not_found) >= 6
+
+
+def _not_found(**changes) -> dict:
+    base = {
+        "id": "nf-900",
+        "category": "not_found",
+        "question": "地域DX大学支援事業の予算は？",
+        "abstain": True,
+        "nearest": ["地域活性化人材育成事業"],
+    }
+    return {**base, **changes}
+
+
+def test_a_not_found_case_abstains_and_names_only_real_nearest_entities(tmp_path):
+    assert _problems(tmp_path, _not_found()) == []
+    assert _problems(tmp_path, _not_found(nearest=[])) == []  # nothing near: just say it is not there
+    assert any("must have abstain: true" in p for p in _problems(tmp_path, _not_found(abstain=False)))
+    gold = _problems(tmp_path, _not_found(expected_strings=["大学等研究機関"], verdict="いいえ"))
+    assert any("has answer gold" in p for p in gold), gold
+    fake = _problems(tmp_path, _not_found(nearest=["地域DX大学支援事業"]))
+    assert any("nearest entity '地域DX大学支援事業' not found in the corpus" in p for p in fake), fake
+    stray = _problems(tmp_path, _issue11(nearest=["地域活性化人材育成事業"]))
+    assert any("only a not_found case names nearest" in p for p in stray), stray
+    abstaining_answer = _problems(tmp_path, _issue11(abstain=True))
+    assert any("only refusal and not_found cases abstain" in p for p in abstaining_answer)

@@ -2,7 +2,9 @@
 
 This is what makes `make test` (and so CI) fail when answer accuracy (expected programs and strings, no
 forbidden program, the verdict first, the expected answer kind), citation precision/recall, quote or
-contact fidelity, dangling citations or abstention fall below the committed thresholds, when the hybrid
+contact fidelity, dangling citations or abstention fall below the committed thresholds, when any answer
+is misleading (a program the gold excludes, the opposite はい/いいえ, a wrong winner, an answer where the
+documents are silent — gated at 0 by the `misleading` maximum), when the hybrid
 mode stops beating both single retrieval legs, or when fewer paraphrase groups than required get one plan
 kind and one leading program for all their phrasings. The full report is written to the pytest temp
 folder and printed on failure.
@@ -44,5 +46,9 @@ def test_the_eval_set_passes_the_release_thresholds(answer_service, index_settin
     )
     (tmp_path / "eval.json").write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
     assert report.paraphrase is not None and report.paraphrase.groups == len(groups)
-    assert "paraphrase_consistency" in load_thresholds()["min"]
+    thresholds = load_thresholds()
+    assert "paraphrase_consistency" in thresholds["min"]
+    # No confidently wrong answer on the whole set; the failure lists each one and why it misleads.
+    gated = report.overall[thresholds["mode"]]
+    assert gated.misleading <= thresholds["max"]["misleading"] == 0, report.misleading[thresholds["mode"]]
     assert report.passed, render_markdown(report) + "\n" + "\n".join(report.failures)

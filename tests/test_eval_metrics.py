@@ -10,11 +10,12 @@ from evals.metrics import (
     first_relevant_rank,
     first_sentence,
     known_contacts,
+    misleading_reasons,
     normalize,
     percentile,
     score_answer,
 )
-from evals.runner import CaseResult, Summary, check_thresholds
+from evals.runner import CaseResult, Summary, check_thresholds, load_thresholds, render_markdown, run_eval
 
 DOC = "001"
 DOCUMENTS = {
@@ -312,3 +313,183 @@ def test_clarify_and_not_stated_are_judged_by_kind_not_by_the_abstained_flag():
     summary = Summary.of(results)
     # The clarification set abstained, yet abstention precision has nothing to hold against it.
     assert summary.abstention_precision is None and summary.kind_accuracy == 1.0
+
+
+# -- issue 19: the misleading-answer metric -----------------------------------------------------------
+def _misleading(answer: str, case: EvalCase, catalog=None, **response) -> list[str]:
+    body = {"answer": answer, "abstained": False, "citations": [], **response}
+    return misleading_reasons(case, body, catalog)
+
+
+def test_a_list_naming_an_excluded_program_misleads_a_missing_one_does_not():
+    case = _list_case()
+    assert _misleading(f"{LONG}と{SHORT}です。", case, plan={"kind": "list"}) == [
+        f"lists what the gold excludes: {SHORT}"
+    ]
+    assert _misleading(f"{LONG}です。", case, plan={"kind": "list"}, programs=[{"name": SHORT}])
+    # Missing the expected program is wrong, not misleading; naming the expected one containing the
+    # forbidden name is neither.
+    assert _misleading("該当する事業は見つかりませんでした。", case, plan={"kind": "list"}) == []
+    assert _misleading(f"該当するのは{LONG}です。", case, plan={"kind": "list"}) == []
+
+
+def test_the_opposite_yes_no_misleads_in_either_language_and_in_the_plan():
+    no_case = _yes_no_case("いいえ")
+    assert _misleading("はい、申請できます。", no_case) == ["opens with yes where the gold says いいえ"]
+    assert _misleading("**Yes** — universities can apply.", no_case) == [
+        "opens with yes where the gold says いいえ"
+    ]
+    assert _misleading("はい、申請できます。", _yes_no_case("はい")) == []
+    assert (
+        _misleading("Nope? 申請主体は①大学等研究機関です。", _yes_no_case("はい")) == []
+    )  # not a verdict word
+    # No verdict at all is wrong (verdict_ok False) but not confidently wrong; a plan stating the opposite is.
+    hedge = "申請主体は①大学等研究機関です。"
+    assert _misleading(hedge, no_case) == []
+    assert _misleading(hedge, no_case, plan={"kind": "yes_no", "verdict": "yes"}) == [
+        "plan.verdict 'yes' where the gold says いいえ"
+    ]
+    scored = _respond("いいえ、申請できません。", _yes_no_case("はい", evidence=[]))
+    assert (
+        scored.misleading and not scored.correct and any(p.startswith("misleading:") for p in scored.problems)
+    )
+
+
+def _compare_case() -> EvalCase:
+    return _list_case(
+        category="compare",
+        question="どちらの予算が大きい？",
+        expected_programs=[LONG, SHORT],
+        forbidden_programs=[],
+        verdict=LONG,
+        expected_kind="compare",
+    )
+
+
+CATALOG = {"p-long": LONG, "p-short": SHORT, "p-other": "地域活性化人材育成事業"}
+
+
+def test_a_rival_named_instead_of_the_winner_misleads():
+    case = _compare_case()
+    assert _misleading(f"予算額が大きいのは{LONG}です。", case, CATALOG) == []
+    # SHORT is inside LONG's name: naming the winner does not count as naming that rival.
+    assert _misleading(f"予算額が大きいのは{SHORT}です。", case, CATALOG) == [
+        f"first statement names {SHORT} instead of the winner {LONG}"
+    ]
+    # A catalog program that is not among the compared ones is a rival too (a ranking's wrong winner).
+    assert _misleading("最も大きいのは地域活性化人材育成事業です。", case, CATALOG)
+    # Naming nobody first is not a verdict, so not a wrong one; the plan's winner is checked by id.
+    assert _misleading("予算額は次のとおりです。", case, CATALOG) == []
+    assert _misleading("予算額は次のとおりです。", case, CATALOG, plan={"winner": "p-short"}) == [
+        f"plan.winner is {SHORT}, the gold winner is {LONG}"
+    ]
+    assert _misleading("予算額は次のとおりです。", case, CATALOG, plan={"winner": "p-long"}) == []
+
+
+def test_answering_where_the_documents_are_silent_misleads():
+    refusal = _case(category="refusal", expected_programs=[], expected_strings=[], evidence=[], abstain=True)
+    assert _misleading("明日は晴れです。", refusal, plan={"kind": "prose"}) == [
+        "answers a question the documents do not answer"
+    ]
+    abstained = {"answer": "収録資料には記載がありません。", "abstained": True, "citations": []}
+    assert misleading_reasons(refusal, abstained) == []
+    not_stated = _judged_case("not_stated")
+    assert _misleading("締切は3月末です。", not_stated, plan={"kind": "attribute"})
+    # The kind says the documents are silent (or asks back) even where the API leaves abstained unset.
+    assert _misleading("締切は資料にありません。", not_stated, plan={"kind": "not_stated"}) == []
+    assert _misleading("どの事業のことですか？", not_stated, plan={"kind": "clarify"}) == []
+
+
+def _not_found_case(**kw) -> EvalCase:
+    base = {
+        "id": "nf1",
+        "category": "not_found",
+        "question": "地域DX大学支援事業の予算は？",
+        "abstain": True,
+        "nearest": ["地域活性化人材育成事業"],
+    }
+    return EvalCase.model_validate({**base, **kw})
+
+
+def test_a_not_found_answer_abstains_and_offers_a_nearest_entity():
+    emails, phones = known_contacts(PROGRAMS)
+    said = "「地域DX大学支援事業」は収録資料にありません。近いものとして地域活性化人材育成事業があります。"
+    offered = {"answer": said, "abstained": True, "citations": []}
+    score = score_answer(_not_found_case(), offered, DOCUMENTS, emails, phones)
+    assert score.correct and not score.misleading, score.problems
+    bare = {**offered, "answer": "収録資料にありません。"}
+    score = score_answer(_not_found_case(), bare, DOCUMENTS, emails, phones)
+    assert not score.correct and not score.misleading  # honest, but offers nothing nearby
+    as_card = {**bare, "programs": [{"name": "地域活性化人材育成事業"}]}
+    assert score_answer(_not_found_case(), as_card, DOCUMENTS, emails, phones).correct
+    answered = {**offered, "abstained": False, "plan": {"kind": "attribute"}}
+    score = score_answer(_not_found_case(), answered, DOCUMENTS, emails, phones)
+    assert not score.correct and score.misleading == ["answers a question the documents do not answer"]
+
+
+def test_misleading_answers_are_counted_per_case_and_gated_at_zero():
+    emails, phones = known_contacts(PROGRAMS)
+    wrong = score_answer(
+        _yes_no_case("いいえ"),
+        {"answer": YES, "abstained": False, "citations": []},
+        DOCUMENTS,
+        emails,
+        phones,
+    )
+    right = _score(GOOD, [_citation(1, "mail：daikaika@mext.go.jp", 4, 4)])
+    results = [
+        CaseResult(_yes_no_case("いいえ", tags=["c1_wrong_verdict"]), "hybrid", wrong, 1, 0.01),
+        CaseResult(_case(), "hybrid", right, 1, 0.01),
+    ]
+    summary = Summary.of(results)
+    assert summary.misleading == 1 and Summary.of(results[1:]).misleading == 0
+    rules = {"mode": "hybrid", "max": {"misleading": 0}}
+    assert check_thresholds({"hybrid": summary}, rules) == ["hybrid misleading = 1 > 0"]
+    assert check_thresholds({"hybrid": Summary.of(results[1:])}, rules) == []
+    # The shipped gate holds the misleading maximum at zero.
+    assert load_thresholds()["max"]["misleading"] == 0
+
+
+class _CannedTarget:
+    """An EvalTarget answering from a table (no model): the runner's report is checked end to end."""
+
+    modes = ("hybrid",)
+
+    def __init__(self, answers: dict[str, dict]) -> None:
+        self.answers = answers
+
+    def run(self, case, mode):
+        return {"abstained": False, "citations": [], **self.answers[case.id]}, [], 0.01
+
+    def ask(self, question, history, filters, mode):
+        raise AssertionError("no paraphrases in this test")
+
+    def programs(self):
+        return [{"id": pid, "name": name, "email": [], "tel": []} for pid, name in CATALOG.items()]
+
+    def documents(self):
+        return LIST_DOCUMENTS
+
+
+def test_the_report_counts_misleading_answers_per_tag_and_lists_them():
+    cases = [
+        _compare_case().model_copy(update={"id": "w1", "tags": ["c1_wrong_verdict"]}),
+        _list_case().model_copy(update={"id": "l1", "tags": ["c3_dropped_condition", "negative"]}),
+    ]
+    target = _CannedTarget(
+        {
+            "w1": {"answer": f"予算額が大きいのは{SHORT}です。", "plan": {"kind": "compare"}},
+            "l1": {"answer": f"{LONG}です。", "plan": {"kind": "list"}},
+        }
+    )
+    report = run_eval(
+        target, cases, ["hybrid"], {"mode": "hybrid", "max": {"misleading": 0}}, show_progress=False
+    )
+    assert report.overall["hybrid"].misleading == 1
+    assert report.by_tag["hybrid"]["c1_wrong_verdict"].misleading == 1
+    assert report.by_tag["hybrid"]["negative"].misleading == 0
+    assert report.failures == ["hybrid misleading = 1 > 0"]
+    listed = report.to_json()["misleading"]["hybrid"]
+    assert [item["id"] for item in listed] == ["w1"] and "instead of the winner" in listed[0]["reasons"][0]
+    markdown = render_markdown(report)
+    assert "| misleading |" in markdown and "- misleading (hybrid) w1: first statement names" in markdown
