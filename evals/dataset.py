@@ -56,6 +56,7 @@ PlanKind = Literal[
     "prose",
     "network",
     "not_stated",
+    "not_found",
 ]
 PLAN_KINDS: tuple[str, ...] = get_args(PlanKind)
 
