@@ -98,6 +98,14 @@ MINISTRY_ALIASES: dict[str, str] = {
     "fdma": "消防庁",
     "fire and disaster management agency": "消防庁",
 }
+#: 「環境相」「文科相」: the minister's title (or a slip of 省 for 相) names the ministry too.
+MINISTRY_ALIASES.update(
+    {
+        alias[:-1] + "相": official
+        for alias, official in list(MINISTRY_ALIASES.items())
+        if alias.endswith("省")
+    }
+)
 
 #: Short names for answers that compare ministries (「文科省のほう」), official name → short.
 MINISTRY_SHORT: dict[str, str] = {

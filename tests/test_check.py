@@ -42,11 +42,14 @@ def checked(stages, question: str, history: tuple[str, ...] = ()):
             "yes",
         ),
         ("共創の場形成支援プログラムと地域活性化人材育成事業って申請できる主体は一緒？", "applicants", "yes"),
+        ("地域脱炭素移行・再エネ推進交付金と環境研究総合推進費は問い合わせ先のメールが同じ？", "email", "no"),
         (
-            "地域脱炭素移行・再エネ推進交付金と環境研究総合推進費は問い合わせ先のメールが同じ？",
-            "contact",
-            "no",
+            "地域脱炭素移行・再エネ推進交付金と地域脱炭素実現に向けた再エネの最大限導入のための計画づくり支援事業は、"
+            "メールアドレスが同じですか？",
+            "email",
+            "yes",
         ),
+        ("スマートシティ実装化支援事業と日本版MaaS推進・支援事業の連絡先は一緒？", "contact", "no"),
     ],
 )
 def test_a_same_or_different_verdict_is_on_the_attribute_named_beside_it(

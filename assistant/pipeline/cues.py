@@ -22,6 +22,7 @@ WHICH_PROGRAMS = re.compile(
     r"(?:事業|制度|支援策|プログラム|補助金|交付金|施策|もの)(?:は|が|って)?(?:どれ|何|なに|ありますか|ある[?？]?$|あります[?？]|あるか|ある\?|教えて|知りたい|を教え|を知り|はある|がある)|"
     r"(?:何が|なにが)(?:ある|あり)|ありますか|ありませんか|あるでしょうか|ある？$|ある\?$|"
     r"(?:事業|制度|プログラム|もの|支援策|補助金|交付金|施策)(?:は|って)[?？]?$|"
+    r"(?:事業|制度|プログラム|やつ)[^。？?]{0,30}の(?:は|が)\s*(?:どれ|どちら|何|なに)|"
     r"\b(?:which|what)\s+(?:\w+\s+){0,3}(?:programs?|projects?|schemes?|grants?|subsid\w+)\b|"
     r"\bare there (?:any )?(?:programs?|projects?|schemes?|grants?)\b"
 )
@@ -51,12 +52,9 @@ SAME = re.compile(r"同じ|共通|同一|一緒(?!に)|\bsame\b")
 #: What a 「同じ？」 question compares: the attribute word nearest to 同じ/共通/違う (「担当部署は同じ」「同じ課」).
 #: Longer words first, so 「担当部署」 is department before 「省」 inside 「経産省」 could read as a ministry.
 SAME_ATTRIBUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "contact",
-        re.compile(
-            r"連絡先|問い?合わ?せ先|問い?合わ?せ|窓口|電話番号|電話|メールアドレス|メール|\bcontacts?\b|\bphone\b|\be-?mail\b"
-        ),
-    ),
+    ("email", re.compile(r"メールアドレス|メール|アドレス|\be-?mail\b")),
+    ("tel", re.compile(r"電話番号|電話|TEL|\bphone\b")),
+    ("contact", re.compile(r"連絡先|問い?合わ?せ先|問い?合わ?せ|窓口|\bcontacts?\b")),
     (
         "department",
         re.compile(

@@ -984,7 +984,7 @@ class Planner:
                     continue
                 # The block is the document's 問い合わせ先; cells break words (「電 話」), so spaces go.
                 block_text = squash(document.span_text(*block))
-                about = f"{document.info.title} {hit.section} 問い合わせ先 連絡先 電話番号 {block_text}"
+                about = f"{document.info.title} {hit.section} {_CONTACT_WORDS} {block_text}"
                 score = self.scorer.coverage(tokens, about)
                 if q.language == "en":  # English words meet the Japanese title only in the embedding
                     score = 1.0 if hit in retrieval.chunk_hits[:3] else 0.0
@@ -1092,6 +1092,9 @@ _BEYOND_TABLE_SHAPES = {
     "schedule": re.compile(r"(?:令和|平成|昭和)\s*(?:\d+|元)\s*年|(?:19|20)\d{2}\s*年|\d+\s*月"),
     "place": re.compile(r"事務局|に置|所在|設置"),
 }
+
+#: How people name a document's own desk and its channels (a block prints 「F A X」, a question 「ファックス」).
+_CONTACT_WORDS = "問い合わせ先 連絡先 電話番号 電話 番号 ファックス ファクス FAX メール アドレス 送り先 宛先 担当"
 
 #: Row attributes a yes/no question can be answered on (the conditions a question states about a program).
 _YES_NO_FIELDS = (
@@ -1205,7 +1208,17 @@ def _compared_attributes(q: Question) -> tuple[str, ...]:
 
 
 #: Attributes two rows can be compared on for a same/different verdict.
-_COMPARABLE = ("ministry", "applicants", "department", "contact", "themes", "budget", "new_calls")
+_COMPARABLE = (
+    "ministry",
+    "applicants",
+    "department",
+    "contact",
+    "email",
+    "tel",
+    "themes",
+    "budget",
+    "new_calls",
+)
 
 
 def _attribute_value(program: Program, attribute: str) -> object:
@@ -1217,6 +1230,10 @@ def _attribute_value(program: Program, attribute: str) -> object:
         return squash(program.department or "")
     if attribute == "contact":
         return (tuple(sorted(program.tel)), tuple(sorted(program.email)))
+    if attribute == "email":
+        return tuple(sorted(e.lower() for e in program.email))
+    if attribute == "tel":
+        return tuple(sorted(program.tel))
     if attribute == "themes":
         return tuple(sorted(program.themes))
     if attribute == "new_calls":

@@ -181,11 +181,23 @@ _DECLARATIVE_END = re.compile(r"(?:です|ます|ました|でした|である|�
 _NARRATIVE_BACK = re.compile(
     r"このような|こういう|こうした|そのような|そういう|こういった|そういった|\bsuch\b|\bthis kind of\b"
 )
+#: A wish that is a request to the assistant (「教えてほしい」「絞ってほしい」「知りたい」): an ask, not a goal.
+_REQUEST_WISH = re.compile(
+    r"(?:教えて|示して|挙げて|絞って|まとめて|一覧に(?:して)?|出して|調べて|並べて|比べて|説明して)(?:ほしい|欲しい|いただきたい|もらいたい)|"
+    r"(?:^|[、。\s])(?:知りたい|伺いたい|お聞きしたい|聞きたい|確かめたい)"
+)
+#: A request that ends like a question (「教えていただけますか」「挙げてもらえますか」): it asks for something.
+_REQUEST_FORM = re.compile(
+    r"(?:教えて|示して|挙げて|送って|調べて|出して|まとめて|並べて|見せて|お知らせ|ご教示|説明して)"
+    r"(?:いただけ|いただけ|頂け|もらえ|くれ|下さ|ください)"
+)
 #: A wish to reach someone (「問い合わせたい」「FAXで送りたい」「電話したい」): it asks for a contact, not a program.
 _CONTACT_WISH = re.compile(
-    r"(?:問い?合わ?せ|連絡し|相談し|質問し|聞き|きき|知り|しり|教えてもらい|確認し|送り|送付し|提出し|電話し|"
-    r"メールし|ファックスし|ファクスし|FAXし|郵送し|届け)たい"
+    r"(?:問い?合わ?せ|連絡|相談|質問|聞き|きき|知り|しり|教えてもらい|確認|送り|送付|提出|電話|メール|ファックス|"
+    r"ファクス|FAX|fax|郵送|届け)(?:を)?(?:し|させ|さし|いたし)?たい"
 )
+#: A statement of hearsay or report (「…だそうです」「…とのことです」): it tells, it does not ask.
+_HEARSAY = re.compile(r"(?:そう|とのこと|ようです|らしい)(?:です|でした)?[。.]?\s*$")
 _GOAL_TAIL = re.compile(
     r"^(.*(?:たい|ほしい|欲しい|考えて(?:い|お)ます|検討して(?:い|お)ます|目指して(?:い|お)ます|予定です|つもりです))"
 )
@@ -283,6 +295,8 @@ class QuestionReader:
                 field_name = "ministry" if reference.picked_by == "ministry" else "applicant"
                 conditions = [c if c.field != field_name else as_background(c) for c in conditions]
                 asked = asked - {"ministry" if field_name == "ministry" else "applicants"}
+        if reference is None and not named and cues.SET_REFERENCE.search(_lower(masked, language)):
+            conditions = _set_defined_here(conditions, clause_list, masked)
         unknown, printed_names = self._names(clause_list, language, mentions)
         topic = ""
         if history and reference is None and not named and not history_ids and _points_back(masked, language):
@@ -385,13 +399,22 @@ class QuestionReader:
         if cues.NEGATED.search(text):
             found.add("negated")
         asks = [c.text for c in clause_list if c.kind == "ask"] or [text]
+        if len(asks) > 1 and _REMARK.search(asks[-1]):
+            asks = asks[
+                :-1
+            ]  # 「これって内閣府の事業？地域新MaaS創出推進事業のこと。」: the remark says which
         last = _lower(asks[-1], language).strip()
         if language == "en":
             if cues.YES_NO_EN.search(last) and not re.match(r"^(?:which|what|who|where|when|how)\b", last):
                 found.add("yes_no")
-        elif not cues.INTERROGATIVE.search(last) and (
-            cues.YES_NO_END.search(last.rstrip("。.!！?？ "))
-            or re.search(r"[るうくすつぬむぶぐいた][?？]$", last)
+        elif (
+            not cues.INTERROGATIVE.search(last)
+            and not _REQUEST_FORM.search(last)
+            and (
+                cues.YES_NO_END.search(last.rstrip("。.!！?？ "))
+                or re.search(r"[るうくすつぬむぶぐいた][?？]$", last)
+                or re.search(r"[^はがをのもっ\s][?？]$", last)  # 「これって内閣府の事業？」, not 「予算は？」
+            )
         ):
             found.add("yes_no")  # 「…申請できますか」, and a plain verb asked (「研究者でも出せる？」)
         return found
@@ -475,11 +498,13 @@ def _tokens(text: str) -> list[Token]:
 #: what is asked, the reporting words around it are background.
 _QUOTED_QUESTION = re.compile(
     r"[「『“\"](?P<q>[^」』”\"]{4,300})[」』”\"]\s*(?:と|って|との|という)\s*"
-    r"(?:(?:い|言)われ|聞かれ|訊かれ|尋ねられ|質問|問い?合わ?せ|相談|依頼|頼まれ|聞いて|連絡|お?尋ね|照会|要望)"
+    r"(?:(?:い|言)われ|聞かれ|訊かれ|尋ねられ|お?質問|お?問い?合わ?せ|ご?相談|ご?依頼|頼まれ|聞いて|ご?連絡|お?尋ね|照会|"
+    r"ご?要望|お?電話|お?メール|メッセージ|書かれ|言って|話が)"
 )
 _QUESTION_SHAPE = re.compile(
     r"[?？]$|か$|(?:どれ|何|なに|どこ|誰|だれ|いくら|いつ)(?:か|です|でしょう)?$|(?:ある|あります|ない)(?:か|の)?$|"
-    r"教えて|知りたい|ください$|(?:は|って)$"
+    r"教えて|知りたい|ください$|(?:は|って)$|"
+    r"(?:挙げて|示して|出して|調べて|まとめて|並べて|リストアップして|絞って)(?:ほしい|ください|くれ|もらえる|いただけ\w*)?$"
 )
 
 
@@ -515,6 +540,11 @@ def _clauses(masked: str, language: str) -> list[Clause]:
                 found = [Clause(first.text, "background")]
             reported_from = len(masked)
         clauses.extend(found)
+    if len(clauses) > 1 and clauses[-1].kind == "ask" and any(c.kind == "ask" for c in clauses[:-1]):
+        last = clauses[-1]
+        stated = _DECLARATIVE_END.search(_lower(last.text, language)) or _HEARSAY.search(last.text)
+        if stated and not re.search(r"知り|教え|ください|下さい|お願い|ほしい|欲しい|たい|[?？]", last.text):
+            clauses[-1] = Clause(last.text, "background")  # 「…聞かれました。先生は以前…だったそうです。」
     return clauses
 
 
@@ -530,7 +560,7 @@ def _clause_list(masked: str, language: str, ends_question: bool = True) -> list
     for index, piece in enumerate(pieces):
         text = _lower(piece, language)
         is_last = ends_question and index == len(pieces) - 1
-        if cues.WISH.search(text) and not _CONTACT_WISH.search(text):
+        if cues.WISH.search(text) and not _CONTACT_WISH.search(text) and not _REQUEST_WISH.search(text):
             kinds.append("wish")
         elif _DECLARATIVE_END.search(text) and not is_last:
             kinds.append("background")  # 「…参加してきました。」 states, it does not ask
@@ -558,6 +588,28 @@ def _budget_basis(text: str) -> str | None:
     if cues.BUDGET_SUPPLEMENTARY.search(text):
         return "supplementary"
     return None
+
+
+#: A trailing remark that names what an earlier asking clause meant (「…のこと。」「…の件です」).
+_REMARK = re.compile(r"(?:のこと|の件|の話)(?:です)?[。.]?\s*$")
+
+
+def _set_defined_here(
+    conditions: list[Condition], clause_list: tuple[Clause, ...], masked: str
+) -> list[Condition]:
+    """「スマートシティの支援メニューを見ています。その中で…」: the set 「その中で」 narrows is defined before it in
+    the same question, so what defines it there (a theme, a ministry) is asked, not background."""
+    pointer = cues.SET_REFERENCE.search(masked)
+    before = masked[: pointer.start()] if pointer else ""
+    defining = [c.text for c in clause_list if c.text in before and not cues.ASKER.search(c.text)]
+    return [
+        Condition(c.field, c.op, c.value, "asked", c.words, c.phrase)
+        if c.role == "background"
+        and c.field in ("theme", "ministry", "applicant")
+        and any(c.phrase and c.phrase.split("、")[0] in d for d in defining)
+        else c
+        for c in conditions
+    ]
 
 
 def _points_back(masked: str, language: str) -> bool:

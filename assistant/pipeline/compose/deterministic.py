@@ -833,6 +833,10 @@ def _value_text(program: Program, attribute: str, t: dict) -> str:
         return department_text(program) or "記載なし"
     if attribute == "contact":
         return contacts_text(program) or "記載なし"
+    if attribute == "email":
+        return "、".join(program.email) or "記載なし"
+    if attribute == "tel":
+        return "、".join(program.tel) or "記載なし"
     if attribute == "themes":
         return "、".join(program.themes) or "記載なし"
     if attribute == "new_calls":
