@@ -76,9 +76,10 @@ SAME_ATTRIBUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
 SAME_OR_DIFFERENT = re.compile(r"同じ|共通|同一|一緒(?!に)|違う|違い|異なる|別々|別の|\bsame\b|\bdiffer")
 #: Words that make a Japanese question an open one (not answered by はい/いいえ).
 INTERROGATIVE = re.compile(
-    r"何|なに|なん|どこ|どの|どれ|どう|どんな|誰|だれ|いつ|いくら|いくつ|どちら|どっち|なぜ|どうして|"
-    r"どのくらい|どれくらい|どういう"
+    r"(?:何|なに|なん|どこ|どれ|誰|だれ|いつ|どちら|どっち)(?!か[にがをはもので、]|も)|どの|どう|どんな|いくら|いくつ|なぜ|"
+    r"どうして|どのくらい|どれくらい|どういう"
 )
+#: 「どれかに」「誰か」「何か」 are 'any': a yes/no question may hold them (above they are not interrogatives).
 #: A Japanese yes/no predicate at the end of the question.
 YES_NO_END = re.compile(
     r"(?:でき|あり|い|し|なり|れ|せ|え|け|め|べ|て|で|ね)ますか|(?:です|でしょう|でした|ます)か|"

@@ -577,13 +577,28 @@ class Planner:
             plan.reasons.append("no member of the asked sector; the networks' members are shown")
         elif not answer.empty and q.has("yes_no") and q.network.relation == "members" and q.network.sectors:
             plan.verdict = "yes"
+        unscoped = not (q.network.regions or q.network.network_ids or q.network.programs)
+        if (
+            plan.verdict is None
+            and q.has("yes_no")
+            and q.network.member_ids
+            and unscoped
+            and not answer.empty
+        ):
+            # 「岡山大学は、表のネットワークのどれかに参加していますか」: listed → はい, in the networks that list it.
+            plan.verdict = "yes"
+            plan.reasons.append("the member is listed in the table's networks")
         if plan.verdict is not None:
-            named = bool(q.network.network_ids)
-            in_scope = self.networks.filter(
-                regions=q.network.regions or None,
-                programs=q.network.programs or None,
-                network_ids=q.network.network_ids or None,
-            )
+            named = bool(q.network.network_ids) or unscoped
+            if unscoped:  # the scope is where the member is listed
+                listed = {e.network_id for e in answer.networks}
+                in_scope = [n for n in self.networks.catalog.networks if n.id in listed]
+            else:
+                in_scope = self.networks.filter(
+                    regions=q.network.regions or None,
+                    programs=q.network.programs or None,
+                    network_ids=q.network.network_ids or None,
+                )
             scope = (
                 [n.name.text for n in in_scope]
                 if named
@@ -1019,6 +1034,11 @@ class Planner:
             known = {t for t in q.content_words if t in self.scorer.idf and t not in ENGLISH_STOPWORDS}
             # One broad word left (大学) matches any sentence: not enough to answer from.
             return known if len(known - _BROAD_WORDS) >= 2 else set()
+        if q.quoted_terms and any(c.kind == "ask" and cues.ANAPHORA.search(c.text) for c in q.clauses):
+            # 「…「ABC」という言葉が出てきました。これは何の略？」: the term the pronoun points at, and what is asked of
+            # it — not the story of how the asker came across it.
+            asked = " ".join(c.text for c in q.clauses if c.kind == "ask")
+            return set(tokenize(" ".join(q.quoted_terms) + " " + asked))
         return set(q.content_words)
 
     def _supported(self, q: Question, retrieval: RetrievalResult) -> bool:
@@ -1094,7 +1114,9 @@ _BEYOND_TABLE_SHAPES = {
 }
 
 #: How people name a document's own desk and its channels (a block prints 「F A X」, a question 「ファックス」).
-_CONTACT_WORDS = "問い合わせ先 連絡先 電話番号 電話 番号 ファックス ファクス FAX メール アドレス 送り先 宛先 担当"
+_CONTACT_WORDS = (
+    "問い合わせ先 連絡先 電話番号 電話 番号 ファックス ファクス FAX メール アドレス 送り先 宛先 担当"
+)
 
 #: Row attributes a yes/no question can be answered on (the conditions a question states about a program).
 _YES_NO_FIELDS = (

@@ -281,6 +281,11 @@ _ASKS_AMOUNT = re.compile(
     re.I,
 )
 _AMOUNT = re.compile(r"[0-9０-９][0-9０-９,，.]*\s*(?:兆|億|千万|百万|万|千)?\s*円")
+#: Asking what a term stands for or means (「「ABC」は何の略」): the sentence that spells it out answers.
+_ASKS_EXPANSION = re.compile(
+    r"略|正式(?:な)?名称|正式名|意味|とは|って何|の定義|\bstand for\b|\bmean\b", re.I
+)
+_QUOTED_TERM = re.compile(r"[「『“\"]([^」』”\"。？?、]{1,24})[」』”\"]")
 _ASKS_TITLE = re.compile(r"副題|表題|題名|タイトル|標題")
 _LEAD_IN = re.compile(r"(?:以下|次)の|下記|とおり[。．]?$|[：:]$")
 _BULLET = re.compile(r"^\s*([-・•◆➢✓○●■□◇▶►]|[①-⑳]|\(?\d+\)|\d+[.．:：])")
@@ -299,6 +304,10 @@ def _digits(text: str) -> str:
 
 
 def answer_shape(question: str) -> re.Pattern[str] | None:
+    term = _QUOTED_TERM.search(question)
+    if term is not None and _ASKS_EXPANSION.search(question):
+        # 「「ABC」は何の略？」: the sentence that spells the term out, 「ABC（Actors- Based- Community）」.
+        return re.compile(re.escape(term.group(1)) + r"\s*[（(]")
     if _ASKS_WHEN.search(question):
         return _DATE
     if _ASKS_COUNT.search(question):

@@ -107,6 +107,8 @@ class Question:
     measures: tuple[str, ...] = ()
     #: Which budget figures are asked for: "initial" (補正 left out), "supplementary", "split", or None.
     budget_basis: str | None = None
+    #: Short terms the question quotes (「ABC」, 『地域共創の場』): what a pronoun in it may point at.
+    quoted_terms: tuple[str, ...] = ()
 
     # -- derived views ------------------------------------------------------------------------------
     @property
@@ -342,6 +344,7 @@ class QuestionReader:
             topic=topic,
             measures=self._measures_in(masked) if not named else (),
             budget_basis=_budget_basis(_lower(masked, language)),
+            quoted_terms=tuple(m.group(1) for m in _QUOTED_TERM.finditer(normalized)),
         )
 
     def _measures_in(self, masked: str) -> tuple[str, ...]:
@@ -590,6 +593,7 @@ def _budget_basis(text: str) -> str | None:
     return None
 
 
+_QUOTED_TERM = re.compile(r"[「『“\"]([^」』”\"。？?、]{1,24})[」』”\"]")
 #: A trailing remark that names what an earlier asking clause meant (「…のこと。」「…の件です」).
 _REMARK = re.compile(r"(?:のこと|の件|の話)(?:です)?[。.]?\s*$")
 
