@@ -17,14 +17,16 @@ description, not a name, and is left to the other stages.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
+from assistant.jp_text import tokenize
 from assistant.records import Catalog
 from assistant.vocabulary import GENERIC_PROGRAM_HEADS
 
@@ -61,6 +63,9 @@ _HEADS: tuple[tuple[str, NameKind], ...] = (
 _HEAD = "|".join(re.escape(h) for h, _ in _HEADS)
 #: A run of name characters (kanji, katakana, Latin, digits, ・ and the like) ending in a head word.
 _NAME_RUN = re.compile(rf"[一-龥々〆ァ-ヶーｦ-ﾟA-Za-z0-9・･&＆\-－]*?(?:{_HEAD})(?![一-龥々ァ-ヶー])")
+#: Hiragana that opens a name (「とくしま」「みどりの」 is not, as の is a particle): three or more kana at the
+#: start of the text or after a mark, ending in none of the particles.
+_KANA_PREFIX = re.compile(r"(?:^|(?<=[\s、。「『（(・]))[ぁ-ゖ]{3,8}(?<![のはがをにでとも])$")
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[-－][A-Za-z0-9]+)*(?![A-Za-z0-9])")
 _ROUND = re.compile(
     r"第\s*(?P<n>[0-9０-９]+|[一二三四五六七八九十]+)\s*(?P<unit>弾|回|期|次|号)|"
@@ -134,6 +139,10 @@ _COMMON_LATIN = frozenset(
 )
 
 
+#: How close a real name must be to be offered as the nearest (shared rare words, then characters).
+_NEAREST_MIN = 0.3
+
+
 @dataclass(frozen=True)
 class UnknownName:
     """A name the question asks about that the documents do not print, and the nearest ones they do."""
@@ -154,27 +163,49 @@ class NameIndex:
     measures, networks, members) for the nearest-name suggestion. Built once per process."""
 
     def __init__(self, texts: Iterable[str], names: Iterable[str]) -> None:
+        texts = list(texts)
         self.text = "\n".join(squash(t) for t in texts)
-        self.names = sorted({n.strip() for n in names if len(n.strip()) >= 2})
+        # The names a not-found answer may offer: the things the catalog and the networks describe, and every
+        # name-shaped run the documents print (東海バイオコミュニティ, 北海道データサイエンスネットワーク).
+        printed = {
+            _trim(m.group(0)) for t in texts for m in _NAME_RUN.finditer(unicodedata.normalize("NFKC", t))
+        }
+        printed = {n for n in printed if len(_core(n)) >= 3 and _core(n) not in _GENERIC_HEADS}
+        self.names = sorted({n.strip() for n in [*names, *printed] if len(n.strip()) >= 2})
         self._keys = [squash(n) for n in self.names]
+        self._words = [frozenset(tokenize(n)) for n in self.names]
+        counts: dict[str, int] = {}
+        for words in self._words:
+            for word in words:
+                counts[word] = counts.get(word, 0) + 1
+        total = max(1, len(self._words))
+        self._idf = {w: math.log(1 + total / c) for w, c in counts.items()}
 
     def contains(self, term: str) -> bool:
         key = squash(term)
         return bool(key) and key in self.text
 
-    def nearest(self, term: str, limit: int = 3, min_score: float = 60.0) -> tuple[str, ...]:
-        """The document's names closest to a term (by characters), best first."""
-        if not self.names:
+    def nearest(self, term: str, limit: int = 3, context: str = "") -> tuple[str, ...]:
+        """The document's names closest to a term, best first: the words they share (weighted by how rare they
+        are among names: 「バイオコミュニティ」 more than 「事業」), then their characters, and a little the words
+        of the question around it (「消防庁の…」 leans to 消防防災…)."""
+        words = set(tokenize(term))
+        if not self.names or not words:
             return ()
-        found = process.extract(squash(term), self._keys, scorer=fuzz.WRatio, limit=limit * 3)
-        chosen: list[str] = []
-        for _, score, index in found:
-            name = self.names[index]
-            if score >= min_score and name not in chosen:
-                chosen.append(name)
-            if len(chosen) >= limit:
-                break
-        return tuple(chosen)
+        around = set(tokenize(context)) - words
+        unseen = max(self._idf.values(), default=1.0)
+        mass = sum(self._idf.get(w, unseen) for w in words)
+        around_mass = sum(self._idf.get(w, unseen) for w in around) or 1.0
+        key = squash(term)
+        scored = []
+        for name, name_key, name_words in zip(self.names, self._keys, self._words, strict=True):
+            shared = sum(self._idf[w] for w in words & name_words) / mass
+            if shared <= 0 or name_key == key:
+                continue
+            nearby = sum(self._idf[w] for w in around & name_words) / around_mass
+            scored.append((0.6 * shared + 0.25 * fuzz.ratio(key, name_key) / 100 + 0.15 * nearby, name))
+        scored.sort(key=lambda item: -item[0])
+        return tuple(name for score, name in scored[:limit] if score >= _NEAREST_MIN)
 
     def unknown_names(self, asking_text: str, japanese: bool = True) -> tuple[UnknownName, ...]:
         """Names the question asks about (in its asking clauses, program names already masked) that the
@@ -192,7 +223,7 @@ class NameIndex:
             if printed or (kind not in ("round", "person", "acronym") and self._core_printed(text, kind)):
                 printed_names.append(text)
                 continue
-            found.append(UnknownName(text, kind, self.nearest(text)))
+            found.append(UnknownName(text, kind, self.nearest(text, context=asking_text)))
         unique: dict[str, UnknownName] = {}
         for name in found:
             if not any(name.text in other for other in unique):
@@ -209,10 +240,14 @@ class NameIndex:
                 found.append((inner, head))
         for run in _NAME_RUN.finditer(text):
             name = _trim(run.group(0))
+            start = run.start() + run.group(0).find(name)
+            prefix = _KANA_PREFIX.search(text[: run.start()])
+            if prefix and name == run.group(0):
+                name = prefix.group(0) + name  # 「とくしま産学官…協議会」: a name that opens in hiragana
+                start = prefix.start()
             head = _head_of(name)
             if head is None or len(name) < 8 or len(_core(name)) < 5:
                 continue
-            start = run.start() + run.group(0).find(name)
             if _core(name) in _GENERIC_HEADS or not _used_as_name(text, start, start + len(name)):
                 continue
             found.append((name, head))
