@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from assistant.config import PROJECT_ROOT, get_settings
+from assistant.config import PROJECT_ROOT, Settings, get_settings
 from assistant.storage import Database
-from assistant.web.feedback import FeedbackStore, to_eval_case
+from assistant.web.feedback import FEEDBACK_FILE, FeedbackStore, to_eval_case
+from assistant.web.widget_answers import WidgetAnswers, WidgetFeedbackError
 from evals.dataset import EvalCase, load_cases, validate_cases
 
 DOC = "001_9b2f57644b0d39be"
@@ -213,3 +214,29 @@ def test_cli_export(tmp_path, monkeypatch, capsys):
         assert len(printed) == 1 and json.loads(printed[0])["note"].startswith("👎 答えてほしかった")
     finally:
         get_settings.cache_clear()
+
+
+def test_widget_ratings_land_in_the_apps_database_and_an_outage_says_they_were_not_saved(database, tmp_path):
+    """The widget stores in the database the app uses (PostgreSQL shared by the replicas, when configured),
+    never in a file of its own; a database that cannot be reached is a 503 with Retry-After, not a 500."""
+    settings = Settings(data_dir=tmp_path / "data", feedback_per_minute=0)
+    answers = WidgetAnswers(settings, database)
+    token = answers.remember("共創の場形成支援プログラムの問い合わせ先は？", HISTORY, None, CONTACT_ANSWER)
+    assert answers.rate(token, "up", None, "127.0.0.1") is True
+    assert answers.rate(token, None, "連絡先がすぐ分かった", "127.0.0.1") is True
+    [row] = FeedbackStore(database).all()
+    assert (row.question, row.rating, row.comment) == (
+        "共創の場形成支援プログラムの問い合わせ先は？",
+        "up",
+        "連絡先がすぐ分かった",
+    )
+    assert row.answer == CONTACT_ANSWER and not (tmp_path / "data" / FEEDBACK_FILE).exists()
+
+    blocker = tmp_path / "not-a-folder"  # an unreachable database: its folder is a file
+    blocker.write_text("x")
+    down = WidgetAnswers(settings, Database(f"sqlite:///{blocker / FEEDBACK_FILE}"))
+    token = down.remember("質問", [], None, CONTACT_ANSWER)
+    with pytest.raises(WidgetFeedbackError) as refused:
+        down.rate(token, "up", None, "127.0.0.1")
+    assert refused.value.status == 503 and refused.value.code == "feedback_unavailable"
+    assert refused.value.retry_after and "not saved" in refused.value.message

@@ -26,7 +26,7 @@ import pytest
 from pydantic import SecretStr
 
 from assistant.config import Settings
-from assistant.web.feedback import FEEDBACK_FILE, FeedbackStore
+from assistant.web.feedback import FeedbackStore
 from tests.conftest import INTEGRATION_KEY
 from tests.support import free_port, serve
 
@@ -207,7 +207,7 @@ def test_the_widget_answers_on_a_help_desks_page(
     with pg.expect_response(lambda r: r.url.endswith("/widget/feedback")) as rated:
         answer.locator(".thumb.up").click()
     assert rated.value.ok and rated.value.json() == {"stored": True}
-    rows = FeedbackStore(integrations_settings.data_dir / FEEDBACK_FILE).all()
+    rows = FeedbackStore.for_settings(integrations_settings).all()  # the app's database
     assert [(r.question, r.rating) for r in rows] == [(QUESTION, "up")]
     assert rows[0].answer["citations"] == expected["citations"]
 

@@ -30,6 +30,7 @@ from assistant.config import Settings
 from assistant.storage import Database, StorageUnavailable
 from assistant.storage.db import SQLITE_FILE
 from assistant.storage.schema import feedback
+from assistant.web.rate_limit import RateLimiter
 
 Rating = Literal["up", "down"]
 RATINGS: tuple[str, ...] = ("up", "down")
@@ -61,6 +62,18 @@ class FeedbackFullError(RuntimeError):
 
 #: The database could not be reached: the rating was not stored (the chat says so; answers go on).
 FeedbackUnavailableError = StorageUnavailable
+
+
+def feedback_limiter(settings: Settings) -> RateLimiter:
+    """The ratings limit of one client (``feedback:<its bucket>``), the same for the chat UI and the widget
+    and, with Redis, counted once across replicas."""
+    return RateLimiter(
+        settings.feedback_per_minute,
+        settings.feedback_burst,
+        settings.redis_url.get_secret_value() or None,
+        namespace="feedback",
+        redis_timeout=settings.redis_timeout_seconds,
+    )
 
 
 def bounded_context(history: list[dict[str, str]] | None, turns: int, chars: int) -> list[dict[str, str]]:

@@ -3,9 +3,11 @@
 The widget runs on another site and holds nothing secret, so a rating must not be able to store an
 answer the service never gave: the browser gets an unguessable token with each answer and sends only the
 token and the rating; the question, conversation and answer stored are the server's own copy, in the same
-``feedback.sqlite3`` (and the same export to eval cases) as the chat UI's ratings. The newest
-``widget_answers_kept`` answers are remembered, in memory; ratings are limited per client like the UI's
-(``feedback_per_minute``) and the database's size cap applies.
+feedback database (the app's: the SQLite file, or PostgreSQL shared by the replicas) and the same export to
+eval cases as the chat UI's ratings. The newest ``widget_answers_kept`` answers are remembered, in memory;
+ratings spend the client address's feedback limit shared with the UI (``feedback_per_minute``, in Redis
+across replicas when configured), the database's size cap applies, and a database that cannot be
+reached is a 503 saying the rating was not saved.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.config import Settings
-from assistant.web.feedback import FeedbackFullError, FeedbackStore, Rating
-from assistant.web.rate_limit import RateLimiter
+from assistant.storage import Database
+from assistant.web.feedback import (
+    FeedbackFullError,
+    FeedbackStore,
+    FeedbackUnavailableError,
+    Rating,
+    feedback_limiter,
+)
+
+#: Retry-After of a rating refused because the database is down (its fail-fast window is 2 s; a restart
+#: takes longer).
+UNAVAILABLE_RETRY_SECONDS = 30
 
 
 class WidgetFeedbackError(Exception):
@@ -41,25 +53,13 @@ class _Remembered:
 class WidgetAnswers:
     """Thread-safe, bounded: the oldest answer is forgotten first."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self.settings = settings
         self._answers: OrderedDict[str, _Remembered] = OrderedDict()
         self._lock = threading.Lock()
-        self._store: FeedbackStore | None = None
-        self._limiter = RateLimiter(settings.feedback_per_minute, settings.feedback_burst)
-
-    @property
-    def store(self) -> FeedbackStore:
-        with self._lock:
-            if self._store is None:
-                s = self.settings
-                self._store = FeedbackStore.for_data_dir(
-                    s.data_dir,
-                    max_bytes=s.feedback_max_bytes,
-                    context_turns=s.feedback_context_turns,
-                    context_chars=s.feedback_context_chars,
-                )
-            return self._store
+        # The app's database (it connects on first use), so the widget's ratings land with the UI's.
+        self.store = FeedbackStore.for_settings(settings, database)
+        self._limiter = feedback_limiter(settings)
 
     def remember(
         self,
@@ -79,7 +79,7 @@ class WidgetAnswers:
     def rate(self, token: str, rating: Rating | None, comment: str | None, client: str) -> bool:
         """Store, change or (``rating`` None without a comment) take back the rating of an answer; True when
         a rating is stored afterwards. Raises :class:`WidgetFeedbackError`."""
-        wait = self._limiter.acquire(f"feedback:{client}")
+        wait = self._limiter.acquire(f"feedback:ip:{client}")  # the UI's key for an anonymous client
         if wait:
             raise WidgetFeedbackError(429, "rate_limited", f"Too many ratings; retry after {wait} s.", wait)
         with self._lock:
@@ -113,4 +113,11 @@ class WidgetAnswers:
         except FeedbackFullError as exc:
             raise WidgetFeedbackError(
                 503, "feedback_full", "Ratings cannot be stored at the moment."
+            ) from exc
+        except FeedbackUnavailableError as exc:
+            raise WidgetFeedbackError(
+                503,
+                "feedback_unavailable",
+                "The feedback database cannot be reached: the rating was not saved. Try again later.",
+                UNAVAILABLE_RETRY_SECONDS,
             ) from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -50,11 +51,16 @@ class WidgetRating(BaseModel):
     comment: str | None = Field(None, max_length=1000)
 
 
+_ANSWERS_LOCK = threading.Lock()
+
+
 def _answers(request: Request) -> WidgetAnswers:
+    """The app's one memory of widget answers (made on first use; the routes run in worker threads)."""
     state = request.app.state
-    if getattr(state, "widget_answers", None) is None:
-        state.widget_answers = WidgetAnswers(state.holder.settings)
-    return state.widget_answers
+    with _ANSWERS_LOCK:
+        if getattr(state, "widget_answers", None) is None:
+            state.widget_answers = WidgetAnswers(state.holder.settings, getattr(state, "database", None))
+        return state.widget_answers
 
 
 @router.get(WIDGET_SCRIPT)

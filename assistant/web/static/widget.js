@@ -112,12 +112,14 @@
   // -- talking to the app --------------------------------------------------------------------------------
   async function errorText(response) {
     let message = "";
+    let code = "";
     try {
-      message = (await response.json()).error.message;
+      ({ message, code } = (await response.json()).error);
     } catch (_) {
       /* not JSON */
     }
     const wait = response.headers.get("Retry-After");
+    if (code === "feedback_unavailable") return "データベースに接続できないため、保存されていません。時間をおいてもう一度お試しください。";
     if (response.status === 429) return `アクセスが集中しています。${wait || "数"}秒ほど待ってから、もう一度お試しください。`;
     if (response.status === 503) return `ただいま混雑しているか準備中です。${wait ? wait + "秒ほど" : "少し"}待ってから、もう一度お試しください。`;
     if (response.status === 422 || response.status === 400) return `質問を受け付けられませんでした（${message}）。`;

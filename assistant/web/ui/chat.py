@@ -31,8 +31,8 @@ from assistant.web.feedback import (
     FeedbackStore,
     FeedbackUnavailableError,
     bounded_context,
+    feedback_limiter,
 )
-from assistant.web.rate_limit import RateLimiter
 from assistant.web.ui.render import (
     NO_FILTER,
     _filters,
@@ -91,13 +91,7 @@ class ChatUI:
         # The database connects (and migrates) on the first rating, so a read-only data directory or a
         # database that is down does not stop the page.
         self.feedback = FeedbackStore.for_settings(settings, database)
-        self._feedback_limiter = RateLimiter(
-            settings.feedback_per_minute,
-            settings.feedback_burst,
-            settings.redis_url.get_secret_value() or None,
-            namespace="feedback",
-            redis_timeout=settings.redis_timeout_seconds,
-        )
+        self._feedback_limiter = feedback_limiter(settings)
 
     def _feedback_refused(self, request: gr.Request | None) -> bool:
         """Spend one of the client's feedback tokens (the door names the client: its key or its IP)."""
