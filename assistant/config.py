@@ -128,7 +128,8 @@ class Settings(BaseSettings):
         30,
         ge=1,
         description="/v1 and chat-UI requests in any burst × 60 / per_minute seconds (a second, shorter "
-        "moving window), so a minute's allowance cannot be spent at once.",
+        "moving window), so a minute's allowance cannot be spent at once; at or above per_minute it adds "
+        "nothing to the minute's window.",
     )
     redis_url: SecretStr = Field(
         SecretStr(""),
@@ -252,7 +253,10 @@ class Settings(BaseSettings):
         10, ge=0, description="👍/👎 and comments stored per minute per client (key or IP); 0 = no limit."
     )
     feedback_burst: int = Field(
-        10, ge=1, description="Ratings allowed at once before feedback_per_minute applies."
+        10,
+        ge=1,
+        description="Ratings in any burst × 60 / feedback_per_minute seconds (a shorter moving window); at or "
+        "above feedback_per_minute it adds nothing to the minute's window.",
     )
     feedback_max_bytes: int = Field(
         100_000_000,

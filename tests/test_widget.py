@@ -295,8 +295,8 @@ def test_the_widgets_door_over_http(tmp_path, widget_host_port):
         update={
             "data_dir": tmp_path / "on",
             "widget_origins": [page],
-            "rate_limit_burst": 3,
-            "rate_limit_per_minute": 1,
+            "rate_limit_burst": 3,  # the door's moving windows: 3 in any 30 s, 6 in any 60 s
+            "rate_limit_per_minute": 6,
         }
     )
     with serve(create_app(on), wait_ready=False) as app:
@@ -326,5 +326,9 @@ def test_the_widgets_door_over_http(tmp_path, widget_host_port):
         assert httpx.get(f"{app}/widget.js", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
         # answers only to an allowed page's fetch (never to a request without an Origin), rate-limited per IP
         assert httpx.get(f"{app}/widget/config").status_code == 403
-        statuses = [httpx.get(f"{app}/widget/config", headers={"Origin": page}).status_code for _ in range(4)]
-        assert statuses == [200, 200, 200, 429]
+        responses = [httpx.get(f"{app}/widget/config", headers={"Origin": page}) for _ in range(4)]
+        assert [r.status_code for r in responses] == [200, 200, 200, 429]
+        refused = responses[-1]  # readable by the widget: JSON, CORS, and when to come back
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert refused.headers["access-control-allow-origin"] == page
+        assert 1 <= int(refused.headers["retry-after"]) <= 30

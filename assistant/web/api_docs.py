@@ -46,7 +46,8 @@ citations and contacts copied from the documents' program tables.
   are listed under it.
 * **API keys**: when the operator configured keys, every `/v1` call needs `Authorization: Bearer <key>`
   (the *Authorize* button); `/healthz`, `/readyz` and these docs stay open.
-* **Rate limit**: a token bucket per key (or client IP); over it, 429 with `Retry-After`.
+* **Rate limit**: per key (or client IP), moving windows — a number of requests in any minute and a
+  smaller burst in any shorter window; over it, 429 with `Retry-After` (the seconds until a request passes).
 * **Budgets**: every figure carries its basis — `budget_basis` / `basis` with the label the document
   prints (令和4年度予算政府案, 令和3年度補正予算額 …), its fiscal year and the line that says so.
 """

@@ -2,8 +2,9 @@
 
 A client (an API key's label, a client IP, a feedback writer) may make ``per_minute`` requests in any
 60 seconds and ``burst`` in any ``burst × 60 / per_minute`` seconds, so a minute's allowance cannot be
-spent in one go. A refused request gets the seconds until the oldest request of the full window leaves
-it — the ``Retry-After`` value, after which a request passes.
+spent in one go (a ``burst`` at or above ``per_minute`` adds no window: the minute's holds alone). A
+refused request gets the seconds until the oldest request of the full window leaves it — the
+``Retry-After`` value, after which a request passes.
 
 With ``redis_url`` the windows live in Redis (``limits``' Lua scripts count atomically), so a key's limit
 is one limit across every replica. If Redis cannot be reached, each replica limits on its own in memory

@@ -15,8 +15,9 @@ key) decides for the widget's paths alone:
 * **Public only.** The widget spends the public UI's policy: anonymous, rate-limited per client IP. With
   API keys configured and ``ASSISTANT_UI_PUBLIC`` off, its calls get 403 ``widget_unavailable`` (with CORS
   headers, so the widget can say why in the browser console) and it does not open.
-* **Limits.** Config, answers and ratings spend from the client IP's token bucket, like the UI's page
-  loads and questions; answers also wait for the worker pool (``workers.HEAVY_PATHS``).
+* **Limits.** Config, answers and ratings spend from the client IP's rate limit (the door's moving
+  windows), like the UI's page loads and questions; answers also wait for the worker pool
+  (``workers.HEAVY_PATHS``); ratings also spend the client's feedback limit.
 """
 
 from __future__ import annotations
