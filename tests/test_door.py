@@ -397,6 +397,11 @@ def test_without_keys_the_page_issues_an_anonymous_session(live_server):
     with httpx.Client(base_url=live_server, timeout=60) as http:
         refused = http.post("/gradio_api/queue/join", json={"data": [], "fn_index": 0, "session_hash": "x"})
         _assert_error(refused, 401, "no_session")
+        # the open page's own files load without a session (they carry no data); Gradio's calls do not
+        for asset in ("/static/app/page.js", "/static/app/page.css", "/theme.css"):
+            assert http.get(asset).status_code == 200, asset
+        assert "pa_session" not in http.cookies
+        _assert_error(http.get("/config"), 401, "no_session")
         page = http.get("/", headers={"Accept": "text/html"})
         assert page.status_code == 200 and "HttpOnly" in page.headers["set-cookie"]
         assert Tab(http).join("show_filters", [NO_FILTER, NO_FILTER, NO_FILTER]).status_code == 200

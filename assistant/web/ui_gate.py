@@ -11,6 +11,8 @@ as a whole, so a new page route is covered without anyone remembering to.
   replaced by a tab id derived from the session, so a conversation is reachable only by its own browser.
   Sessions live in the runtime database, so the cookie works on every replica; a client over its quota
   ends its own oldest session, and when all ``ui_max_sessions`` are taken a new one is refused (503).
+* **Static files.** The page's own code and styles carry no data: they need a session only where the page
+  does (keys configured, ``ui_public`` off); with an open UI whoever may load the page loads them.
 * **Limits.** Every UI request but the page's static files — page loads with or without navigation
   headers, documents, ``/config``, every Gradio call including ``queue/data`` and ``heartbeat`` — spends
   from the same rate limit as ``/v1`` (the session's key or the client IP); key-form attempts spend
@@ -312,13 +314,16 @@ class UiGateMiddleware:
 
     # -- who is calling -------------------------------------------------------------------------------
     async def _without_session(self, scope: dict) -> tuple[Response | None, UiSession | None, str | None]:
-        """No (live) session cookie: open an anonymous one on a page load when the UI is open, send a
-        browser to the key form when it is not, refuse Gradio calls and (when closed) everything else."""
+        """No (live) session cookie: open an anonymous one on a page load when the UI is open (its static
+        files pass without one), send a browser to the key form when it is not, refuse Gradio calls and
+        (when closed) everything else."""
         door = self.door
         ip_bucket = f"ip:{client_ip(scope)}"
         navigation = is_navigation(scope)
         path = scope["path"]
         if door.ui_open:
+            if is_asset(path):  # the open page's own code and styles: whoever may load the page gets them
+                return None, None, None
             if navigation:
                 refusal = door.throttled(ip_bucket, page=True)
                 if refusal is not None:
@@ -328,7 +333,7 @@ class UiGateMiddleware:
                     return refusal, None, None
                 session = await asyncio.to_thread(door.sessions.get, session_id)
                 return None, session, door.cookie(scope, session_id)
-            if path.startswith(GRADIO_PREFIX) or path in CONFIG_PATHS or is_asset(path):
+            if path.startswith(GRADIO_PREFIX) or path in CONFIG_PATHS:
                 refusal = door.throttled(ip_bucket) or json_error(
                     401, "no_session", "No UI session: reload the page (ページを再読み込みしてください)."
                 )

@@ -10,8 +10,9 @@ in Chromium and using every tab:
 * **pages** — ``/`` and ``/documents/<id>`` — and Gradio's ``/config``: charged to the session's bucket;
 * **Gradio calls** — ``queue/join``, ``queue/data``, ``heartbeat/<hash>``, ``cancel``: charged;
 * **assets** — Gradio's frontend build (``/assets/<file>``, about 75 files per page load), ``/theme.css``,
-  our ``/static/app/<file>`` and the one file of Gradio's static folder the page loads: behind the
-  session, not charged (a page load would spend a minute's budget on them).
+  our ``/static/app/<file>`` and the one file of Gradio's static folder the page loads: not charged (a
+  page load would spend a minute's budget on them), behind the session only where the page is (a
+  closed UI): code and styles carry no data, so whoever may load the page may load them.
 """
 
 from __future__ import annotations
