@@ -17,6 +17,7 @@ from assistant.web.api_keys import load_keyring
 from assistant.web.feedback import FeedbackFullError, FeedbackStore, bounded_context
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import AccessLogFilter, acceptable_request_id, redact_path
+from assistant.web.stream_credits import StreamCredits
 from assistant.web.ui.chat import ChatUI
 from assistant.web.ui_gate import Door, cross_site, is_navigation
 from assistant.web.workers import PoolBusy, WorkerPool
@@ -109,6 +110,24 @@ def _scope(method: str = "POST", **headers: str) -> dict:
         "path": "/",
         "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()],
     }
+
+
+def test_a_joined_question_pays_for_one_result_stream_of_its_tab_and_credits_stay_bounded(monkeypatch):
+    credits = StreamCredits(ttl=60, per_tab=2, max_tabs=3)
+    assert not credits.take("tab-a")  # no question asked: the stream is charged
+    credits.grant("tab-a")
+    assert not credits.take("tab-b")  # another tab's question pays nothing for it
+    assert credits.take("tab-a") and not credits.take("tab-a")  # one stream per question
+    for _ in range(5):
+        credits.grant("tab-a")
+    assert [credits.take("tab-a") for _ in range(3)] == [True, True, False]  # at most per_tab
+    for tab in ("t1", "t2", "t3", "t4"):
+        credits.grant(tab)
+    assert not credits.take("t1") and credits.take("t4")  # at most max_tabs: the oldest went
+    now = time.monotonic()
+    credits.grant("tab-c")
+    monkeypatch.setattr("assistant.web.stream_credits.time.monotonic", lambda: now + 61)
+    assert not credits.take("tab-c")  # expired
 
 
 def test_cross_site_requests_are_told_by_sec_fetch_site_then_origin():

@@ -15,8 +15,9 @@ as a whole, so a new page route is covered without anyone remembering to.
   does (keys configured, ``ui_public`` off); with an open UI whoever may load the page loads them.
 * **Limits.** Every UI request but the page's static files — page loads with or without navigation
   headers, documents, ``/config``, every Gradio call including ``queue/data`` and ``heartbeat`` — spends
-  from the same rate limit as ``/v1`` (the session's key or the client IP); key-form attempts spend
-  from the IP's bucket, so guessing keys is throttled.
+  from the same rate limit as ``/v1`` (the session's key or the client IP), except the result stream of
+  a question the tab just asked, which its join paid for (``stream_credits.py``: an accepted question is
+  never lost to the limit); key-form attempts spend from the IP's bucket, so guessing keys is throttled.
 * **Surface.** Only the paths the page uses pass (``ui_surface.py``, an allow-list); uploads, the
   REST-style ``/call``/``/run`` API, file serving, Gradio's static folder, monitoring and the rest
   answer 404 in the API's JSON shape, and so does a ``queue/join`` naming a function the page does not
@@ -53,6 +54,7 @@ from assistant.web.key_shares import KeyShares
 from assistant.web.rate_limit import RateLimiter
 from assistant.web.request_id import set_client_label
 from assistant.web.sessions import COOKIE_NAME, SessionsFull, SessionStore, SessionsUnavailable, UiSession
+from assistant.web.stream_credits import StreamCredits
 from assistant.web.ui_listeners import TabListeners
 from assistant.web.ui_surface import (
     CONFIG_PATHS,
@@ -140,6 +142,7 @@ class Door:
         #: Anyone may open a UI session: no keys configured, or the UI made public on purpose.
         self.ui_open = not keyring.enabled or settings.ui_public
         self.listeners = TabListeners()
+        self.stream_credits = StreamCredits()  # a question pays for its own result stream
         self.shares = KeyShares(settings.max_requests_per_key)
         self._inputs: dict[int, int] = {}  # function id -> how many input values it takes
         self._warned: dict[str, tuple[float, int]] = {}  # bucket -> (last warning, refusals since)
@@ -351,9 +354,10 @@ class UiGateMiddleware:
 
     def _refuse(self, scope: dict, session: UiSession | None, charged: bool) -> Response | None:
         """The rate limit (429) unless this request already paid (the page load that opened an anonymous
-        session) or fetches a static file, paths the page does not use (404), cross-site posts (403)."""
+        session) or fetches a static file, paths the page does not use (404), cross-site posts (403). A
+        result stream is charged once its tab is known (``_bind_tab_to``): its question may have paid."""
         path = scope["path"]
-        if session is not None and not charged and is_charged(path):
+        if session is not None and not charged and is_charged(path) and path != GRADIO_DATA:
             refusal = self.door.throttled(session.bucket, page=is_navigation(scope))
             if refusal is not None:
                 return refusal
@@ -392,13 +396,14 @@ class UiGateMiddleware:
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
             hashes = [v for k, v in query if k == "session_hash"]
             if len(hashes) != 1 or not _BROWSER_HASH.fullmatch(hashes[0]):
-                return (
-                    scope,
-                    receive,
-                    json_error(422, "invalid_request", "session_hash is missing or malformed"),
-                )
+                malformed = json_error(422, "invalid_request", "session_hash is missing or malformed")
+                return scope, receive, self.door.throttled(session.bucket) or malformed
             rest = [(k, v) for k, v in query if k != "session_hash"]
             tab_id = await tab(session, hashes[0])
+            if not self.door.stream_credits.take(tab_id):  # no question of the tab paid for it
+                refusal = self.door.throttled(session.bucket)
+                if refusal is not None:
+                    return scope, receive, refusal
             if not self.door.has_events(tab_id):
                 # Its question was queued on another replica (one that went away, and nginx moved the
                 # stream here): the page asks again. Gradio would raise inside the stream (a traceback).
@@ -432,6 +437,8 @@ class UiGateMiddleware:
             if trigger is not None and (not isinstance(trigger, int) or isinstance(trigger, bool)):
                 return scope, receive, json_error(422, "invalid_request", "trigger_id must be an integer")
             body["session_hash"] = await tab(session, browser_hash)
+            if path == GRADIO_JOIN:  # paid at the door: the tab's next result stream is free
+                self.door.stream_credits.grant(body["session_hash"])
             return _with_body(scope, json.dumps(body, ensure_ascii=False).encode("utf-8"))
         return scope, receive, None
 
