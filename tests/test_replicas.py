@@ -51,7 +51,21 @@ def _key(name: str) -> str:
     return f"replica-test-{name}-0123456789abcdef"
 
 
-KEYS = [_key(n) for n in ("browser", "limited", "probe", *(f"client{i}" for i in range(24)))]
+#: Each test spends its own keys' limits (120 in any minute): a key another test just used may have
+#: little of its window left.
+OUTAGE_KEY = _key("outage")
+ASKER_KEY = _key("asker")  # the killed-replica test's API clients
+FEEDBACK_KEYS = [_key(f"client{i}") for i in range(24)]  # candidates for 4 page clients per replica
+KILL_KEYS = [_key(f"kill{i}") for i in range(16)]  # … for 2 per replica
+KEYS = [_key(n) for n in ("browser", "limited", "probe")] + [
+    OUTAGE_KEY,
+    ASKER_KEY,
+    *FEEDBACK_KEYS,
+    *KILL_KEYS,
+]
+#: The killed-replica test's clients keep under their keys' limit: a question a second per page client,
+#: an answer every 0.3 s per API client (2 of them on one key: 80 in its 12 s).
+RATER_SECONDS, ASKER_SECONDS = 1.0, 0.3
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting.*"),
@@ -77,12 +91,23 @@ class Cluster:
         finally:
             engine.dispose()
 
-    def upstreams(self, marker: str) -> list[str]:
-        """The replicas nginx sent the requests whose logged path contains ``marker`` to."""
-        lines = self.nginx.access_log.read_text(errors="replace").splitlines()
-        return [
-            m.group(1) for line in lines if marker in line for m in [re.search(r"upstream=(\S+)", line)] if m
-        ]
+    def upstreams(self, marker: str, at_least: int = 1) -> list[str]:
+        """The replicas nginx sent the requests whose logged path contains ``marker`` to. nginx writes a
+        line once the response is sent, so a client can read the log before its last request's line is
+        there: wait (up to 5 s) for ``at_least`` lines."""
+        deadline = time.monotonic() + 5
+        while True:
+            lines = self.nginx.access_log.read_text(errors="replace").splitlines()
+            found = [
+                m.group(1)
+                for line in lines
+                if marker in line
+                for m in [re.search(r"upstream=(\S+)", line)]
+                if m
+            ]
+            if len(found) >= at_least or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +196,10 @@ class UiTab:
         event_id = joined.json()["event_id"]
         notices: list[str] = []
         params = {"session_hash": self.browser_hash}
+        seen: list[str] = []
         with self.http.stream("GET", "/gradio_api/queue/data", params=params) as stream:
             for line in stream.iter_lines():
+                seen.append(line[:300])
                 if not line.startswith("data:"):
                     continue
                 message = json.loads(line[5:])
@@ -182,7 +209,7 @@ class UiTab:
                     notices.append(str(message.get("log")))
                 if message.get("msg") == "process_completed":
                     return message["output"], notices
-        raise AssertionError("no process_completed message")
+        raise AssertionError(f"no process_completed message (HTTP {stream.status_code}): {seen[-5:]}")
 
     def ask(self, question: str) -> list[dict]:
         output, _ = self.call("ask", [question, NO_FILTER, NO_FILTER, NO_FILTER, None])
@@ -213,7 +240,7 @@ def test_a_ui_session_survives_alternating_replicas(cluster):
     http = _login(cluster.nginx.url, KEYS[0])
     pages = [_page(http) for _ in range(4)]
     assert [p.status_code for p in pages] == [200] * 4, [p.headers.get("location") for p in pages]
-    served = cluster.upstreams('"GET /"')
+    served = cluster.upstreams('"GET /"', at_least=len(pages))
     assert {f"127.0.0.1:{r.port}" for r in cluster.replicas} <= set(served), served
     for replica in cluster.replicas:  # the cookie made through nginx opens each replica by itself
         direct = httpx.get(
@@ -286,16 +313,19 @@ def test_a_keys_limit_is_enforced_once_across_both_replicas(cluster):
     assert (
         refused.json()["error"]["code"] == "rate_limited" and 1 <= int(refused.headers["retry-after"]) <= 60
     )
-    served = cluster.upstreams('"GET /v1/programs"')
+    served = cluster.upstreams('"GET /v1/programs"', at_least=len(responses))
     assert len(set(served)) == 2  # both replicas answered, and counted in one window
     other = httpx.get(f"{cluster.nginx.url}/v1/programs", headers={"Authorization": f"Bearer {KEYS[2]}"})
     assert other.status_code == 200  # another key: its own limit
 
 
-def _clients_on_both_replicas(cluster: Cluster, per_replica: int) -> list[tuple[str, httpx.Client]]:
-    """Logged-in clients whose tab queue nginx sends to each replica (found with a probe per cookie)."""
+def _clients_on_both_replicas(
+    cluster: Cluster, per_replica: int, keys: list[str]
+) -> list[tuple[str, httpx.Client]]:
+    """Logged-in clients, one per key of ``keys``, whose tab queue nginx sends to each replica (found with
+    a probe per cookie)."""
     by_replica: dict[str, list[tuple[str, httpx.Client]]] = {}
-    for n, key in enumerate(KEYS[3:]):
+    for n, key in enumerate(keys):
         http = _login(cluster.nginx.url, key)
         probe = f"replica-probe-{n}-{time.monotonic_ns()}"
         assert http.get(f"/gradio_api/{probe}").status_code == 404
@@ -311,7 +341,7 @@ def _clients_on_both_replicas(cluster: Cluster, per_replica: int) -> list[tuple[
 
 
 def test_200_feedback_rows_from_8_clients_all_arrive_once(cluster):
-    clients = _clients_on_both_replicas(cluster, FEEDBACK_CLIENTS // 2)
+    clients = _clients_on_both_replicas(cluster, FEEDBACK_CLIENTS // 2, FEEDBACK_KEYS)
     confirmed: list[str] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -379,7 +409,7 @@ def _answers_flow(cluster: Cluster, count: int = 4) -> None:
 
 
 def test_postgres_down_answers_go_on_feedback_says_it_was_not_saved_and_comes_back(cluster):
-    http = _login(cluster.nginx.url, KEYS[3])
+    http = _login(cluster.nginx.url, OUTAGE_KEY)  # a key no other test spent
     tab = UiTab(http, "outage1")
     status, _ = tab.rate_last(tab.ask(QUESTION))
     assert SAVED in status
@@ -419,7 +449,7 @@ def test_redis_down_limits_fall_back_and_say_so_once_and_come_back(cluster):
 
 
 def test_one_replica_killed_mid_load_loses_no_saved_feedback_and_the_other_keeps_answering(cluster):
-    ui_clients = _clients_on_both_replicas(cluster, 2)
+    ui_clients = _clients_on_both_replicas(cluster, 2, KILL_KEYS)
     before = set(cluster.feedback_questions())
     confirmed: list[tuple[float, str]] = []
     api: list[tuple[float, int]] = []
@@ -432,17 +462,19 @@ def test_one_replica_killed_mid_load_loses_no_saved_feedback_and_the_other_keeps
             try:
                 tab = UiTab(http, f"kill{name}{i}")
                 while not stop.is_set():
+                    began = time.monotonic()
                     question = f"{QUESTION}（kill-{name}-{i}）"
                     i += 1
                     status, _ = tab.rate_last(tab.ask(question))
                     if SAVED in status:
                         with lock:
                             confirmed.append((time.monotonic(), question))
+                    stop.wait(RATER_SECONDS - (time.monotonic() - began))
             except (httpx.HTTPError, AssertionError, KeyError, ValueError):
                 time.sleep(0.2)  # the tab's replica went away: a new tab, on the replica left
 
     def asker() -> None:
-        auth = {"Authorization": f"Bearer {KEYS[2]}"}
+        auth = {"Authorization": f"Bearer {ASKER_KEY}"}
         with httpx.Client(base_url=cluster.nginx.url, timeout=60, headers=auth) as http:
             while not stop.is_set():
                 began = time.monotonic()
@@ -452,6 +484,7 @@ def test_one_replica_killed_mid_load_loses_no_saved_feedback_and_the_other_keeps
                     status = 0
                 with lock:
                     api.append((began, status))
+                stop.wait(ASKER_SECONDS - (time.monotonic() - began))
 
     threads = [threading.Thread(target=rater, args=c) for c in ui_clients]
     threads += [threading.Thread(target=asker) for _ in range(2)]
