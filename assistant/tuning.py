@@ -97,6 +97,10 @@ class QuoteTuning(BaseModel):
     #: best sentence, and covers this share of the question (title, heading and items together).
     list_over_sentence: float = 0.85
     list_min_coverage: float = 0.4
+    #: A list's score: its heading and items, its heading alone, and those with the document's title.
+    list_body_weight: float = 0.5
+    list_heading_weight: float = 0.1
+    list_title_weight: float = 0.4
     #: Items quoted at most, and the longest average item that still makes a list (longer ones are paragraphs).
     max_list_items: int = 10
     max_list_item_chars: int = 120

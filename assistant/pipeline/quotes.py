@@ -14,10 +14,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from assistant.index.documents import DocumentStore
+from assistant.index.documents import DocumentStore, StoredDocument
 from assistant.jp_text import tokenize
 from assistant.pipeline.hits import Hit
 from assistant.pipeline.scoring import SentenceScorer
+from assistant.pipeline.sections import Section, read_sections
 from assistant.pipeline.tables import MIN_TABS, TableCell, extract_cells
 from assistant.records import Catalog, Chunk
 from assistant.tuning import QUOTES
@@ -40,10 +41,17 @@ class QuotePicker:
         self.section_lists = [
             found for chunk in chunks or [] if (found := _section_list(chunk, store)) is not None
         ]
+        # Lists read from whole documents (a heading or lead-in and every item, wherever chunks cut them).
+        self.section_lists += [
+            _document_list(section, document)
+            for doc_id, document in store.documents.items()
+            for section in read_sections(doc_id, document.lines)
+        ]
         self._list_tokens = [
             (
-                set(tokenize(f"{item.title} {item.heading} {' '.join(item.items)}")),
+                set(tokenize(f"{item.context} {item.heading} {' '.join(item.items)}")),
                 set(tokenize(item.heading)),
+                set(tokenize(item.title)),
             )
             for item in self.section_lists
         ]
@@ -163,6 +171,9 @@ class QuotePicker:
             )
             if lead is not None:
                 scored.insert(0, scored.pop(lead))
+                announced = self._announced_list(scored[0][2], scored[0][3])
+                if announced:
+                    return announced[: 1 + QUOTES.max_list_items]
             listed = [] if lead is not None else self._best_list(question_tokens, best_sentence, threshold)
             if listed:
                 return listed
@@ -174,6 +185,10 @@ class QuotePicker:
             if any(sentence == s for _, s in picked):
                 continue
             primary += 1
+            if primary == 1 and _LEAD_IN.search(sentence):
+                announced = self._announced_list(hit, sentence)
+                if announced:  # 「以下の…からヒアリングを行った」: the lead-in and every item it announces
+                    return announced[: 1 + QUOTES.max_list_items]
             picked.append((hit, sentence))
             follow = self._continuation(hit, sentence, question_tokens, wanted, lead_ins=primary == 1)
             picked.extend((hit, s) for s in follow if all(s != p for _, p in picked))
@@ -185,18 +200,44 @@ class QuotePicker:
         """A section whose heading names what is asked and whose body lists the items (「2: …工夫した取組」
         ① … ④): the answer is the heading and every item, not the one item that happens to score best."""
         best: tuple[float, SectionList] | None = None
-        for section, (tokens, heading_tokens) in zip(self.section_lists, self._list_tokens, strict=True):
-            if not question_tokens & heading_tokens:
-                continue
-            score = self.scorer.token_coverage(question_tokens, tokens)
+        for section, (tokens, heading_tokens, title_tokens) in zip(
+            self.section_lists, self._list_tokens, strict=True
+        ):
+            if not question_tokens & heading_tokens or len(heading_tokens - title_tokens) <= 1:
+                continue  # a list under the document's own title (「…実態調査の結果（ポイント）」) is the document
+            score = self._list_score(question_tokens, tokens, heading_tokens, title_tokens)
             if best is None or score > best[0]:
                 best = (score, section)
         if best is None or best[0] < max(threshold, QUOTES.list_min_coverage) or best[0] <= best_sentence:
             return []
         section = best[1]
         picked = [(section.heading_hit, section.heading)]
-        picked.extend((section.hit, item) for item in section.items[: QUOTES.max_list_items])
+        item_hits = section.item_hits or (section.hit,) * len(section.items)
+        picked.extend(zip(item_hits, section.items[: QUOTES.max_list_items], strict=False))
         return picked
+
+    def _list_score(self, question: set[str], tokens: set[str], heading: set[str], title: set[str]) -> float:
+        """How well a list answers: its heading and items cover the question, the heading most of all
+        (「【国の施策】」 over a list that merely mentions 国) unless it only restates the document's title,
+        which counts a little."""
+        cover = self.scorer.token_coverage
+        return (
+            QUOTES.list_body_weight * cover(question, tokens)
+            + QUOTES.list_heading_weight * cover(question, heading - title)
+            + QUOTES.list_title_weight * cover(question, tokens | title)
+        )
+
+    def _announced_list(self, hit: Hit, sentence: str) -> list[tuple[Hit, str]]:
+        """The items a lead-in sentence announces (「以下の…からヒアリングを行った」), read from the whole
+        document: （浜松市）（神奈川県）… or 「第１に…」 paragraphs that no chunk holds together."""
+        key = squash(sentence)
+        for section in self.section_lists:
+            if section.hit.doc_id != hit.doc_id or not section.item_hits:
+                continue
+            pieces = [p for p in squash(section.heading).split("。") if len(p) >= 8]
+            if any(piece in key or key in piece for piece in pieces):
+                return [(hit, sentence), *zip(section.item_hits, section.items, strict=False)]
+        return []
 
     def _labelled_items(self, question: str, hits: list[Hit]) -> list[tuple[Hit, str]]:
         """「どんな課題が見つかったか」: every line a document of the top passages labels with the asked noun
@@ -340,7 +381,7 @@ def sentences(text: str) -> list[str]:
 #: Questions that ask for several items (「どんな視点で」「何を挙げて」): a list may answer them even when one
 #: sentence covers the question a little better (QUOTES.list_over_sentence of its score is enough).
 _ASKS_ENUMERATION = re.compile(
-    r"どんな|どのような|どういった|何を|なにを|どれ|種類|挙げ|列挙|項目|ポイント|視点|観点|全部|すべて|全て|主な|"
+    r"どんな|どのような|どういった|どういう段階|何を|なにを|どれ|種類|挙げ|列挙|項目|ポイント|視点|観点|全部|すべて|全て|主な|"
     r"(?:ほか|他|以外)に(?:は|も)?|いくつか|\bwhat (?:are|kinds?|else)\b|\blist\b|\bwhich\b.*\bissues\b"
 )
 #: The noun a question asks the items of: 「どんな課題」「主な課題」「課題を全部」 (「事例はどれ」 asks for one).
@@ -366,6 +407,38 @@ class SectionList:
     heading: str
     title: str
     items: tuple[str, ...]
+    #: Where each item stands, when the list was read from the whole document.
+    item_hits: tuple[Hit, ...] = ()
+    #: The document's heading above the list's own.
+    context: str = ""
+
+
+def _document_list(section: Section, document: StoredDocument) -> SectionList:
+    """A document's list as the quote picker offers it: the heading line, then each item on its lines."""
+
+    def line_hit(start: int, end: int, text: str) -> Hit:
+        return Hit(
+            kind="chunk",
+            id=f"{SECTION_PREFIX}{section.doc_id}:{start}",
+            text=text,
+            doc_id=section.doc_id,
+            line_start=start,
+            line_end=end,
+            section=section.heading,
+        )
+
+    heading_hit = line_hit(section.heading_line, section.heading_line, section.heading)
+    item_hits = tuple(line_hit(item.line_start, item.line_end, item.text) for item in section.items)
+    whole = document.span_text(section.heading_line, section.line_end)
+    return SectionList(
+        hit=line_hit(section.heading_line, section.line_end, whole),
+        heading_hit=heading_hit,
+        heading=section.heading,
+        title=document.info.title,
+        items=tuple(item.text for item in section.items),
+        item_hits=item_hits,
+        context=section.context if section.context != section.heading else "",
+    )
 
 
 def _section_list(chunk: Chunk, store: DocumentStore) -> SectionList | None:
@@ -397,6 +470,7 @@ def _section_list(chunk: Chunk, store: DocumentStore) -> SectionList | None:
 
 
 CELL_PREFIX = "cell:"
+SECTION_PREFIX = "section:"
 FIELD_PREFIX = "field:"
 _FIELD = re.compile(r"^\s*[【\[]\s*(?P<label>[^】\]]{2,12}?)\s*[】\]]\s*(?P<value>\S.*)$")
 _WHEN_LABEL = re.compile(r"時期|期間|日程|期日|年月|開始|終了|日$|年度")
