@@ -66,6 +66,11 @@ _NAME_RUN = re.compile(rf"[一-龥々〆ァ-ヶーｦ-ﾟA-Za-z0-9・･&＆\-�
 #: Hiragana that opens a name (「とくしま」「みどりの」 is not, as の is a particle): three or more kana at the
 #: start of the text or after a mark, ending in none of the particles.
 _KANA_PREFIX = re.compile(r"(?:^|(?<=[\s、。「『（(・]))[ぁ-ゖ]{3,8}(?<![のはがをにでとも])$")
+#: An English program name: two or more capitalised words ending in what names a program or a body.
+_ENGLISH_NAME = re.compile(
+    r"\b(?:[A-Z][A-Za-z\-]+\s+){1,6}(?:Grant|Program|Programme|Project|Initiative|Fund|Scheme|Subsidy|"
+    r"Consortium|Council|Network|Community)\b"
+)
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[-－][A-Za-z0-9]+)*(?![A-Za-z0-9])")
 _ROUND = re.compile(
     r"第\s*(?P<n>[0-9０-９]+|[一二三四五六七八九十]+)\s*(?P<unit>弾|回|期|次|号)|"
@@ -251,6 +256,10 @@ class NameIndex:
             if _core(name) in _GENERIC_HEADS or not _used_as_name(text, start, start + len(name)):
                 continue
             found.append((name, head))
+        if not japanese:
+            # "METI's Regional Startup Campus Grant": a capitalised name ending in a kind of program
+            for run in _ENGLISH_NAME.finditer(text):
+                found.append((run.group(0), "program"))
         if japanese:
             for acronym in _ACRONYM.finditer(text):
                 word = acronym.group(0)

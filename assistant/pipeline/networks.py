@@ -74,7 +74,9 @@ _MEMBERS = re.compile(
     re.IGNORECASE,
 )
 #: Words for one network of a region (「高知県の共創の場の拠点」): about the networks when a region is named.
-_SITE_WORDS = re.compile(r"拠点|協議会|推進会議|委員会|プラットフォーム|コンソーシアム")
+_SITE_WORDS = re.compile(
+    r"拠点|協議会|推進会議|委員会|プラットフォーム|コンソーシアム|計画名|計画の名|(?:採択|選定)(?:され)?た計画"
+)
 #: English words too common to name a network by (a name's 「of」 is not a match).
 _ENGLISH_STOPWORDS = frozenset(
     [

@@ -364,11 +364,18 @@ class QuestionReader:
         if self.names is None:
             return (), ()
         asking = "。".join(c.text for c in clause_list if c.kind == "ask")
+        if _POINTS_TO_NAME.search(asking):
+            # 「…『X事業』に応募しようという話に。この事業の申請要件は？」: the name the ask points back to is asked.
+            asking = "。".join(c.text for c in clause_list)
         found, printed = self.names.look_up(asking, japanese=language == "ja")
         # A name typed with a slip or in kana was matched to its program: it is that program, not unknown.
         typed = [m.text for m in mentions if m.text]
         unknown = tuple(
-            u for u in found if not any(t in match_key(u.text) or match_key(u.text) in t for t in typed)
+            u
+            for u in found
+            if not any(t in match_key(u.text) or match_key(u.text) in t for t in typed)
+            # an English name beside a program the question names is that program's translation
+            and not (typed and re.match(r"[A-Za-z]", u.text))
         )
         return unknown, printed
 
@@ -594,6 +601,12 @@ def _budget_basis(text: str) -> str | None:
 
 
 _QUOTED_TERM = re.compile(r"[「『“\"]([^」』”\"。？?、]{1,24})[」』”\"]")
+#: A demonstrative pointing back at a named thing inside the question (「この事業」「同制度」 "this grant").
+_POINTS_TO_NAME = re.compile(
+    r"(?:この|その|当該|同)(?:事業|制度|プログラム|交付金|補助金|助成|拠点|協議会|ネットワーク|取組|プロジェクト)|"
+    r"\b(?:this|that) (?:program(?:me)?|grant|scheme|project|initiative|network)\b",
+    re.I,
+)
 #: A trailing remark that names what an earlier asking clause meant (「…のこと。」「…の件です」).
 _REMARK = re.compile(r"(?:のこと|の件|の話)(?:です)?[。.]?\s*$")
 

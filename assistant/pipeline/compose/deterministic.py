@@ -774,7 +774,7 @@ class DeterministicComposer:
             lines.append(Line(f["stated"], end="：\n"))
             lines.extend(self._prose_items(plan, t))
         whom = f["whom_region"] if regions and not names else f["whom"]
-        lines.append(Line(("\n" if plan.nearest or plan.quotes else "") + whom))
+        lines.append(Line("\n" + whom))  # whom to ask, on a line of its own
         return lines
 
 
