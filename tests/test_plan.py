@@ -261,6 +261,10 @@ ROWS: list[Row] = [
     ),
     Row("中間とりまとめに出てくる「ABC」とは何の略ですか？", "prose"),
     Row("日本オープンイノベーション大賞は何年に創設されたの？", "prose"),
+    # a list of the documents' items (論点, 課題), though a word like 施策 names the group
+    Row("アンケートで出た課題のうち、自治体の施策に関係するものを全部教えて", "prose"),
+    # what a rule scores, asked with 「どんな事業」: the rule's words, not a list of programs
+    Row("審査の際、どういう事業に参加していると加点されるんですか？", "prose"),
     Row(
         "今年度は新規の課題採択をしない事業を教えてください。",
         "list",

@@ -93,3 +93,36 @@ def test_a_lead_in_announces_labelled_paragraphs_and_ordinal_paragraphs():
 def test_running_text_and_a_title_like_line_are_no_list():
     lines = ["地域の産学官連携について", "本文が続く長い段落であり、項目ではない。", "さらに段落が続く。"]
     assert _texts(lines) == []
+
+
+def test_a_lead_in_over_headed_lists_is_their_context_while_they_share_a_bullet():
+    lines = [
+        "\uf06e 関係者から抽出した論点は以下の通り",
+        "【人材】",
+        "\uf06c 評価が低い",
+        "\uf06c 採用が困難",
+        "【国の施策】",
+        "\uf06c 施策の複雑性",
+        "\uf06c 実証事業の限界",
+        "【調査方法】",
+        "○アンケートを実施",
+        "○結果を集計",
+    ]
+    contexts = {s.heading: s.context for s in read_sections("doc", lines)}
+    assert contexts["【国の施策】"] == "関係者から抽出した論点は以下の通り 【国の施策】"
+    assert contexts["【人材】"].startswith("関係者から抽出した論点")
+    assert contexts["【調査方法】"] == "【調査方法】"  # another bullet: another part of the document
+
+
+def test_a_lead_in_that_wraps_onto_the_next_line_keeps_its_items():
+    lines = [
+        "\uf06c 審査の際には、下記事業への参",
+        "画状況に応じて加点を実施",
+        "\uf0d8 関連事業マップ記載の各府省施策",
+        "\uf0d8 地域を中心とした座組",
+        "",
+        "次の段落。",
+    ]
+    (section,) = read_sections("doc", lines)
+    assert section.heading == "審査の際には、下記事業への参"
+    assert [item.text for item in section.items] == ["関連事業マップ記載の各府省施策", "地域を中心とした座組"]

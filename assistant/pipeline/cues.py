@@ -353,6 +353,16 @@ RULE_PREDICATE = re.compile(
 )
 
 
+#: The set a list is drawn from, named as something other than programs (「ヒアリングの論点のうち」「課題の中で」):
+#: the list is of those items, in the documents' prose, even when a word like 施策 follows.
+ITEM_SET = re.compile(
+    r"(?:論点|課題|指摘|意見|要件|要素|観点|視点|ポイント|項目|事例|留意点|問題点|取組|ニーズ)(?:等)?(?:のうち|の中で|の中から|のなか)"
+)
+#: What a rule scores or checks (「…への参画状況が加点の対象になるの？」「審査で見られるのは」): asked of the rule's
+#: words, not of the programs meeting a condition.
+RULE_CONTENT = re.compile(r"加点|減点|審査(?:項目|基準|の観点|で|の際|する)|評価項目|採点|配点")
+
+
 def text_cues(masked: str) -> set[str]:
     """The cues the planner weighs besides the asking cues: whether the question speaks of programs, of the
     networks, of joining, of a case (事例), of a need, of an empty entry, of a budget measure, of a ministry."""
@@ -367,6 +377,8 @@ def text_cues(masked: str) -> set[str]:
         "measure": bool(RANKING_MEASURE.search(lowered)),
         "ministry_word": "省" in masked,
         "rule": bool(RULE_PREDICATE.search(masked)),
+        "item_set": bool(ITEM_SET.search(masked)),
+        "rule_content": bool(RULE_CONTENT.search(masked)),
     }
     return {name for name, hit in tests.items() if hit}
 

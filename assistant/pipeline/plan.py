@@ -333,6 +333,11 @@ class Planner:
         if q.language == "en" and q.has("yes_no") and not asked_filter.active:
             # "Can a university lab do joint research with …?": whether a program makes it possible.
             return _Decision("fit", "asks whether something is possible: the program that makes it so")
+        if q.has("item_set") and not asked_filter.explicit:
+            return _Decision("prose", "lists items of the documents' prose (論点, 課題 …), not programs")
+        if q.has("rule_content") and not q.has("explicit_list") and not asked_filter.explicit:
+            # 「審査のとき、どんな事業への参画状況が加点になるの」: what the rule scores, in its own words
+            return _Decision("prose", "asks what a rule scores or checks: the documents' words of the rule")
         rule_question = q.has("yes_no") and q.has("rule") and not q.has("list") and not asked_filter.explicit
         if rule_question and asked_filter.active and about_programs:
             # 「PRISMでは文科省の事業への参画も加点の対象になりますか」: whether a rule covers something, not a

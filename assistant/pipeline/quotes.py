@@ -171,7 +171,7 @@ class QuotePicker:
             )
             if lead is not None:
                 scored.insert(0, scored.pop(lead))
-                announced = self._announced_list(scored[0][2], scored[0][3])
+                announced = self._announced_list(scored[0][2], scored[0][3], question_tokens)
                 if announced:
                     return announced[: 1 + QUOTES.max_list_items]
             listed = [] if lead is not None else self._best_list(question_tokens, best_sentence, threshold)
@@ -186,7 +186,7 @@ class QuotePicker:
                 continue
             primary += 1
             if primary == 1 and _LEAD_IN.search(sentence):
-                announced = self._announced_list(hit, sentence)
+                announced = self._announced_list(hit, sentence, question_tokens)
                 if announced:  # 「以下の…からヒアリングを行った」: the lead-in and every item it announces
                     return announced[: 1 + QUOTES.max_list_items]
             picked.append((hit, sentence))
@@ -227,17 +227,29 @@ class QuotePicker:
             + QUOTES.list_title_weight * cover(question, tokens | title)
         )
 
-    def _announced_list(self, hit: Hit, sentence: str) -> list[tuple[Hit, str]]:
+    def _announced_list(self, hit: Hit, sentence: str, question: set[str]) -> list[tuple[Hit, str]]:
         """The items a lead-in sentence announces (「以下の…からヒアリングを行った」), read from the whole
-        document: （浜松市）（神奈川県）… or 「第１に…」 paragraphs that no chunk holds together."""
-        key = squash(sentence)
+        document: （浜松市）（神奈川県）… or 「第１に…」 paragraphs that no chunk holds together; when it announces
+        several headed lists (「論点は以下の通り」 over 【…】【…】), the one whose heading the question names."""
+        key = squash(_LIST_MARK.sub("", sentence))
+        headed: list[tuple[float, SectionList]] = []
         for section in self.section_lists:
             if section.hit.doc_id != hit.doc_id or not section.item_hits:
                 continue
             pieces = [p for p in squash(section.heading).split("。") if len(p) >= 8]
             if any(piece in key or key in piece for piece in pieces):
                 return [(hit, sentence), *zip(section.item_hits, section.items, strict=False)]
-        return []
+            preface = squash(section.context)
+            if len(key) >= 8 and preface and (preface.startswith(key) or key.startswith(preface[: len(key)])):
+                named = self.scorer.token_coverage(
+                    question, set(tokenize(section.heading)) - set(tokenize(sentence))
+                )
+                headed.append((named, section))
+        named, section = max(headed, key=lambda pair: pair[0], default=(0.0, None))
+        if section is None or named <= 0:
+            return []
+        picked = [(hit, sentence), (section.heading_hit, section.heading)]
+        return picked + list(zip(section.item_hits, section.items, strict=False))
 
     def _labelled_items(self, question: str, hits: list[Hit]) -> list[tuple[Hit, str]]:
         """「どんな課題が見つかったか」: every line a document of the top passages labels with the asked noun

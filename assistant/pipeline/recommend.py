@@ -130,7 +130,14 @@ class ProgramRecommender:
         if hard.active:
             meeting = [i for i in ranked if self.targets[i].program and hard.matches(self.targets[i].program)]
             # Conditions read from a goal's prose may be loose; filters the caller set are never dropped.
-            ranked = meeting if meeting or hard.explicit else ranked
+            leader = ranked[0] if ranked else None
+            unchecked = (
+                leader is not None
+                and self.targets[leader].program is None
+                and not hard.explicit
+                and (not meeting or best[leader][0] >= best[meeting[0]][0] + t.unchecked_target_margin)
+            )
+            ranked = [leader, *meeting] if unchecked else meeting if meeting or hard.explicit else ranked
         if not ranked or best[ranked[0]][0] < (t.min_score if min_score is None else min_score):
             return []
         if min_margin and len(ranked) > 1 and best[ranked[0]][0] - best[ranked[1]][0] < min_margin:

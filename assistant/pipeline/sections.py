@@ -32,6 +32,8 @@ _BRACKETED = re.compile(r"^(?:【[^【】]{1,30}】|[（(][^（）()]{1,24}[）)
 _NUMBERED = re.compile(r"^(?:[0-9０-９]{1,2}[.．:：]|[（(][0-9０-９]{1,2}[）)])\s*\S.{0,30}$")
 #: A lead-in that announces the items below it: 「以下の…を行った」「次の点を整理」「以下の４点にまとめられる」.
 _LEAD_IN = re.compile(r"(?:以下|次|下記)の|下記|とおり[。．]?\s*$")
+#: A lead-in whose sentence is complete (「…論点は以下の通り」): the next line is not its wrap.
+_ENDS_LEAD_IN = re.compile(r"(?:通り|とおり|以下|次|下記)[。．:：]?$")
 #: A paragraph of an ordinal list: 「第１に、…」「第 2 に、…」.
 _ORDINAL = re.compile(r"^第\s*[0-9０-９一二三四五六七八九十]+\s*に[、，,]")
 #: A label standing for a paragraph after a lead-in: （浜松市） （高知大学）.
@@ -77,23 +79,40 @@ def read_sections(doc_id: str, lines: list[str]) -> list[Section]:
     raw = [_raw_item(line) for line in lines]
     found: list[Section] = []
     context = ""
+    # A lead-in over headed lists (「…論点は以下の通り」 over 【…】 【…】): the lists it announces, as long as
+    # they share the first one's bullet, are read with it as their context.
+    preface, preface_mark = "", None
     for index, text in enumerate(bare):
         if not text:
             continue
+        if lines[index].lstrip().startswith("#"):
+            preface = ""
         if lines[index].lstrip().startswith("#") or text.startswith("【") and _BRACKETED.match(text):
             context = text  # a heading over the lists below it
         items: list[Item] = []
         if _is_heading(text) and _names_a_list(text):
             items = _marked_items(bare, index + 1) or _short_lines(bare, index + 1)
         if not items and _LEAD_IN.search(text):
+            start = _after_wrap(bare, index)
             items = (
-                _marked_items(bare, index + 1)
-                or _labelled_paragraphs(bare, index + 1)
-                or _ordinal_paragraphs(bare, index + 1)
+                _marked_items(bare, start)
+                or _labelled_paragraphs(bare, start)
+                or _ordinal_paragraphs(bare, start)
             )
+            following = _next_filled(bare, index + 1)
+            if not items and following is not None and _BRACKETED.match(bare[following]):
+                preface, preface_mark = _MARK.sub("", text), None
+                continue
         if len(items) >= 2:
+            own = context
+            if preface and _BRACKETED.match(text):
+                mark = _mark(bare[items[0].line_start - 1])
+                if preface_mark in (None, mark):
+                    preface_mark, own = mark, f"{preface} {text}"
+                else:
+                    preface = ""  # another layout: another part of the document
             verbatim = tuple(_verbatim(item, raw) for item in items[: QUOTES.max_list_items])
-            found.append(Section(doc_id, lines[index].strip(), index + 1, verbatim, context))
+            found.append(Section(doc_id, raw[index], index + 1, verbatim, own))
     return found
 
 
@@ -161,6 +180,24 @@ def _next_filled(bare: list[str], start: int, limit: int = 3) -> int | None:
         if bare[index]:
             return index
     return None
+
+
+def _after_wrap(bare: list[str], index: int) -> int:
+    """Where a lead-in's list starts: after the lines its own sentence wraps onto (「下記事業への参」 then
+    「画状況に応じて加点を実施」), at most two."""
+    start = index + 1
+    text = _MARK.sub("", bare[index])
+    while (
+        start < min(len(bare), index + 3)
+        and bare[start]
+        and _mark(bare[start]) is None
+        and not _ends_section(bare[start])
+        and _wraps(text)
+        and not _ENDS_LEAD_IN.search(text)
+    ):
+        text = bare[start]
+        start += 1
+    return start
 
 
 def _marked_items(bare: list[str], start: int) -> list[Item]:
