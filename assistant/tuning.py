@@ -84,6 +84,9 @@ class QuoteTuning(BaseModel):
     answer_shape_bonus: float = 0.25
     #: … given only from this coverage on, so a stray number does not win on its own.
     answer_shape_min_coverage: float = 0.2
+    #: A sentence holding the date / number asked for is judged with its passage's heading too (「（趣旨）…
+    #: 2019年に創設」 under 【日本オープンイノベーション大賞について】), a little below its own words.
+    shape_heading_weight: float = 0.9
     #: A bold or bracketed label line without a sentence end names a topic; it still answers when nothing
     #: better does, at this weight.
     label_weight: float = 0.5

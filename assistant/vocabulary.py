@@ -688,6 +688,13 @@ ENGLISH_TERMS: dict[str, str] = {
     "package": "パッケージ",
     "comprehensive package": "総合振興パッケージ",
     "budget": "予算",
+    "related programs": "関連事業 関連予算",
+    "related projects": "関連事業 関連予算",
+    "related budget": "関連予算",
+    "regular budget": "予算額",
+    "initial budget": "予算額",
+    "supplementary budget": "補正予算",
+    "draft budget": "予算政府案",
     "research": "研究",
     "research and development": "研究開発",
     "social implementation": "社会実装",
@@ -793,7 +800,16 @@ def english_gloss(text: str) -> str:
         if re.search(rf"(?<![a-z]){re.escape(term)}(?![a-z])", lowered):
             found.extend(ENGLISH_TERMS[term].split())
             lowered = lowered.replace(term, " ")
+    for year in re.findall(r"\b(?:fy|fiscal(?: year)?)\s*(\d{4})\b", lowered):
+        found.append(_japanese_fiscal_year(int(year)))  # the documents print 令和3年度, not FY2021
     return " ".join(dict.fromkeys(found))
+
+
+def _japanese_fiscal_year(year: int) -> str:
+    """FY2021 → 令和3年度, FY2018 → 平成30年度 (the era the documents count years in)."""
+    if year >= 2019:
+        return f"令和{year - 2018}年度"
+    return f"平成{year - 1988}年度"
 
 
 #: English function words: they occur in the corpus too (「RoAD to the L4」, 「The University of …」), so they

@@ -241,3 +241,17 @@ def test_years_in_eras_and_western_form():
     assert mentioned_years("令和2年9月11日と平成元年、2019年") == {2020, 1989, 2019}
     assert mentioned_years("budget in 2026") == {2026}
     assert mentioned_years("03-5253-2019 と 2000万円") == set()
+
+
+@pytest.mark.parametrize(
+    ("english", "japanese"),
+    [
+        ("How much was the FY2021 budget?", "令和3年度"),
+        ("in fiscal year 2018", "平成30年度"),
+        ("the related programs' budget", "関連予算"),
+    ],
+)
+def test_english_budget_terms_and_fiscal_years_are_glossed_as_the_documents_print_them(english, japanese):
+    from assistant.vocabulary import english_gloss
+
+    assert japanese in english_gloss(english).split()

@@ -70,6 +70,10 @@ _ASKING_WORDS = frozenset(
         "budget program programs contact phone email apply university ministry department which what tell about"
     )
 )
+#: Words that only ask (「何」「どう」): an earlier turn's question lends its subject, not these.
+_QUESTION_WORDS = frozenset(
+    tokenize("何 なに どう どんな いつ どこ 誰 だれ どれ なぜ 教える ある いる する なる")
+)
 #: Words too broad to ground an answer by themselves.
 _BROAD_WORDS = frozenset(["大学", "地域", "研究", "事業", "支援", "国", "日本"])
 
@@ -944,6 +948,11 @@ class Planner:
         picked = self.quotes.pick(
             q.matching_text, retrieval.chunk_hits[:5], PLAN.prose_quotes, tokens=self._tokens(q)
         )
+        if not picked and q.topic:
+            # the question's own words found nothing: what it points back at lends its words
+            picked = self.quotes.pick(
+                q.matching_text, retrieval.chunk_hits[:5], PLAN.prose_quotes, tokens=self._topic_tokens(q)
+            )
         if not picked:
             plan.kind = "abstain"
             plan.reasons.append("no sentence answers it")
@@ -1045,6 +1054,11 @@ class Planner:
             asked = " ".join(c.text for c in q.clauses if c.kind == "ask")
             return set(tokenize(" ".join(q.quoted_terms) + " " + asked))
         return set(q.content_words)
+
+    def _topic_tokens(self, q: Question) -> set[str]:
+        """「それっていつできたの？」 after a turn about 日本オープンイノベーション大賞: the question's words and those
+        of what it points at, besides the earlier turn's own asking words."""
+        return self._tokens(q) | (set(tokenize(q.topic)) - _ASKING_WORDS - _QUESTION_WORDS)
 
     def _supported(self, q: Question, retrieval: RetrievalResult) -> bool:
         tokens = self._tokens(q)

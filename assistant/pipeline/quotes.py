@@ -118,6 +118,10 @@ class QuotePicker:
                 if sentence.count("\t") >= MIN_TABS:
                     continue  # a table row mixes its cells: the cells are candidates of their own below
                 coverage = self.scorer.coverage(question_tokens, sentence)
+                if wanted is not None and wanted is not _AMOUNT and hit.section and wanted.search(sentence):
+                    # the heading over it names what the sentence's date or number is of
+                    with_heading = self.scorer.coverage(question_tokens, f"{hit.section} {sentence}")
+                    coverage = max(coverage, QUOTES.shape_heading_weight * with_heading)
                 if _looks_like_label(sentence, hit.text) or (
                     self._is_title(sentence, hit) and not asks_title
                 ):
