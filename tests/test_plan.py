@@ -261,6 +261,12 @@ ROWS: list[Row] = [
     ),
     Row("中間とりまとめに出てくる「ABC」とは何の略ですか？", "prose"),
     Row("日本オープンイノベーション大賞は何年に創設されたの？", "prose"),
+    # a request reported without quotation marks is what is asked: its conditions apply
+    Row(
+        "同僚から、文科省の事業で自治体が申請できるものを調べてほしいと言われました。ありますか？",
+        "list",
+        conditions=(("ministry", "any", ("文部科学省",)), ("applicant", "all", ("自治体",))),
+    ),
     # a list of the documents' items (論点, 課題), though a word like 施策 names the group
     Row("アンケートで出た課題のうち、自治体の施策に関係するものを全部教えて", "prose"),
     # what a rule scores, asked with 「どんな事業」: the rule's words, not a list of programs

@@ -307,11 +307,12 @@ PICK = re.compile(
 # -- words the planner weighs (read once, with the other cues) ------------------------------------------
 #: Words that speak of the regional networks outright (not of programs).
 NETWORK_WORDS = re.compile(
-    r"ネットワーク|構成員|構成団体|メンバー|の欄|可視化の例|"
-    # a scheme's adopted plan or hub in a region is a row of the table (「…交付金に採択された計画の名前」)
-    r"(?:採択|選定|認定)(?:され)?た(?:計画|拠点|プロジェクト)|計画名|計画の名(?:前|称)|拠点名|拠点の名(?:前|称)|"
-    r"\bnetworks?\b|\bmembers?\b",
-    re.I,
+    r"ネットワーク|構成員|構成団体|メンバー|の欄|可視化の例|\bnetworks?\b|\bmembers?\b", re.I
+)
+#: The name of a scheme's adopted plan or hub in a region (「…交付金に採択された計画の名前」): the documents'
+#: prose names it; a region the network table does not cover has none to name.
+PLAN_NAME = re.compile(
+    r"(?:採択|選定|認定)(?:され)?た(?:計画|拠点|プロジェクト)|計画名|計画の名(?:前|称)|拠点名|拠点の名(?:前|称)"
 )
 #: Being part of something (a network): 「参加」「入って」 "join".
 JOINED = re.compile(r"参加|参画|加盟|所属|入って|\bjoin|\bbelong")
@@ -370,6 +371,7 @@ def text_cues(masked: str) -> set[str]:
     tests = {
         "program_word": any(word in lowered for word in PROGRAM_WORDS),
         "network_word": bool(NETWORK_WORDS.search(masked)),
+        "plan_name": bool(PLAN_NAME.search(masked)),
         "joined": bool(JOINED.search(masked)),
         "case_word": "事例" in masked,
         "need": bool(NEED.search(lowered)),

@@ -294,6 +294,8 @@ class Planner:
         )
         if not (scoped or outright):
             return False
+        if q.has("plan_name") and not outright and network.regions and not self._uncovered_regions(q):
+            return False  # a plan's name in a covered region: the prose names it, the table only the body
         if network.relation == "summary" and not outright and not network.regions:
             return False  # what a named network does: the documents' prose says more than its table cell
         regions_asked = outright and q.asks("region")  # 「…ネットワークの例に挙がっているのはどこの県？」
@@ -494,7 +496,7 @@ class Planner:
         (「北海道のネットワークの構成員」) — when it names no region they do cover."""
         if self.networks is None or q.network is None or not q.network.regions:
             return ()
-        if not (q.has("network_word") or q.asks("members") or q.has("joined")):
+        if not (q.has("network_word") or q.asks("members") or q.has("joined") or q.has("plan_name")):
             return ()
         covered = {n.region for n in self.networks.catalog.networks}
         if any(r in covered for r in q.network.regions) or q.network.network_ids or q.network.member_ids:

@@ -511,6 +511,12 @@ _QUOTED_QUESTION = re.compile(
     r"(?:(?:い|言)われ|聞かれ|訊かれ|尋ねられ|お?質問|お?問い?合わ?せ|ご?相談|ご?依頼|頼まれ|聞いて|ご?連絡|お?尋ね|照会|"
     r"ご?要望|お?電話|お?メール|メッセージ|書かれ|言って|話が)"
 )
+#: The same without quotation marks (「…で民間企業が申請者になれるものを教えてほしいと頼まれています」): the request
+#: reported is what is asked.
+_REPORTED_REQUEST = re.compile(
+    r"(?P<q>[^。？?「『]{4,200}?(?:教えて|知りたい|調べて|挙げて|探して)(?:ほしい|欲しい|ください|下さい|くれ)?)\s*"
+    r"(?:と|って)\s*(?:頼まれ|(?:い|言)われ|聞かれ|相談され|依頼され|尋ねられ)"
+)
 _QUESTION_SHAPE = re.compile(
     r"[?？]$|か$|(?:どれ|何|なに|どこ|誰|だれ|いくら|いつ)(?:か|です|でしょう)?$|(?:ある|あります|ない)(?:か|の)?$|"
     r"教えて|知りたい|ください$|(?:は|って)$|"
@@ -521,7 +527,13 @@ _QUESTION_SHAPE = re.compile(
 def _clauses(masked: str, language: str) -> list[Clause]:
     segments: list[tuple[str, str | None]] = []  # (text, forced kind of its last piece)
     at = 0
-    for m in _QUOTED_QUESTION.finditer(masked):
+    quoted = list(_QUOTED_QUESTION.finditer(masked))
+    reported = [
+        m
+        for m in _REPORTED_REQUEST.finditer(masked)
+        if not any(q.start() <= m.end() and m.start() <= q.end() for q in quoted)
+    ]
+    for m in sorted(quoted + reported, key=lambda found: found.start()):
         quote = m.group("q").strip()
         if not _QUESTION_SHAPE.search(quote.rstrip("。. ")):
             continue
