@@ -85,6 +85,8 @@ def verdict_on_asked(plan: AnswerPlan) -> Finding:
             veto=f"the question compares {q.same_attribute or 'nothing it names'}, "
             f"not {plan.verdict_attribute}"
         )
+    if plan.kind == "yes_no" and plan.verdict_attributes == ("claim",):
+        return Finding()  # the claim was read from the question's own words: it is what was asked
     if plan.kind == "yes_no":
         asked = {c.field for c in q.conditions if c.role != "background"}
         if q.asks("new_calls"):
@@ -114,8 +116,8 @@ def verdict_on_asked(plan: AnswerPlan) -> Finding:
 
 def conditions_applied(plan: AnswerPlan) -> Finding:
     """Every phrase of the question shaped like a condition on programs was read as one, or is named."""
-    if plan.kind not in _APPLYING:
-        return Finding()
+    if plan.kind not in _APPLYING or plan.verdict_attributes == ("claim",):
+        return Finding()  # a claim judged on a quote is not a condition on programs
     read_from = [c.phrase for c in plan.question.conditions if c.phrase and c.role != "background"]
     unapplied = tuple(phrase for phrase in plan.question.condition_phrases if not _applied(phrase, read_from))
     return Finding(unapplied=unapplied)

@@ -76,7 +76,8 @@ SAME_ATTRIBUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
 SAME_OR_DIFFERENT = re.compile(r"同じ|共通|同一|一緒(?!に)|違う|違い|異なる|別々|別の|\bsame\b|\bdiffer")
 #: Words that make a Japanese question an open one (not answered by はい/いいえ).
 INTERROGATIVE = re.compile(
-    r"(?:何|なに|なん|どこ|どれ|誰|だれ|いつ|どちら|どっち)(?!か[にがをはもので、]|も)|どの|どう|どんな|いくら|いくつ|なぜ|"
+    # 「取組なんですか」 (a noun + なんです) asks yes or no; 「これはなんですか」 asks what
+    r"(?:何|なに|(?<![一-龥ァ-ヶー])なん|どこ|どれ|誰|だれ|いつ|どちら|どっち)(?!か[にがをはもので、]|も)|どの|どう|どんな|いくら|いくつ|なぜ|"
     r"どうして|どのくらい|どれくらい|どういう"
 )
 #: 「どれかに」「誰か」「何か」 are 'any': a yes/no question may hold them (above they are not interrogatives).

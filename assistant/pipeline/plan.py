@@ -31,6 +31,7 @@ from assistant.pipeline.evidence import Evidence, EvidenceBuilder
 from assistant.pipeline.hits import Hit, RetrievalResult
 from assistant.pipeline.names import UnknownName
 from assistant.pipeline.networks import NetworkAnswer, NetworkGraph, answer_network_query
+from assistant.pipeline.prose_verdict import judge as judge_claim
 from assistant.pipeline.quotes import QuotePicker, contact_blocks, is_cell, squash
 from assistant.pipeline.read import Question
 from assistant.pipeline.scoring import SentenceScorer
@@ -144,6 +145,11 @@ class AnswerPlan:
     verdict: Literal["yes", "no"] | None = None
     verdict_attribute: str | None = None  # the attribute the verdict turns on (the first failing one)
     verdict_attributes: tuple[str, ...] = ()  # every attribute a yes/no verdict checked
+    #: A verdict on a date or count the question claims (attribute "claim"): the quote's evidence id and
+    #: the value it states (:mod:`assistant.pipeline.prose_verdict`).
+    claim_evidence: int | None = None
+    claim_stated: str = ""
+    claim_kind: str = "when"  # a date ("when") or a count ("count")
     winner: str | None = None  # program id of a comparison's or ranking's winner
     compared: tuple[str, ...] = ()  # attributes a comparison is about
     missing: tuple[str, ...] = ()  # what the documents do not state (not_stated)
@@ -679,6 +685,7 @@ class Planner:
                 plan.kind, plan.network = "prose", None
                 self._quote(plan, picked, evidence)
                 plan.reasons.append("the network table does not state it; the prose does")
+                self._judge_claim(plan, q)
                 return
         if beyond and plan.verdict is None:
             # The table prints names, members (organisations) and aims — no persons, no dates: a question
@@ -940,6 +947,7 @@ class Planner:
                 plan.reasons.append("the documents' prose says nothing closer; the program's card")
                 return
             self._quote(plan, picked, evidence)
+            self._judge_claim(plan, q)
             return
         if q.asks("contact", "department", "person") and self._contact_block(plan, q, retrieval, evidence):
             return
@@ -960,6 +968,21 @@ class Planner:
             plan.reasons.append("no sentence answers it")
             return
         self._quote(plan, picked, evidence)
+        self._judge_claim(plan, q)
+
+    def _judge_claim(self, plan: AnswerPlan, q: Question) -> None:
+        """A yes/no question claiming a date or a count the quotes state: はい/いいえ from the stated value."""
+        if not q.has("yes_no") or not plan.quotes:
+            return
+        found = judge_claim(q.text, [plan.evidence[e - 1].quote for e in plan.quotes])
+        if found is None:
+            return
+        plan.kind = "yes_no"
+        plan.verdict = found.verdict
+        plan.verdict_attribute, plan.verdict_attributes = "claim", ("claim",)
+        plan.claim_evidence, plan.claim_stated = plan.quotes[found.quote], found.stated
+        plan.claim_kind = found.kind
+        plan.reasons.append(f"the question's claim against the stated 「{found.stated}」: {found.verdict}")
 
     def _plan_not_stated(self, plan, q, retrieval, evidence, recommendations) -> None:
         """Look-alikes: prose may still answer (「いつから公募が…」 is stated); otherwise say what is not."""

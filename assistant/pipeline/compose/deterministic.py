@@ -292,6 +292,11 @@ class DeterministicComposer:
 
     def _yes_no(self, plan: AnswerPlan, t: dict) -> list[Line]:
         """One sentence per attribute the verdict checked, the one it turns on first."""
+        if plan.verdict_attribute == "claim" and plan.claim_evidence is not None:
+            # a date or count the question claims, judged on the quote that states it; the quotes follow
+            key = f"claim_{plan.claim_kind}_{plan.verdict}"
+            verdict = Line(t["yes_no"][key].format(stated=plan.claim_stated), [plan.claim_evidence], "。\n")
+            return [verdict, Line(t["prose"]["intro"], end="：\n"), *self._prose_items(plan, t)]
         facts = plan.programs[0]
         lines: list[Line] = []
         for attribute in plan.verdict_attributes or (plan.verdict_attribute,):
