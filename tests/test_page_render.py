@@ -131,6 +131,10 @@ def test_copies_carry_the_answer_and_its_sources():
         ("10億", 1_000_000),
         ("500百万円", 500_000),
         ("1,450,000", 1_450_000),
+        ("5000000", 5_000_000),
+        ("５０００００００", 50_000_000),
+        (5000000.0, 5_000_000),
+        (None, None),
         ("", None),
     ],
 )
@@ -141,6 +145,16 @@ def test_budget_bounds_are_read_as_people_type_them(typed, thousand_yen):
 def test_an_unreadable_budget_bound_is_a_readable_message():
     with pytest.raises(ValueError, match="読めません"):
         budget_bound("たくさん")
+
+
+@pytest.mark.parametrize("typed", ["-5", "10億ドル", "nan", float("inf"), "1" * 500 + "億円"])
+def test_odd_budget_bounds_are_a_message_or_a_number_never_a_type_error(typed):
+    try:
+        value = budget_bound(typed)
+    except ValueError as exc:
+        assert "予算額" in str(exc)
+    else:
+        assert isinstance(value, int)
 
 
 def test_an_abstention_offers_its_suggestions_as_questions_to_ask():

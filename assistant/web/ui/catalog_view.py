@@ -276,11 +276,19 @@ class CatalogTabs:
                     [NO_FILTER, "有", "無"], value=NO_FILTER, label="新規採択", elem_id="pa-c-new-calls"
                 )
             with gr.Row(equal_height=True):
-                min_budget = gr.Number(
-                    label="予算額の下限（千円）", precision=0, minimum=0, elem_id="pa-c-min"
+                # Text, not gr.Number: people type budgets as they write them (「10億円」), and a
+                # number field kept only the digits and handed the handler a float.
+                min_budget = gr.Textbox(
+                    label="予算額の下限",
+                    placeholder="例：10億円、500百万円、5000000（千円）",
+                    elem_id="pa-c-min",
+                    max_length=40,
                 )
-                max_budget = gr.Number(
-                    label="予算額の上限（千円）", precision=0, minimum=0, elem_id="pa-c-max"
+                max_budget = gr.Textbox(
+                    label="予算額の上限",
+                    placeholder="例：100億円",
+                    elem_id="pa-c-max",
+                    max_length=40,
                 )
                 text = gr.Textbox(
                     label="事業名・説明で検索",
@@ -292,11 +300,11 @@ class CatalogTabs:
             table = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-catalog")
             inputs = [ministry, applicant, theme, new_calls, min_budget, max_budget, text]
             for component in inputs:
-                event = (
-                    component.submit if isinstance(component, gr.Textbox | gr.Number) else component.change
-                )
+                event = component.submit if isinstance(component, gr.Textbox) else component.change
                 event(self.table, inputs, [table, exports], show_progress="hidden")
             text.change(self.table, inputs, [table, exports], show_progress="hidden")
+            for bound in (min_budget, max_budget):  # leaving the field applies it too, not only Enter
+                bound.blur(self.table, inputs, [table, exports], show_progress="hidden")
         with gr.Tab("関連事業マップ", id="map", elem_id="pa-tab-map"):
             map_theme = gr.Dropdown([], label="テーマ", elem_id="pa-m-theme")
             map_view = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-map")
