@@ -62,8 +62,9 @@ def catalog_table_html(programs: list[Program], service: AnswerService) -> str:
         card = ProgramCard.of(program).model_dump(mode="json")
         new_calls = {True: "有", False: "無"}.get(program.new_calls, "記載なし")  # type: ignore[arg-type]
         rows.append(
-            f'<tr class="pa-row" tabindex="0" aria-expanded="false" id="pa-row-{esc(program.id)}">'
-            f"<td>{shown(program.name)}</td>"
+            f'<tr class="pa-row" id="pa-row-{esc(program.id)}">'
+            f'<td><button type="button" class="pa-row-toggle" aria-expanded="false">{shown(program.name)}'
+            "</button></td>"
             f"<td>{shown(program.ministry or '記載なし')}</td>"
             f'<td class="pa-hide-phone">{shown("、".join(program.applicant_types) or "記載なし")}</td>'
             f'<td class="pa-num-cell">{budget_html(card)}</td>'

@@ -117,7 +117,7 @@ def answer_message_html(
         )
     if citations:
         parts.append(
-            f'<details class="pa-section pa-sources-inline" open><summary>出典（{len(citations)}件）'
+            f'<details class="pa-section pa-sources-inline"><summary>出典（{len(citations)}件）'
             f'<span class="pa-hint">[n] を押すと該当の出典へ移動します</span></summary>'
             f"{source_cards_html(citations, service, turn)}</details>"
         )
