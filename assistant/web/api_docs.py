@@ -257,6 +257,9 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "line_start": "First cited line (1-based).",
         "line_end": "Last cited line (inclusive).",
         "quote": "The quoted text, an exact substring of those lines (line breaks included).",
+        "char_start": "Where the quote starts in the text of lines line_start..line_end joined by a line "
+        "break (0-based characters): a cell of a one-line table row is that range, not the whole line.",
+        "char_end": "Where the quote ends in that text (exclusive): text[char_start:char_end] == quote.",
     },
     "ProgramCard": {
         "id": "Stable program id (p- and 10 hex digits).",

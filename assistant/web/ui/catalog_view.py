@@ -29,6 +29,7 @@ from assistant.web.ui.render import (
     basis_text,
     budget_html,
     esc,
+    lines_label,
     passage_html,
     program_card_html,
     shown,
@@ -86,7 +87,7 @@ def program_sources_html(program: Program, service: AnswerService) -> str:
     passage = passage_html(stored.lines, source.line_start, source.line_end, "") if stored is not None else ""
     title = shown(stored.info.title) if stored is not None else esc(source.doc_id)
     mentions = "".join(
-        f"<li>{m.line_start}–{m.line_end}行目 {_document_link(m.doc_id, m.line_start, m.line_end, '資料で見る')}</li>"
+        f"<li>{lines_label(m.line_start, m.line_end)} {_document_link(m.doc_id, m.line_start, m.line_end, '資料で見る')}</li>"
         for m in program.mentions
     )
     return (
