@@ -136,9 +136,53 @@
         highlight: { background: color, border: "#111827" },
       },
       borderWidth: shared ? 4 : 1.5,
-      font: { size: shared ? 14 : 12, color: "#111827", bold: shared, strokeWidth: 3, strokeColor: "#ffffff" },
+      // Only shared members are labelled on the canvas (dozens of names overlap, on a phone unreadably);
+      // every other name appears while the dot is hovered or selected, and stands in the list beside.
+      font: shared
+        ? { size: 14, color: "#111827", bold: true, strokeWidth: 4, strokeColor: "#ffffff" }
+        : { size: 13, color: "rgba(0,0,0,0)", strokeWidth: 0, strokeColor: "rgba(0,0,0,0)" },
+      chosen: { node: true, label: showLabel },
       data: data,
     };
+  }
+
+  function showLabel(values, id, selected, hovering) {
+    if (!selected && !hovering) return;
+    values.color = "#111827";
+    values.strokeWidth = 4;
+    values.strokeColor = "#ffffff";
+    values.size = 15;
+  }
+
+  // The list beside the graph: every network with its members as buttons; a button selects the member
+  // (its name shown on the canvas and its sources in the panel) — the names without the overlap.
+  function memberList() {
+    const payload = state.payload;
+    const list = el("div", { class: "pa-net-list" }, [
+      el("div", { class: "pa-net-hint", text: "図の点や四角、または下の名前を押すと、資料の記載と参加しているネットワークを表示します。" }),
+    ]);
+    for (const node of payload.elements.nodes) {
+      if (node.data.kind !== "network") continue;
+      const members = payload.elements.edges
+        .filter((e) => e.data.target === node.data.id)
+        .map((e) => networkData(e.data.source))
+        .filter(Boolean);
+      list.appendChild(el("section", { class: "pa-net-list-network" }, [
+        el("h4", {}, [el("button", { type: "button", class: "pa-net-pick", text: node.data.label, onclick: () => pick(node.data.id) })]),
+        el("ul", {}, members.map((m) => el("li", {}, [
+          el("button", { type: "button", class: "pa-net-pick", text: (m.shared ? "★ " : "") + m.label, onclick: () => pick(m.id) }),
+        ]))),
+      ]));
+    }
+    return list;
+  }
+
+  function pick(id) {
+    if (state.network) {
+      state.network.selectNodes([id]);
+      state.network.focus(id, { scale: Math.max(state.network.getScale(), 1), animation: false });
+    }
+    select(id);
   }
 
   function convexHull(points) {
@@ -202,7 +246,7 @@
         autoResize: true,
         physics: {
           solver: "forceAtlas2Based",
-          forceAtlas2Based: { gravitationalConstant: -60, springLength: 70, avoidOverlap: 0.4 },
+          forceAtlas2Based: { gravitationalConstant: -80, springLength: 90, avoidOverlap: 0.8 },
           stabilization: { iterations: 400, fit: true },
         },
         interaction: { hover: true, tooltipDelay: 150, navigationButtons: false, keyboard: false },
@@ -290,7 +334,10 @@
     const data = networkData(id);
     if (!data) return;
     state.selected = id;
-    panel.replaceChildren();
+    panel.replaceChildren(
+      el("button", { type: "button", class: "pa-net-pick pa-net-back", text: "← 名前の一覧へ",
+        onclick: () => panel.replaceChildren(memberList()) }),
+    );
     panel.dataset.node = id;
     if (data.kind === "network") {
       panel.append(
@@ -444,7 +491,7 @@
     drawTable();
     show(state.view);
     const panel = document.getElementById("pa-net-detail");
-    panel.replaceChildren(el("div", { class: "pa-net-hint", text: "図の点や四角を押すと、資料の記載と参加しているネットワークを表示します。" }));
+    panel.replaceChildren(memberList());
   }
 
   window.paNet = {
