@@ -2,6 +2,7 @@
 the grey texts, English words, and how tall the page grows with a conversation.
 
     .venv/bin/python benchmarks/page_audit.py --url http://127.0.0.1:8000 [--json reports/page.json]
+    .venv/bin/python benchmarks/page_audit.py --url http://127.0.0.1:8000 --screenshots docs
 
 For each view (chat after an answer, 事業一覧 with a budget filter, 関連事業マップ, 収録資料, 地域ネットワーク,
 /docs, /redoc, the print view) on a 1366×900 desktop and a 390×844 phone: axe-core's violations by impact,
@@ -22,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.page_audit import (  # noqa: E402
     GOAL_QUESTION,
-    LONG_QUESTION,
     VIEWPORTS,
     ask,
     axe_violations,
@@ -39,7 +39,7 @@ from tests.page_audit import (  # noqa: E402
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 EIGHT_TURNS = [
     GOAL_QUESTION,
-    LONG_QUESTION,
+    "文科省の事業で大学が申請できるものは？",
     "共創の場形成支援プログラムの問い合わせ先は？",
     "地方大学・地域産業創生交付金の予算額は？",
     "その事業の申請主体は？",
@@ -106,13 +106,44 @@ def audit_chat(browser, base: str, viewport: str) -> dict:
     return {"page_height_per_turn": heights, "question_box_gap_per_turn": gaps, "contrast": ratios}
 
 
+def screenshots(browser, base: str, folder: Path) -> None:
+    """The pictures in README.md and docs/: the page after an answer down to the question box (desktop and
+    phone), 事業一覧 with 「10億円」 as the budget's lower bound, 地域ネットワーク with マツダ selected (desktop)
+    and as a phone shows it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bottom_js = "e => e.getBoundingClientRect().bottom + scrollY"
+    for viewport, name in (("desktop", "page-desktop.png"), ("phone", "page-phone.png")):
+        pg = open_page(browser, base, viewport)
+        ask(pg, GOAL_QUESTION)
+        bottom = pg.locator("#pa-ask-row").evaluate(bottom_js) + 16
+        clip = {"x": 0, "y": 0, "width": VIEWPORTS[viewport]["width"], "height": bottom}
+        pg.screenshot(path=str(folder / name), full_page=True, clip=clip)
+        if viewport == "desktop":
+            open_tab(pg, "catalog")
+            type_budget(pg, "min", "10億円")
+            pg.locator("#pa-tab-catalog").screenshot(path=str(folder / "catalog-budget.png"))
+        open_tab(pg, "networks")
+        pg.locator("#pa-net-graph[data-ready=true]").wait_for()
+        if viewport == "desktop":
+            pg.locator(".pa-net-pick", has_text="マツダ株式会社").first.click()
+            pg.evaluate("() => window.paNet.network.fit({animation: false})")
+            pg.wait_for_timeout(300)
+        shot = "network.png" if viewport == "desktop" else "network-phone.png"
+        pg.locator("#pa-net-tab").screenshot(path=str(folder / shot))
+        pg.context.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--screenshots", type=Path, help="only retake the docs' screenshots into this folder")
     args = parser.parse_args()
     report: dict[str, dict] = {}
     with chromium() as browser:
+        if args.screenshots:
+            screenshots(browser, args.url, args.screenshots)
+            return 0
         for viewport in VIEWPORTS:
             report[viewport] = {"views": audit_views(browser, args.url, viewport)}
             report[viewport] |= audit_chat(browser, args.url, viewport)

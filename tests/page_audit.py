@@ -21,8 +21,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 TIMEOUT_MS = 60_000
-#: A goal question whose answer cites many passages and programs (the long answer of issue 21).
-LONG_QUESTION = "文科省の事業で大学が申請できるものは？"
+#: A list question whose answer cites many table rows (11 sources, ~1,000 characters: a long answer).
+LONG_QUESTION = "自治体が申請できる事業は？"
 GOAL_QUESTION = "うちの大学は地域の人材育成をしたい。使える事業と問い合わせ先は？"
 #: Words of the page's own vocabulary that are English by name (formats, products, keys to press).
 UI_WORDS = {
