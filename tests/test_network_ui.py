@@ -13,7 +13,7 @@ import csv
 import io
 import os
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import httpx
 import pytest
@@ -66,12 +66,10 @@ def _open(browser, base: str, width: int, height: int):
 
 
 def _open_tab(page, name: str) -> None:
-    """Click the tab, from the 「…」 menu (More tabs) where a narrow screen has no room for it."""
+    """Click the tab: every tab is in the bar, also on a phone (no 「⋯」 menu hides one)."""
     page.get_by_role("tab", name="チャット").wait_for()
     tab = page.get_by_role("tab", name=name)
-    if not tab.count():
-        page.locator("#pa-tabs .overflow-menu button[aria-label='More tabs']").click()
-        tab = page.locator("#pa-tabs .overflow-dropdown button", has_text=name)
+    assert tab.is_visible(), f"the tab {name} is not in the tab bar"
     tab.click()
 
 
@@ -118,7 +116,15 @@ def test_hiroshima_graph_click_table_exports_offline(browser, live_server):
         text = detail.inner_text()
         assert "★ マツダ株式会社" in text and "2ネットワークに参加" in text
         assert "広島県地方大学・地域産業創生事業推進特別委員会" in text and "代表取締役会長" in text
-        assert "000_bc52401283c58933 L14" in text and "001_9b2f57644b0d39be L749" in text
+        assert "14行目" in text and "749行目" in text
+        assert "000_bc" not in text and "L14" not in text  # title + lines, no raw ids
+        # each source links into the document view, the member's characters marked there
+        href = detail.locator("a.pa-net-doclink").first.get_attribute("href")
+        assert href.startswith("documents/") and "c0=" in href and "c1=" in href
+        document = page.context.new_page()
+        document.goto(urljoin(page.url, href))
+        assert document.locator("mark.doc-quote").first.inner_text() == "マツダ株式会社"
+        document.close()
         assert "地域中核・特色ある研究大学総合振興パッケージ" in text
         # each printing is shown inside its 構成員 cell, verbatim, the member marked
         assert detail.locator(".pa-net-quote mark").all_inner_texts() == ["マツダ株式会社"] * 4
@@ -146,6 +152,9 @@ def test_hiroshima_graph_click_table_exports_offline(browser, live_server):
         rows = page.locator("#pa-net-table tbody tr")
         assert rows.count() == payload["counts"]["links"] == 18
         assert page.locator("#pa-net-table .pa-net-shared-row").count() == 6  # 3 members × 2 networks
+        sources = page.locator("#pa-net-table tbody a.pa-net-doclink")
+        assert sources.count() == 18 and "行目" in sources.first.inner_text()
+        assert "000_bc" not in page.locator("#pa-net-table").inner_text()
         page.locator("#pa-net-show-graph").click()
 
         # exports: CSV rows with the verbatim source, a PNG image

@@ -167,3 +167,13 @@ def test_docs_pages_load_nothing_from_outside(client):
         for asset in re.findall(r"(?:src|href)=[\"'](/static/vendor/[^\"']+)", page.text):
             assert client.get(asset).status_code == 200, asset
     assert b"cdn.redoc.ly" not in client.get("/static/vendor/redoc.standalone.js").content
+
+
+def test_a_citation_carries_the_character_range_of_its_quote(client):
+    answer = client.post("/v1/answer", json={"question": "広島県のネットワークにマツダは入ってる？"}).json()
+    assert answer["citations"]
+    for citation in answer["citations"]:
+        span = {"line_start": citation["line_start"], "line_end": citation["line_end"], "context": 0}
+        lines = client.get(f"/v1/documents/{citation['doc_id']}", params=span).json()["lines"]
+        text = "\n".join(line["text"] for line in lines if line["cited"])
+        assert text[citation["char_start"] : citation["char_end"]] == citation["quote"]

@@ -137,9 +137,11 @@ def test_phone_shows_answer_and_sources_in_one_scroll_area(browser, live_server)
     answer = _ask(pg, GOAL)
     assert pg.evaluate(NESTED_SCROLLERS, "#pa-chat") == []
     assert pg.evaluate(NESTED_SCROLLERS, "body") == []
-    text = answer.locator(".pa-text").bounding_box()
     first_source = answer.locator(".pa-source").first
+    assert not first_source.is_visible()  # 出典 is folded, so the question box stays near the answer
+    answer.locator("details.pa-sources-inline > summary").click()
     assert first_source.is_visible()
+    text = answer.locator(".pa-text").bounding_box()  # after the click, which may scroll
     assert first_source.bounding_box()["y"] > text["y"]  # inline, right under the answer
     if folder := os.environ.get("ASSISTANT_UI_SCREENSHOT_DIR"):  # the question, the answer, its first source
         top = pg.locator("#pa-chat [data-testid=user]").first.bounding_box()["y"] + pg.evaluate(

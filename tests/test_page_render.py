@@ -131,6 +131,10 @@ def test_copies_carry_the_answer_and_its_sources():
         ("10億", 1_000_000),
         ("500百万円", 500_000),
         ("1,450,000", 1_450_000),
+        ("5000000", 5_000_000),
+        ("５０００００００", 50_000_000),
+        (5000000.0, 5_000_000),
+        (None, None),
         ("", None),
     ],
 )
@@ -141,6 +145,16 @@ def test_budget_bounds_are_read_as_people_type_them(typed, thousand_yen):
 def test_an_unreadable_budget_bound_is_a_readable_message():
     with pytest.raises(ValueError, match="読めません"):
         budget_bound("たくさん")
+
+
+@pytest.mark.parametrize("typed", ["-5", "10億ドル", "nan", float("inf"), "1" * 500 + "億円"])
+def test_odd_budget_bounds_are_a_message_or_a_number_never_a_type_error(typed):
+    try:
+        value = budget_bound(typed)
+    except ValueError as exc:
+        assert "予算額" in str(exc)
+    else:
+        assert isinstance(value, int)
 
 
 def test_an_abstention_offers_its_suggestions_as_questions_to_ask():
@@ -155,3 +169,21 @@ def test_an_abstention_offers_its_suggestions_as_questions_to_ask():
     assert ">共創の場形成支援プログラムの問い合わせ先は？</button>" in html
     assert "<b>" not in html and "&lt;b&gt;太字&lt;/b&gt;の質問" in html
     assert "pa-sources-inline" not in html  # no empty source section
+
+
+def test_a_cell_of_a_long_row_is_shown_with_bounded_context():
+    from assistant.web.ui.render import CELL_CONTEXT_CHARS, MAX_PASSAGE_CHARS, passage_html
+
+    row = "広島県 " + "あ" * 900 + " 【産】マツダ株式会社代表取締役会長 " + "い" * 1300
+    quote = "マツダ株式会社"
+    html = passage_html(["前の行", row, "次の行"], 2, 2, quote, row.index(quote))
+    assert "<mark>マツダ株式会社</mark>" in html
+    assert len(html) < MAX_PASSAGE_CHARS + 2 * CELL_CONTEXT_CHARS + 200  # not the 2,200-character wall
+    assert html.count("…") == 2 and "前の行" not in html
+
+
+def test_line_spans_read_as_people_write_them():
+    from assistant.web.ui.render import document_href, lines_label
+
+    assert lines_label(559, 559) == "559行目" and lines_label(14, 16) == "14–16行目"
+    assert "c0=3&amp;c1=10" in document_href("000_x", 5, 5, (3, 10))

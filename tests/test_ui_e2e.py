@@ -182,7 +182,8 @@ def test_chat_page_end_to_end(page, index_settings):
     assert card.locator('a[href="mailto:daikaika@mext.go.jp"]').inner_text() == "daikaika@mext.go.jp"
     assert card.locator('a[href^="tel:03525341"]').count() == 1
 
-    # Source cards (under the answer, open): title, page/lines, the quote marked inside its passage.
+    # Source cards (under the answer, folded until opened): title, page/lines, the quote marked in its passage.
+    first_answer.locator("details.pa-sources-inline > summary").click()
     sources = first_answer.locator(".pa-source")
     assert sources.count() >= 2
     first = sources.first

@@ -41,6 +41,11 @@ class Citation(BaseModel):
     line_start: int
     line_end: int
     quote: str
+    #: Where the quote stands in its lines: character offsets in the text of lines line_start..line_end
+    #: joined by "\n" (as /v1/documents returns them), end exclusive — a cell of a one-line table row is
+    #: shown as that cell. None when the quote is not found verbatim (never, once ``check`` passed).
+    char_start: int | None = None
+    char_end: int | None = None
 
 
 @dataclass
@@ -143,6 +148,12 @@ class Citer:
 
     def _citation(self, number: int, item: Evidence) -> Citation:
         chunk = self.locator.chunk_at(item.doc_id, item.line_start)
+        document = self.store.get(item.doc_id)
+        at = (
+            document.span_text(item.line_start, item.line_end).find(item.quote)
+            if document and item.quote
+            else -1
+        )
         return Citation(
             id=number,
             doc_id=item.doc_id,
@@ -152,6 +163,8 @@ class Citer:
             line_start=item.line_start,
             line_end=item.line_end,
             quote=item.quote,
+            char_start=at if at >= 0 else None,
+            char_end=at + len(item.quote) if at >= 0 else None,
         )
 
 

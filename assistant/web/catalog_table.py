@@ -64,9 +64,11 @@ def select_programs(service: AnswerService, query: CatalogQuery) -> list[Program
     return found
 
 
-def budget_bound(text: str | None) -> int | None:
+def budget_bound(text: str | float | None) -> int | None:
     """A budget typed as people write it — 「10億円」, 「500百万円」, 「1,450,000」 (千円, as the tables) — in
-    thousand yen; empty is no bound."""
+    thousand yen; empty is no bound. A number (a client sending one) is read as its digits, not a TypeError."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        text = f"{text:.0f}" if float(text).is_integer() else str(text)
     value = unicodedata.normalize("NFKC", text or "").strip().replace(",", "")
     if not value:
         return None

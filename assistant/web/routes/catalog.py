@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
@@ -61,7 +62,11 @@ def programs(
     return Response(
         data,
         media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="programs.{format}"'},
+        # 事業一覧.csv, as the page's link says (RFC 6266: an ASCII name for old clients, then UTF-8)
+        headers={
+            "Content-Disposition": f'attachment; filename="programs.{format}"; '
+            f"filename*=UTF-8''{quote('事業一覧')}.{format}"
+        },
     )
 
 

@@ -136,9 +136,53 @@
         highlight: { background: color, border: "#111827" },
       },
       borderWidth: shared ? 4 : 1.5,
-      font: { size: shared ? 14 : 12, color: "#111827", bold: shared, strokeWidth: 3, strokeColor: "#ffffff" },
+      // Only shared members are labelled on the canvas (dozens of names overlap, on a phone unreadably);
+      // every other name appears while the dot is hovered or selected, and stands in the list beside.
+      font: shared
+        ? { size: 14, color: "#111827", bold: true, strokeWidth: 4, strokeColor: "#ffffff" }
+        : { size: 13, color: "rgba(0,0,0,0)", strokeWidth: 0, strokeColor: "rgba(0,0,0,0)" },
+      chosen: { node: true, label: showLabel },
       data: data,
     };
+  }
+
+  function showLabel(values, id, selected, hovering) {
+    if (!selected && !hovering) return;
+    values.color = "#111827";
+    values.strokeWidth = 4;
+    values.strokeColor = "#ffffff";
+    values.size = 15;
+  }
+
+  // The list beside the graph: every network with its members as buttons; a button selects the member
+  // (its name shown on the canvas and its sources in the panel) — the names without the overlap.
+  function memberList() {
+    const payload = state.payload;
+    const list = el("div", { class: "pa-net-list" }, [
+      el("div", { class: "pa-net-hint", text: "図の点や四角、または下の名前を押すと、資料の記載と参加しているネットワークを表示します。" }),
+    ]);
+    for (const node of payload.elements.nodes) {
+      if (node.data.kind !== "network") continue;
+      const members = payload.elements.edges
+        .filter((e) => e.data.target === node.data.id)
+        .map((e) => networkData(e.data.source))
+        .filter(Boolean);
+      list.appendChild(el("section", { class: "pa-net-list-network" }, [
+        el("h4", {}, [el("button", { type: "button", class: "pa-net-pick", text: node.data.label, onclick: () => pick(node.data.id) })]),
+        el("ul", {}, members.map((m) => el("li", {}, [
+          el("button", { type: "button", class: "pa-net-pick", text: (m.shared ? "★ " : "") + m.label, onclick: () => pick(m.id) }),
+        ]))),
+      ]));
+    }
+    return list;
+  }
+
+  function pick(id) {
+    if (state.network) {
+      state.network.selectNodes([id]);
+      state.network.focus(id, { scale: Math.max(state.network.getScale(), 1), animation: false });
+    }
+    select(id);
   }
 
   function convexHull(points) {
@@ -202,7 +246,7 @@
         autoResize: true,
         physics: {
           solver: "forceAtlas2Based",
-          forceAtlas2Based: { gravitationalConstant: -60, springLength: 70, avoidOverlap: 0.4 },
+          forceAtlas2Based: { gravitationalConstant: -80, springLength: 90, avoidOverlap: 0.8 },
           stabilization: { iterations: 400, fit: true },
         },
         interaction: { hover: true, tooltipDelay: 150, navigationButtons: false, keyboard: false },
@@ -222,34 +266,57 @@
 
   // -- details ------------------------------------------------------------------------------------------
   function lineLabel(span) {
-    return span.line_start === span.line_end ? `L${span.line_start}` : `L${span.line_start}-${span.line_end}`;
+    return span.line_start === span.line_end ? `${span.line_start}行目` : `${span.line_start}–${span.line_end}行目`;
   }
 
-  // A member's printing shown inside its 構成員 cell (the cell verbatim, the member marked).
+  // The document view at the span's lines, its characters (char_start/char_end of the lines' text) marked.
+  function documentHref(span) {
+    const q = new URLSearchParams({ from: span.line_start, to: span.line_end });
+    if (span.char_start != null && span.char_end != null) {
+      q.set("c0", span.char_start);
+      q.set("c1", span.char_end);
+    }
+    return `documents/${encodeURIComponent(span.doc_id)}?${q}#L${span.line_start}`;
+  }
+
+  function documentLink(span, label) {
+    return el("a", { class: "pa-net-doclink", href: documentHref(span), target: "_blank", rel: "noopener",
+      text: `${label} ↗` });
+  }
+
+  // Characters of a cell shown either side of the member: a 構成員 cell of a one-line table row runs to
+  // ~2,200 characters, the member's neighbourhood is what a reader checks.
+  const CONTEXT = 60;
+
+  // A member's printing shown inside its 構成員 cell (bounded context, the member marked).
   function quoteOf(span, cells) {
     const cell = (cells || []).find((c) => c.doc_id === span.doc_id && c.text.includes(span.text));
     const quote = el("blockquote", { class: "pa-net-quote" });
-    if (!cell) {
+    const text = cell ? cell.text : span.text;
+    const at = text.indexOf(span.text);
+    if (at < 0) {
       quote.textContent = span.text;
       return quote;
     }
-    const at = cell.text.indexOf(span.text);
+    const lo = Math.max(0, at - CONTEXT);
+    const hi = Math.min(text.length, at + span.text.length + CONTEXT);
     quote.append(
-      document.createTextNode(cell.text.slice(0, at)),
+      document.createTextNode((lo > 0 ? "…" : "") + text.slice(lo, at)),
       el("mark", { text: span.text }),
-      document.createTextNode(cell.text.slice(at + span.text.length)),
+      document.createTextNode(text.slice(at + span.text.length, hi) + (hi < text.length ? "…" : "")),
     );
-    quote.dataset.cell = `${cell.doc_id} ${lineLabel(cell)}`;
+    if (cell) quote.dataset.cell = `${cell.title || ""} ${lineLabel(cell)}`;
     return quote;
   }
 
   function sourceList(spans, note, cells) {
     const list = el("div", { class: "pa-net-sources" });
     for (const span of spans || []) {
-      const cell = (cells || []).find((c) => c.doc_id === span.doc_id && c.text.includes(span.text));
-      const where = cell && lineLabel(cell) !== lineLabel(span) ? `${lineLabel(span)}（構成員の欄 ${lineLabel(cell)}）` : lineLabel(span);
       list.appendChild(el("div", { class: "pa-net-source" }, [
-        el("div", { class: "pa-net-meta", text: `${span.title || span.doc_id}（${span.doc_id} ${where}）` }),
+        el("div", { class: "pa-net-meta" }, [
+          document.createTextNode(`${span.title || "資料"}・${lineLabel(span)} `),
+          documentLink(span, "資料で見る"),
+        ]),
         quoteOf(span, cells),
       ]));
     }
@@ -267,7 +334,10 @@
     const data = networkData(id);
     if (!data) return;
     state.selected = id;
-    panel.replaceChildren();
+    panel.replaceChildren(
+      el("button", { type: "button", class: "pa-net-pick pa-net-back", text: "← 名前の一覧へ",
+        onclick: () => panel.replaceChildren(memberList()) }),
+    );
     panel.dataset.node = id;
     if (data.kind === "network") {
       panel.append(
@@ -319,7 +389,8 @@
         role: edge.data.role || "",
         shared: member.shared ? "○" : "",
         networks: String(member.networks),
-        source: span.doc_id ? `${span.doc_id} L${span.line_start}-${span.line_end}` : "",
+        source: span.doc_id ? `${span.title || "資料"}・${lineLabel(span)}` : "",
+        span: span.doc_id ? span : null,
         title: span.title || "",
         text: span.text || "",
       });
@@ -344,7 +415,13 @@
     const body = el("tbody");
     for (const row of rows()) {
       const tr = el("tr", row.shared ? { class: "pa-net-shared-row" } : {});
-      for (const [key] of COLUMNS) tr.appendChild(el("td", { text: row[key], title: key === "source" ? row.text : "" }));
+      for (const [key] of COLUMNS) {
+        if (key === "source" && row.span) {
+          tr.appendChild(el("td", {}, [documentLink(row.span, row.source)]));
+        } else {
+          tr.appendChild(el("td", { text: row[key] }));
+        }
+      }
       body.appendChild(tr);
     }
     holder.replaceChildren(el("table", { class: "pa-net-rows" }, [el("thead", {}, [head]), body]));
@@ -414,7 +491,7 @@
     drawTable();
     show(state.view);
     const panel = document.getElementById("pa-net-detail");
-    panel.replaceChildren(el("div", { class: "pa-net-hint", text: "図の点や四角を押すと、資料の記載と参加しているネットワークを表示します。" }));
+    panel.replaceChildren(memberList());
   }
 
   window.paNet = {

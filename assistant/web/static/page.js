@@ -57,6 +57,16 @@
       (document.querySelector(".gradio-container") || document.body).appendChild(area);
     }
     area.innerHTML = "";
+    // The question the answer is for, printed above it (the user's message before the answer's row).
+    const rows = Array.from(document.querySelectorAll("#pa-chat .message-row"));
+    const at = rows.indexOf(answer.closest(".message-row"));
+    const asked = rows.slice(0, Math.max(at, 0)).reverse().find((row) => row.classList.contains("user-row"));
+    if (asked) {
+      const question = document.createElement("p");
+      question.className = "pa-print-question";
+      question.textContent = "質問：" + (asked.innerText || "").replace(/\s+/g, " ").trim();
+      area.appendChild(question);
+    }
     const clone = answer.cloneNode(true);
     clone.querySelectorAll("details").forEach((d) => { d.open = true; });
     area.appendChild(clone);
@@ -108,11 +118,13 @@
     }
   };
 
+  // A row's name is a button (keyboard, screen readers: aria-expanded); a click anywhere on the row works too.
   const toggleRow = (row) => {
     const detail = row.nextElementSibling;
     if (!detail || !detail.classList.contains("pa-row-detail")) return;
     const open = detail.classList.toggle("pa-open");
-    row.setAttribute("aria-expanded", String(open));
+    const toggle = row.querySelector(".pa-row-toggle");
+    if (toggle) toggle.setAttribute("aria-expanded", String(open));
   };
 
   // A [n] links to "#pa-src-<turn>-<n>"; the source's ↩ links to "#pa-ref-<turn>-<n>" (the first [n]).
@@ -163,28 +175,47 @@
       return;
     }
     const row = target.closest(".pa-catalog tr.pa-row");
-    if (row && !target.closest("a, button")) toggleRow(row);
-  });
-
-  document.addEventListener("keydown", (event) => {
-    const row = event.target instanceof Element ? event.target.closest(".pa-catalog tr.pa-row") : null;
-    if (row && (event.key === "Enter" || event.key === " ")) {
-      event.preventDefault();
-      toggleRow(row);
-    }
+    if (row && (target.closest(".pa-row-toggle") || !target.closest("a, button"))) toggleRow(row);
   });
 
   // Gradio labels a chat message with its content, which is our HTML: label it with its text instead.
   const TAG = /<\/?[a-z][a-z0-9-]*(\s[^>]*)?>/i;
+  // Gradio's own English labels and notices (it has no Japanese for these): said in Japanese.
+  const JAPANESE = {
+    "chatbot conversation": "会話",
+    "More tabs": "ほかのタブ",
+    "Like": "役に立った",
+    "Dislike": "役に立たなかった",
+    "Liked": "役に立った（選択中。押すと取り消し）",
+    "Disliked": "役に立たなかった（選択中。押すと取り消し）",
+    "Clear": "会話をクリア",
+    "Warning": "ご確認ください",
+    "Error": "エラー",
+    "Info": "お知らせ",
+    "Close": "閉じる",
+    "common.complete": "完了",
+    "common.error": "エラー",
+    "common.loading": "読み込み中",
+  };
+  const MESSAGE = /^(user|bot)'s message:?\s*/;
   const plainLabels = (root) => {
-    root.querySelectorAll("[aria-label]").forEach((el) => {
-      const label = el.getAttribute("aria-label");
-      if (!label || !TAG.test(label)) return;
-      const text = (el.innerText || el.textContent || "").replace(/\s+/g, " ").trim();
-      const role = label.startsWith("user") ? "質問: " : label.startsWith("bot") ? "回答: " : "";
-      const plain = (role + text).slice(0, 300);
-      if (plain !== label) el.setAttribute("aria-label", plain);
+    root.querySelectorAll("[aria-label], [title]").forEach((el) => {
+      for (const name of ["aria-label", "title"]) {
+        const label = el.getAttribute(name);
+        if (!label) continue;
+        if (JAPANESE[label]) { el.setAttribute(name, JAPANESE[label]); continue; }
+        if (name !== "aria-label" || !(TAG.test(label) || MESSAGE.test(label))) continue;
+        const text = (el.innerText || el.textContent || "").replace(/\s+/g, " ").trim();
+        const role = label.startsWith("user") ? "質問: " : label.startsWith("bot") ? "回答: " : "";
+        const plain = (role + text).slice(0, 300);
+        if (plain !== label) el.setAttribute(name, plain);
+      }
     });
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const said = JAPANESE[node.nodeValue.trim()];
+      if (said && !node.parentElement.closest(".pa-answer, textarea")) node.nodeValue = said;
+    }
   };
   const watch = () => {
     plainLabels(document.body);
@@ -193,7 +224,9 @@
         const node = record.target instanceof Element ? record.target : record.target.parentElement;
         if (node) plainLabels(node.closest("#pa-chat") || node);
       }
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"] });
+    }).observe(document.body, {
+      subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["aria-label", "title"],
+    });
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
   else watch();

@@ -29,6 +29,7 @@ from assistant.web.ui.render import (
     basis_text,
     budget_html,
     esc,
+    lines_label,
     passage_html,
     program_card_html,
     shown,
@@ -62,8 +63,9 @@ def catalog_table_html(programs: list[Program], service: AnswerService) -> str:
         card = ProgramCard.of(program).model_dump(mode="json")
         new_calls = {True: "有", False: "無"}.get(program.new_calls, "記載なし")  # type: ignore[arg-type]
         rows.append(
-            f'<tr class="pa-row" tabindex="0" aria-expanded="false" id="pa-row-{esc(program.id)}">'
-            f"<td>{shown(program.name)}</td>"
+            f'<tr class="pa-row" id="pa-row-{esc(program.id)}">'
+            f'<td><button type="button" class="pa-row-toggle" aria-expanded="false">{shown(program.name)}'
+            "</button></td>"
             f"<td>{shown(program.ministry or '記載なし')}</td>"
             f'<td class="pa-hide-phone">{shown("、".join(program.applicant_types) or "記載なし")}</td>'
             f'<td class="pa-num-cell">{budget_html(card)}</td>'
@@ -85,7 +87,7 @@ def program_sources_html(program: Program, service: AnswerService) -> str:
     passage = passage_html(stored.lines, source.line_start, source.line_end, "") if stored is not None else ""
     title = shown(stored.info.title) if stored is not None else esc(source.doc_id)
     mentions = "".join(
-        f"<li>{m.line_start}–{m.line_end}行目 {_document_link(m.doc_id, m.line_start, m.line_end, '資料で見る')}</li>"
+        f"<li>{lines_label(m.line_start, m.line_end)} {_document_link(m.doc_id, m.line_start, m.line_end, '資料で見る')}</li>"
         for m in program.mentions
     )
     return (
@@ -276,11 +278,19 @@ class CatalogTabs:
                     [NO_FILTER, "有", "無"], value=NO_FILTER, label="新規採択", elem_id="pa-c-new-calls"
                 )
             with gr.Row(equal_height=True):
-                min_budget = gr.Number(
-                    label="予算額の下限（千円）", precision=0, minimum=0, elem_id="pa-c-min"
+                # Text, not gr.Number: people type budgets as they write them (「10億円」), and a
+                # number field kept only the digits and handed the handler a float.
+                min_budget = gr.Textbox(
+                    label="予算額の下限",
+                    placeholder="例：10億円、500百万円、5000000（千円）",
+                    elem_id="pa-c-min",
+                    max_length=40,
                 )
-                max_budget = gr.Number(
-                    label="予算額の上限（千円）", precision=0, minimum=0, elem_id="pa-c-max"
+                max_budget = gr.Textbox(
+                    label="予算額の上限",
+                    placeholder="例：100億円",
+                    elem_id="pa-c-max",
+                    max_length=40,
                 )
                 text = gr.Textbox(
                     label="事業名・説明で検索",
@@ -292,11 +302,11 @@ class CatalogTabs:
             table = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-catalog")
             inputs = [ministry, applicant, theme, new_calls, min_budget, max_budget, text]
             for component in inputs:
-                event = (
-                    component.submit if isinstance(component, gr.Textbox | gr.Number) else component.change
-                )
+                event = component.submit if isinstance(component, gr.Textbox) else component.change
                 event(self.table, inputs, [table, exports], show_progress="hidden")
             text.change(self.table, inputs, [table, exports], show_progress="hidden")
+            for bound in (min_budget, max_budget):  # leaving the field applies it too, not only Enter
+                bound.blur(self.table, inputs, [table, exports], show_progress="hidden")
         with gr.Tab("関連事業マップ", id="map", elem_id="pa-tab-map"):
             map_theme = gr.Dropdown([], label="テーマ", elem_id="pa-m-theme")
             map_view = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-map")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from assistant.web.display import display_text
-from assistant.web.ui.render import esc
+from assistant.web.ui.render import esc, lines_label
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,12 +43,29 @@ def _message(title: str, message: str, status: int) -> HTMLResponse:
     )
 
 
+def _marked(line: str, offset: int, char_from: int | None, char_to: int | None) -> str:
+    """A cited line with the quote's characters (``c0``..``c1`` of the cited text) marked: in a table row
+    printed as one long line, the cell that was cited."""
+    if char_from is None or char_to is None or char_to <= char_from:
+        return esc(display_text(line))
+    a, b = max(0, char_from - offset), min(len(line), char_to - offset)
+    if a >= b:
+        return esc(display_text(line))
+    return (
+        esc(display_text(line[:a]))
+        + f'<mark class="doc-quote">{esc(display_text(line[a:b]))}</mark>'
+        + esc(display_text(line[b:]))
+    )
+
+
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
 def document_page(
     doc_id: str,
     request: Request,
     line_from: Annotated[int | None, Query(alias="from", ge=1)] = None,
     line_to: Annotated[int | None, Query(alias="to", ge=1)] = None,
+    char_from: Annotated[int | None, Query(alias="c0", ge=0)] = None,
+    char_to: Annotated[int | None, Query(alias="c1", ge=0)] = None,
 ) -> HTMLResponse:
     service = request.app.state.holder.service
     if service is None:
@@ -63,15 +80,18 @@ def document_page(
     end = max(start, min(line_to or start or 0, total)) if start else None
     info = stored.info
     rows = []
+    offset = 0  # of the line in the cited lines' text (joined by "\n"), where c0/c1 count
     for number, line in enumerate(stored.lines, start=1):
         cited = start is not None and end is not None and start <= number <= end
         css = ' class="cited"' if cited else ""
+        shown = _marked(line, offset, char_from, char_to) if cited else esc(display_text(line))
+        offset += len(line) + 1 if cited else 0
         rows.append(
             f'<tr id="L{number}"{css}><th scope="row"><a href="#L{number}">{number}</a></th>'
-            f"<td>{esc(display_text(line)) or '&nbsp;'}</td></tr>"
+            f"<td>{shown or '&nbsp;'}</td></tr>"
         )
     cited_note = (
-        f'<p class="doc-cited-note">強調表示：{start}–{end}行目（出典として引用された行）'
+        f'<p class="doc-cited-note">強調表示：{lines_label(start, end)}（出典として引用された行）'
         f' <a href="#L{start}">その行へ移動</a></p>'
         if start
         else ""

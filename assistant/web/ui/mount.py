@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import sys
 import traceback
 from typing import Any
@@ -39,9 +40,22 @@ def _versioned(name: str) -> str:
 
 
 #: Loaded by the page from the app itself (``assistant.web.assets``).
+DESCRIPTION = "政府資料に基づいて、地方大学・産学官連携の事業と問い合わせ先を答えます。"
+#: Link previews (chat tools, intranet portals) show these; Gradio's own say "Gradio" and
+#: "Click to try out the app!", and :class:`HtmlLangMiddleware` removes them.
+PREVIEW = (
+    '<meta property="og:title" content="政策アシスタント">'
+    f'<meta property="og:description" content="{DESCRIPTION}">'
+    '<meta property="og:type" content="website"><meta property="og:locale" content="ja_JP">'
+    '<meta name="twitter:card" content="summary"><meta name="twitter:title" content="政策アシスタント">'
+    f'<meta name="twitter:description" content="{DESCRIPTION}">'
+)
+#: The page's head carries this tag: :func:`_own_previews` rewrites that page's HTML, no other.
+MARKER_NAME = b"pa-previews"
 HEAD = (
-    '<meta name="description" content="政府資料に基づいて、地方大学・産学官連携の事業と問い合わせ先を答えます。">'
-    f'<link rel="stylesheet" href="{_versioned("page.css")}">'
+    f'<meta name="description" content="{DESCRIPTION}">'
+    + f'<meta name="{MARKER_NAME.decode()}">'
+    + f'<link rel="stylesheet" href="{_versioned("page.css")}">'
     f'<script src="{_versioned("page.js")}" defer></script>'
 )
 LANG = b"ja"
@@ -75,13 +89,24 @@ class HtmlLangMiddleware:
             chunks.append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            body = b"".join(chunks).replace(b'lang="en"', b'lang="' + LANG + b'"', 1)
+            body = _own_previews(b"".join(chunks).replace(b'lang="en"', b'lang="' + LANG + b'"', 1))
             headers = MutableHeaders(raw=list(start["headers"]))
             headers["content-length"] = str(len(body))
             await send({**start, "headers": headers.raw})
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, patched)
+
+
+_GRADIO_PREVIEW = re.compile(rb'<meta (?:property="og:|name="twitter:)[^>]*>\s*')
+
+
+def _own_previews(body: bytes) -> bytes:
+    """The page's link-preview tags only, in the HTML itself (previewers run no script): Gradio's template
+    writes its own (og:title "Gradio", "Click to try out the app!", twitter:creator "@Gradio") twice."""
+    if MARKER_NAME not in body or b"</head>" not in body:
+        return body
+    return _GRADIO_PREVIEW.sub(b"", body).replace(b"</head>", PREVIEW.encode() + b"</head>", 1)
 
 
 def _api_methods(request: Request) -> list[str]:

@@ -89,7 +89,29 @@ class NetworkView:
         titles = {doc_id: doc.info.title for doc_id, doc in svc.store.documents.items()}
         payload = graph_payload(graph, graph.filter(**filters), titles, filters)
         payload["region"] = filters.get("regions", [ALL_REGIONS])[0]
+        _add_char_ranges(payload, svc.store)
         return payload
+
+
+def _add_char_ranges(value: Any, store: Any) -> None:
+    """Each source span of the payload gets ``char_start``/``char_end``: where its text stands in its lines
+    (joined by "\n"), as citations carry them, so the document view can mark the cell and not only the
+    (possibly 2,200-character) line."""
+    if isinstance(value, list):
+        for item in value:
+            _add_char_ranges(item, store)
+        return
+    if not isinstance(value, dict):
+        return
+    if {"doc_id", "line_start", "line_end", "text"} <= value.keys() and "char_start" not in value:
+        document = store.get(value["doc_id"])
+        text = value.get("text") or ""
+        at = (
+            document.span_text(value["line_start"], value["line_end"]).find(text) if document and text else -1
+        )
+        value["char_start"], value["char_end"] = (at, at + len(text)) if at >= 0 else (None, None)
+    for item in value.values():
+        _add_char_ranges(item, store)
 
 
 def network_view(holder: Holder) -> None:

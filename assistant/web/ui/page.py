@@ -52,7 +52,7 @@ def build_ui(holder: Holder, database: Database | None = None) -> gr.Blocks:
             elem_id="pa-header",
         )
         status = gr.HTML('<div class="pa-status">⏳ 準備中…</div>', elem_id="pa-status")
-        with gr.Tabs(elem_id="pa-tabs"):
+        with gr.Tabs(elem_id="pa-tabs", overflow_behavior="wrap"):  # no tab hidden behind 「⋯」 on a phone
             with gr.Tab("チャット", id="chat", elem_id="pa-tab-chat"), gr.Row():
                 with gr.Column(scale=7, min_width=320, elem_id="pa-main"):
                     active = gr.HTML(active_filters_html({}), elem_id="pa-active-filters")

@@ -117,7 +117,7 @@ def answer_message_html(
         )
     if citations:
         parts.append(
-            f'<details class="pa-section pa-sources-inline" open><summary>出典（{len(citations)}件）'
+            f'<details class="pa-section pa-sources-inline"><summary>出典（{len(citations)}件）'
             f'<span class="pa-hint">[n] を押すと該当の出典へ移動します</span></summary>'
             f"{source_cards_html(citations, service, turn)}</details>"
         )
@@ -302,25 +302,70 @@ def _document_info(doc_id: str, service: AnswerService | None) -> dict[str, str]
     return stored.info.model_dump() if stored is not None else {}
 
 
-def document_href(doc_id: str, line_start: int, line_end: int) -> str:
-    """The whole-document view at those lines (``assistant.web.ui.document_view``); relative to the page."""
-    query = urlencode({"from": line_start, "to": line_end})
-    return esc(f"documents/{url_quote(doc_id)}?{query}#L{line_start}")
+def lines_label(line_start: int, line_end: int) -> str:
+    """「15行目」 or 「15–17行目」 (not 「559–559行目」)."""
+    return f"{line_start}行目" if line_start == line_end else f"{line_start}–{line_end}行目"
 
 
-def _document_link(doc_id: str, line_start: int, line_end: int, label: str) -> str:
+def document_href(
+    doc_id: str, line_start: int, line_end: int, chars: tuple[int | None, int | None] = (None, None)
+) -> str:
+    """The whole-document view at those lines (``assistant.web.ui.document_view``), the quote's characters
+    (``c0``/``c1`` of the lines' text) marked; relative to the page."""
+    params: dict[str, int] = {"from": line_start, "to": line_end}
+    if chars[0] is not None and chars[1] is not None:
+        params |= {"c0": chars[0], "c1": chars[1]}
+    return esc(f"documents/{url_quote(doc_id)}?{urlencode(params)}#L{line_start}")
+
+
+def _document_link(
+    doc_id: str,
+    line_start: int,
+    line_end: int,
+    label: str,
+    chars: tuple[int | None, int | None] = (None, None),
+) -> str:
     return (
-        f'<a class="pa-doclink" href="{document_href(doc_id, line_start, line_end)}" target="_blank" '
+        f'<a class="pa-doclink" href="{document_href(doc_id, line_start, line_end, chars)}" target="_blank" '
         f'rel="noopener">{esc(label)} ↗</a>'
     )
 
 
-def passage_html(lines: list[str], line_start: int, line_end: int, quote: str) -> str:
-    """The cited lines (PDF breaks joined for reading) between dimmed context; the quote is marked."""
+#: Cited lines longer than this (a table row printed as one line, ~2,200 characters) are shown as the
+#: quote with CELL_CONTEXT_CHARS either side, not as a wall of text.
+MAX_PASSAGE_CHARS = 400
+CELL_CONTEXT_CHARS = 80
+
+
+def _bounded(cited: str, quote: str, char_start: int | None) -> str:
+    """The quote in its long lines with bounded context, cut points marked 「…」."""
+    at = char_start if char_start is not None and cited[char_start:].startswith(quote) else cited.find(quote)
+    if at < 0 or not quote:
+        return f'<p class="pa-passage-text"><mark>{shown(quote[:MAX_PASSAGE_CHARS])}</mark></p>'
+    end = at + len(quote)
+    lo, hi = max(0, at - CELL_CONTEXT_CHARS), min(len(cited), end + CELL_CONTEXT_CHARS)
+    marked = shown(
+        cited[at:end] if end - at <= MAX_PASSAGE_CHARS else cited[at : at + MAX_PASSAGE_CHARS] + "…"
+    )
+    return (
+        '<p class="pa-passage-text">'
+        f'<span class="pa-context">{"…" if lo else ""}{shown(cited[lo:at])}</span><mark>{marked}</mark>'
+        f'<span class="pa-context">{shown(cited[end:hi])}{"…" if hi < len(cited) else ""}</span></p>'
+    )
+
+
+def passage_html(
+    lines: list[str], line_start: int, line_end: int, quote: str, char_start: int | None = None
+) -> str:
+    """The cited lines (PDF breaks joined for reading) between dimmed context; the quote is marked. Long
+    cited lines are cut to the quote and its neighbourhood (:func:`_bounded`)."""
     total = len(lines)
     line_start, line_end = max(1, line_start), min(total, line_end)
     if not lines or line_start > line_end:
         return f'<p class="pa-cited"><mark>{shown(quote)}</mark></p>'
+    cited_text = "\n".join(lines[line_start - 1 : line_end])
+    if len(cited_text) > MAX_PASSAGE_CHARS and quote:
+        return _bounded(cited_text, quote, char_start)
     lo, hi = max(1, line_start - SOURCE_CONTEXT_LINES), min(total, line_end + SOURCE_CONTEXT_LINES)
     window = lines[lo - 1 : hi]
     raw = "\n".join(window)
@@ -359,10 +404,12 @@ def source_cards_html(
         n = int(c["id"])
         info = _document_info(c["doc_id"], service)
         where = [f"p.{c['page']}"] if c.get("page") else []
-        where.append(f"{c['line_start']}–{c['line_end']}行目")
+        where.append(lines_label(c["line_start"], c["line_end"]))
         stored = service.store.get(c["doc_id"]) if service is not None else None
         if stored is not None:
-            passage = passage_html(stored.lines, c["line_start"], c["line_end"], c.get("quote", ""))
+            passage = passage_html(
+                stored.lines, c["line_start"], c["line_end"], c.get("quote", ""), c.get("char_start")
+            )
         else:
             passage = f'<p class="pa-cited"><mark>{shown(c.get("quote", ""))}</mark></p>'
         published = "・".join(shown(info[k]) for k in ("publisher", "date") if info.get(k))
@@ -379,7 +426,14 @@ def source_cards_html(
             + (f'<div class="pa-meta pa-published">{published}</div>' if published else "")
             + f'<div class="pa-meta">{shown(c.get("section") or "")}</div>'
             f'<div class="pa-meta">{esc(" ・ ".join(where))} '
-            f"{_document_link(c['doc_id'], c['line_start'], c['line_end'], '資料全体で見る')}{back}</div>"
+            + _document_link(
+                c["doc_id"],
+                c["line_start"],
+                c["line_end"],
+                "資料全体で見る",
+                (c.get("char_start"), c.get("char_end")),
+            )
+            + f"{back}</div>"
             f'<blockquote class="pa-passage">{passage}</blockquote></div>'
         )
     return "".join(cards)
