@@ -255,3 +255,11 @@ def test_english_budget_terms_and_fiscal_years_are_glossed_as_the_documents_prin
     from assistant.vocabulary import english_gloss
 
     assert japanese in english_gloss(english).split()
+
+
+def test_a_demonstrative_before_any_noun_borrows_what_it_points_at_from_the_earlier_turn():
+    from assistant.pipeline.read import _pointed_topic
+
+    turn = "文科省の大学発ベンチャー実態調査では、何社を調べたのですか？"
+    assert _pointed_topic("その調査はいつ行われたの？", turn) == "文科省の大学発ベンチャー実態調査"
+    assert _pointed_topic("それっていつ？", turn) == turn  # 「それ」 names no noun: the whole turn

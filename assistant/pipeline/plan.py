@@ -75,6 +75,8 @@ _ASKING_WORDS = frozenset(
 _QUESTION_WORDS = frozenset(
     tokenize("何 なに どう どんな いつ どこ 誰 だれ どれ なぜ 教える ある いる する なる")
 )
+#: Verbs of doing that say nothing of their own (「行われた」「やった」).
+_BARE_VERBS = frozenset(tokenize("行う 行われる 実施 する やる ある できる なる"))
 #: Words too broad to ground an answer by themselves.
 _BROAD_WORDS = frozenset(["大学", "地域", "研究", "事業", "支援", "国", "日本"])
 
@@ -955,9 +957,11 @@ class Planner:
             plan.kind = "abstain"
             plan.reasons.append("no passage covers enough of the question")
             return
-        picked = self.quotes.pick(
-            q.matching_text, retrieval.chunk_hits[:5], PLAN.prose_quotes, tokens=self._tokens(q)
-        )
+        tokens = self._tokens(q)
+        if q.topic and len(tokens - _ASKING_WORDS - _QUESTION_WORDS - _BARE_VERBS) <= 1:
+            # 「その調査はいつから？」: one word of its own besides the pointing; what it points at lends the rest
+            tokens = self._topic_tokens(q)
+        picked = self.quotes.pick(q.matching_text, retrieval.chunk_hits[:5], PLAN.prose_quotes, tokens=tokens)
         if not picked and q.topic:
             # the question's own words found nothing: what it points back at lends its words
             picked = self.quotes.pick(

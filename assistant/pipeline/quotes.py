@@ -83,7 +83,8 @@ class QuotePicker:
                     continue
                 hit = _line_hit(doc_id, number, line, match.group("label"))
                 own = set(tokenize(f"{match.group('label')} {match.group('value')}"))
-                title = set(tokenize(document.info.title))
+                # the document's subject: its title and who published it (「総務省の…実態調査」)
+                title = set(tokenize(f"{document.info.title} {document.info.publisher}"))
                 self.fields.append((hit, own, title, match.group("label")))
         self._title_heads = {
             doc_id: squash(document.info.title)[: QUOTES.title_prefix]
@@ -135,7 +136,7 @@ class QuotePicker:
                 scored.append((coverage - 0.02 * rank, rank, hit, sentence))
         # Table cells are judged with their row and column headers (「高知県」「共創の場…」「名称」), a named
         # program included: there it is the column that tells two cells of a row apart.
-        cell_tokens = set(tokenize(question))
+        cell_tokens = set(tokenize(question)) | set(tokens or ())  # with what a pointing question borrows
         for cell, tokens in zip(self.table_cells, self._cell_tokens, strict=True):
             scored.append((self.scorer.token_coverage(cell_tokens, tokens), 0, cell, cell.text))
         if wanted is not None and wanted is not _AMOUNT:

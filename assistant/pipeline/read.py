@@ -302,7 +302,9 @@ class QuestionReader:
         unknown, printed_names = self._names(clause_list, language, mentions)
         topic = ""
         if history and reference is None and not named and not history_ids and _points_back(masked, language):
-            topic = next((t.content for t in reversed(history) if t.role == "user"), "")
+            topic = _pointed_topic(
+                masked, next((t.content for t in reversed(history) if t.role == "user"), "")
+            )
         size_match = cues.RANK_SIZE.search(_lower(masked, language))
         ranking_size = None
         if size_match:
@@ -641,9 +643,32 @@ def _set_defined_here(
     ]
 
 
+#: A demonstrative before a noun of any kind (「その調査」「この大賞」): it points at what an earlier turn named.
+_DEMONSTRATIVE_NOUN = re.compile(r"(?:その|この|あの|当該|先ほどの|先程の|さっきの)[一-龥ァ-ヶー]{2,}")
+
+
+def _pointed_topic(masked: str, turn: str) -> str:
+    """What 「その調査」 points at in the earlier turn: the phrase there ending in 調査 (「総務省の産学官連携の実態
+    調査」), not that turn's own question; the whole turn when the noun is not in it (「それ」)."""
+    pointer = _DEMONSTRATIVE_NOUN.search(masked)
+    if pointer is not None:
+        noun = pointer.group(0)[2:] if pointer.group(0)[:2] in ("その", "この", "あの", "当該") else ""
+        noun = noun or re.sub(r"^(?:先ほどの|先程の|さっきの)", "", pointer.group(0))
+        for size in range(len(noun), 1, -1):  # 「その調査結果」 → 調査結果, else 調査
+            phrase = re.search(rf"[^、。？?\s]{{0,30}}{re.escape(noun[:size])}", turn)
+            if phrase is not None:
+                return phrase.group(0)
+    return turn
+
+
 def _points_back(masked: str, language: str) -> bool:
     text = _lower(masked, language)
-    return bool(cues.ANAPHORA.search(text) or cues.SET_REFERENCE.search(text) or "そこ" in text)
+    return bool(
+        cues.ANAPHORA.search(text)
+        or cues.SET_REFERENCE.search(text)
+        or "そこ" in text
+        or _DEMONSTRATIVE_NOUN.search(text)
+    )
 
 
 def _same_attribute(clause_list: tuple[Clause, ...], language: str) -> str | None:
