@@ -261,6 +261,12 @@ ROWS: list[Row] = [
     ),
     Row("中間とりまとめに出てくる「ABC」とは何の略ですか？", "prose"),
     Row("日本オープンイノベーション大賞は何年に創設されたの？", "prose"),
+    # an elliptical follow-up naming a new region asks the earlier network question of it
+    Row(
+        "じゃあ高知県だと？",
+        "network",
+        history=("広島県の産学官ネットワークを知りたい", "広島県の産学官ネットワークは次のとおりです。"),
+    ),
     # a request reported without quotation marks is what is asked: its conditions apply
     Row(
         "同僚から、文科省の事業で自治体が申請できるものを調べてほしいと言われました。ありますか？",

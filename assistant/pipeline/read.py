@@ -457,6 +457,10 @@ class QuestionReader:
             or pair
             or "そこ" in masked
         )
+        if found is None and history:
+            carried = self._elliptical_region(masked, history)
+            if carried is not None:
+                return carried, True
         scoped = found is not None and bool(found.regions or found.network_ids or found.member_ids)
         if scoped or not history or not points_back:
             return found, False
@@ -477,6 +481,29 @@ class QuestionReader:
                 update={"network_ids": earlier.network_ids, "regions": earlier.regions}
             ), True
         return found, False
+
+    def _elliptical_region(self, masked: str, history: Sequence[Turn]) -> NetworkQuery | None:
+        """「高知県のほうは？」 after 「徳島県の産学官ネットワークを教えて」: the earlier question asked again with the
+        new region in place of its own (None when the question is not such an ellipsis)."""
+        ellipsis = _ELLIPSIS.match(masked)
+        last = next((t.content for t in reversed(history) if t.role == "user"), "")
+        if ellipsis is None or not last or self.networks is None:
+            return None
+        earlier = read_network_question(last, self.networks)
+        if earlier is None or not earlier.regions:
+            return None
+        asked = last
+        for region in earlier.regions:
+            stem = region.removesuffix("県").removesuffix("府").removesuffix("都")
+            asked = (
+                asked.replace(region, ellipsis.group("x"))
+                if region in asked
+                else asked.replace(stem, ellipsis.group("x"))
+            )
+        if asked == last:
+            return None
+        found = read_network_question(asked, self.networks)
+        return found if found is not None and found.regions and found.regions != earlier.regions else None
 
     # -- the conversation ----------------------------------------------------------------------------
 
@@ -643,6 +670,11 @@ def _set_defined_here(
     ]
 
 
+#: An elliptical follow-up naming only a new subject (「高知県のほうは？」「北海道だと？」).
+_ELLIPSIS = re.compile(
+    r"^\s*(?:じゃあ|では|なら|それなら|で、)?\s*(?P<x>[^。？?、\s]{2,12}?)(?:のほう|の方)?(?:は|って|なら|だと|では)"
+    r"(?:どう(?:ですか|でしょう(?:か)?|なって(?:い)?ますか)?)?\s*[?？]?\s*$"
+)
 #: A demonstrative before a noun of any kind (「その調査」「この大賞」): it points at what an earlier turn named.
 _DEMONSTRATIVE_NOUN = re.compile(r"(?:その|この|あの|当該|先ほどの|先程の|さっきの)[一-龥ァ-ヶー]{2,}")
 
