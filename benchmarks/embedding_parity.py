@@ -57,7 +57,10 @@ def main() -> int:
         )
         if onnx.runtime != "onnx":
             raise SystemExit("the ONNX export is missing: run `assistant prepare-model` first")
-        ours = {"passages": onnx.embed_documents_array(passages), "questions": onnx.embed_queries_array(questions)}
+        ours = {
+            "passages": onnx.embed_documents_array(passages),
+            "questions": onnx.embed_queries_array(questions),
+        }
         report[precision] = {kind: _stats(np.sum(ours[kind] * reference[kind], axis=1)) for kind in ours}
         for kind, stats in report[precision].items():
             print(

@@ -28,7 +28,7 @@ from assistant.index.e5_convert import PASSAGE_PROMPT, QUERY_PROMPT, quiet_progr
 from assistant.index.e5_convert import _replace_dir as replace_dir
 
 #: Bump when the exported files change, so that existing exports are redone.
-EXPORTER_VERSION = 1
+EXPORTER_VERSION = 2
 #: Written last into a finished export; records the source and the measured agreement with PyTorch.
 MARKER_FILE = "onnx_source.json"
 FP32_FILE = "model.onnx"
@@ -204,11 +204,20 @@ def _export_fp32(model: Any, path: Path) -> None:
 def _quantize(fp32: Path, int8: Path) -> None:
     """Dynamic int8 quantisation of the matrix products (weights int8 per channel, activations at run time).
 
-    The token embedding table (Gather) stays float: it is a lookup, not arithmetic, and quantising it
-    costs accuracy for no speed.
+    Kept in float: the token embedding table (a lookup, no arithmetic to speed up) and each layer's
+    feed-forward output projection (``…/output/dense``, 1536 → 384), whose int8 error was the largest: with
+    it quantised the question vectors' mean cosine to PyTorch was 0.9959 and eval recall@5 fell by 0.014;
+    without, 0.9989 (docs/embeddings.md).
     """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    keep_float = [
+        n.name
+        for n in graph.node
+        if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name
+    ]
     try:
         quantize_dynamic(
             str(fp32),
@@ -216,6 +225,7 @@ def _quantize(fp32: Path, int8: Path) -> None:
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=keep_float,
         )
     except Exception as exc:
         raise ExportError(f"int8 quantisation failed ({type(exc).__name__}: {exc})") from exc
