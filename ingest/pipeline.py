@@ -270,7 +270,9 @@ def _run_ingest_locked(
     sources = load_corpus(settings.corpus_dir)
     fingerprint = corpus_fingerprint(sources)
     check_chroma_server(settings)  # before minutes of embedding, not after
-    embedder = get_embedder(settings)
+    # A build is a batch job: ONNX Runtime may use every core (a server's embedder keeps to
+    # embedding_threads, as its requests already run side by side).
+    embedder = get_embedder(settings.model_copy(update={"embedding_threads": 0}))
     settings_fp = settings_fingerprint(settings, embedder.model_id)
 
     current = _usable_current(settings, log)
