@@ -33,6 +33,7 @@ MIN_COSINE = 0.999
 def _pytorch() -> Settings:
     return Settings(embedding_backend="sentence-transformers")
 
+
 _LONG = (
     "地方大学・地域産業創生交付金は、首長のリーダーシップの下、産学官連携により、地域の中核的産業の振興や"
     "専門人材育成などを行う優れた取組を重点的に支援するものである。交付対象事業は、地方公共団体が策定する"

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +182,8 @@ def _export_fp32(model: Any, path: Path) -> None:
     sample = torch.tensor([[0, 6, 7, 8, 2], [0, 9, 10, 2, 1]], dtype=torch.long)
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], dtype=torch.long)
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes on shape arithmetic: the axes are declared dynamic
             # The TorchScript exporter: one small file set, no onnxscript dependency, dynamic batch/length.
             torch.onnx.export(
                 model,
@@ -218,6 +221,9 @@ def _quantize(fp32: Path, int8: Path) -> None:
         for n in graph.node
         if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name
     ]
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process is for static quantisation, not this
     try:
         quantize_dynamic(
             str(fp32),
@@ -229,6 +235,8 @@ def _quantize(fp32: Path, int8: Path) -> None:
         )
     except Exception as exc:
         raise ExportError(f"int8 quantisation failed ({type(exc).__name__}: {exc})") from exc
+    finally:
+        root.setLevel(level)
 
 
 def _agreement(model: Any, folder: Path) -> dict[str, float]:
