@@ -134,12 +134,15 @@ def test_the_export_shares_the_pytorch_model_id(onnx_int8, pytorch):
 
 
 @pytest.mark.slow
-def test_batched_and_single_vectors_agree(onnx_int8):
-    """Padding a text in a batch does not change its vector (the mask keeps pads out of the mean)."""
+def test_batched_and_single_vectors_agree(onnx_int8, onnx_fp32):
+    """Padding a text in a batch does not change its fp32 vector (the mask keeps pads out of the mean).
+    int8 quantises a batch's activations with one scale, so its vectors move a little with the batch's
+    other texts — still within the tolerance that lets the runtimes share an index."""
     texts = PARITY_TEXTS[:20]
-    batched = onnx_int8.embed_documents_array(texts)
-    for text, row in zip(texts, batched, strict=True):
-        assert float(onnx_int8.embed_documents_array([text])[0] @ row) > 0.9999
+    for embedder, floor in ((onnx_fp32, 0.9999), (onnx_int8, SAME_VECTORS_MIN_COSINE)):
+        batched = embedder.embed_documents_array(texts)
+        for text, row in zip(texts, batched, strict=True):
+            assert float(embedder.embed_documents_array([text])[0] @ row) > floor, text
 
 
 @pytest.mark.slow
