@@ -22,13 +22,13 @@ class UserError(Exception):
 
 
 def _cmd_prepare_model(args: argparse.Namespace) -> int:
-    from assistant.index.embeddings import get_embedder
+    from assistant.index.embeddings import prepare_model
 
     settings = get_settings()
     started = time.perf_counter()
-    embedder = get_embedder(settings)
+    embedder = prepare_model(settings)
     print(
-        f"Embedding model ready: {embedder.model_id} (dimension {embedder.dimension}, "
+        f"Embedding model ready: {embedder.model_id} on {embedder.runtime} (dimension {embedder.dimension}, "
         f"{time.perf_counter() - started:.1f} s)"
     )
     return 0

@@ -41,8 +41,23 @@ class Settings(BaseSettings):
         "or a model name already in the local Hugging Face cache.",
     )
     embedding_backend: str = Field(
-        "sentence-transformers",
-        description="Embedding backend (a name registered in assistant.index.embeddings).",
+        "onnx",
+        description="Embedding backend (a name registered in assistant.index.embeddings): 'onnx' (ONNX "
+        "Runtime, the model exported once by `assistant prepare-model`; PyTorch when that is missing) or "
+        "'sentence-transformers' (PyTorch).",
+    )
+    embedding_onnx_precision: Literal["int8", "fp32"] = Field(
+        "int8",
+        description="Which export the 'onnx' backend runs: dynamic int8 (faster) or float32 (PyTorch's vectors).",
+    )
+    embedding_threads: int = Field(
+        1,
+        ge=0,
+        description="ONNX Runtime threads per embedding call (0: one per core). Requests already run side by "
+        "side (answer_workers), so one thread each keeps the cores busy without contention.",
+    )
+    embedding_query_cache: int = Field(
+        4096, ge=0, description="Question vectors kept (LRU, keyed by the normalised text); 0 turns it off."
     )
     embedding_batch_size: int = 32
     query_prompt: str = "query: "

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from assistant.config import Settings
 from assistant.index.documents import DocumentStore
-from assistant.index.embeddings import E5Embeddings, get_embedder
+from assistant.index.embeddings import Embedder, get_embedder
 from assistant.index.integrity import check_build, read_current
 from assistant.index.keyword import KeywordIndex
 from assistant.index.store import (
@@ -171,21 +171,25 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     return meta
 
 
-def _embed(embedder: E5Embeddings, texts: list[str], label: str, show_progress: bool) -> np.ndarray:
-    batch = max(1, embedder.batch_size)
-    parts = []
+def _embed(embedder: Embedder, texts: list[str], label: str, show_progress: bool) -> np.ndarray:
+    """Passage vectors in ``texts``' order. Batches are cut from the texts sorted by length, so each pads
+    only to a similar length (padding is work thrown away: chunks run from a few to ~500 characters)."""
+    batch = max(1, getattr(embedder, "batch_size", 32))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     for start in tqdm(
         range(0, len(texts), batch), desc=f"embedding {label}", unit="batch", disable=not show_progress
     ):
-        parts.append(embedder.embed_documents_array(texts[start : start + batch]))
-    return np.vstack(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+        rows = order[start : start + batch]
+        vectors[rows] = embedder.embed_documents_array([texts[i] for i in rows])
+    return vectors
 
 
 def _write_collections(
     settings: Settings,
     build_dir: Path,
     build_id: str,
-    embedder: E5Embeddings,
+    embedder: Embedder,
     chunks: list[Chunk],
     catalog: Catalog,
     show_progress: bool,
@@ -266,7 +270,9 @@ def _run_ingest_locked(
     sources = load_corpus(settings.corpus_dir)
     fingerprint = corpus_fingerprint(sources)
     check_chroma_server(settings)  # before minutes of embedding, not after
-    embedder = get_embedder(settings)
+    # A build is a batch job: ONNX Runtime may use every core (a server's embedder keeps to
+    # embedding_threads, as its requests already run side by side).
+    embedder = get_embedder(settings.model_copy(update={"embedding_threads": 0}))
     settings_fp = settings_fingerprint(settings, embedder.model_id)
 
     current = _usable_current(settings, log)

