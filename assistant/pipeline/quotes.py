@@ -195,6 +195,8 @@ class QuotePicker:
                 if announced:  # 「以下の…からヒアリングを行った」: the lead-in and every item it announces
                     return announced[: 1 + QUOTES.max_list_items]
             picked.append((hit, sentence))
+            if wanted is _DATE and wanted.search(sentence) and not _LEAD_IN.search(sentence):
+                continue  # the date asked for is given: the sentences after it add nothing
             follow = self._continuation(hit, sentence, question_tokens, wanted, lead_ins=primary == 1)
             picked.extend((hit, s) for s in follow if all(s != p for _, p in picked))
         return picked[: limit + QUOTES.max_continuation]
