@@ -292,7 +292,9 @@ class DeterministicComposer:
 
     def _yes_no(self, plan: AnswerPlan, t: dict) -> list[Line]:
         """One sentence per attribute the verdict checked, the one it turns on first."""
-        if plan.verdict_attribute == "claim" and plan.claim_evidence is not None:
+        if plan.verdict_attribute == "claim":
+            if plan.verdict is None or plan.claim_evidence is None:
+                return self._prose(plan, t)  # the check withdrew the verdict: the quotes alone
             # a date or count the question claims, judged on the quote that states it; the quotes follow
             key = f"claim_{plan.claim_kind}_{plan.verdict}"
             verdict = Line(t["yes_no"][key].format(stated=plan.claim_stated), [plan.claim_evidence], "。\n")
