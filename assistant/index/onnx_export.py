@@ -141,7 +141,7 @@ def export_onnx(export_dir: Path, model_dir: Path) -> Path:
     """Write ``model.onnx`` (fp32), ``model.int8.onnx`` (dynamic int8) and the tokenizer into ``export_dir``."""
     model_dir = Path(model_dir)
     if not (model_dir / TOKENIZER_FILE).is_file():
-        raise ExportError(f"{model_dir} has no {TOKENIZER_FILE}: only fast-tokenizer models can be exported")
+        raise ExportError(f"the model has no {TOKENIZER_FILE}: only fast-tokenizer models can be exported")
     export_dir = Path(export_dir)
     started = time.perf_counter()
     tmp = export_dir.parent / f".{export_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
