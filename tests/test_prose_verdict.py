@@ -9,7 +9,7 @@ from assistant.pipeline.prose_verdict import judge
     ("question", "quote", "verdict", "stated"),
     [
         (
-            "その協議会は令和に入ってから始まったのですか？",
+            "その協議会は令和になってから活動を始めたのですか？",
             "同協議会は、平成２５年度に、県内の大学が連携して活動を開始",
             "no",
             "平成２５年度",
@@ -50,7 +50,7 @@ def test_a_claimed_date_or_count_is_judged_on_the_stated_value(question, quote, 
             "令和２年11月に大学と県との間で連携協定を締結し、事業展開",
         ),
         # another counter word: not the same count
-        ("10を超える地域が採択されていますか？", "令和元年度までに９件の申請があった"),
+        ("これまでに12を超える地域が選ばれましたか？", "令和元年度までに９件の申請があった"),
         # no claim of a date or count at all
         ("この事業は大学も申請できますか？", "平成17年度に活動を開始"),
     ],

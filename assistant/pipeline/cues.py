@@ -310,7 +310,7 @@ PICK = re.compile(
 NETWORK_WORDS = re.compile(
     r"ネットワーク|構成員|構成団体|メンバー|の欄|可視化の例|\bnetworks?\b|\bmembers?\b", re.I
 )
-#: The name of a scheme's adopted plan or hub in a region (「…交付金に採択された計画の名前」): the documents'
+#: The name of a scheme's adopted plan or hub in a region (「…の交付金で選ばれた計画名は」): the documents'
 #: prose names it; a region the network table does not cover has none to name.
 PLAN_NAME = re.compile(
     r"(?:採択|選定|認定)(?:され)?た(?:計画|拠点|プロジェクト)|計画名|計画の名(?:前|称)|拠点名|拠点の名(?:前|称)"
@@ -355,12 +355,12 @@ RULE_PREDICATE = re.compile(
 )
 
 
-#: The set a list is drawn from, named as something other than programs (「ヒアリングの論点のうち」「課題の中で」):
+#: The set a list is drawn from, named as something other than programs (「調査で出た論点のうち」「課題の中で」):
 #: the list is of those items, in the documents' prose, even when a word like 施策 follows.
 ITEM_SET = re.compile(
     r"(?:論点|課題|指摘|意見|要件|要素|観点|視点|ポイント|項目|事例|留意点|問題点|取組|ニーズ)(?:等)?(?:のうち|の中で|の中から|のなか)"
 )
-#: What a rule scores or checks (「…への参画状況が加点の対象になるの？」「審査で見られるのは」): asked of the rule's
+#: What a rule scores or checks (「どんな取組をしていると加点されますか」「審査で見られるのは」): asked of the rule's
 #: words, not of the programs meeting a condition.
 RULE_CONTENT = re.compile(r"加点|減点|審査(?:項目|基準|の観点|で|の際|する)|評価項目|採点|配点")
 

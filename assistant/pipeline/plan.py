@@ -1085,7 +1085,7 @@ class Planner:
         return set(q.content_words)
 
     def _topic_tokens(self, q: Question) -> set[str]:
-        """「それっていつできたの？」 after a turn about 日本オープンイノベーション大賞: the question's words and those
+        """「それは何年から？」 after a turn about an award: the question's words and those
         of what it points at, besides the earlier turn's own asking words."""
         return self._tokens(q) | (set(tokenize(q.topic)) - _ASKING_WORDS - _QUESTION_WORDS)
 

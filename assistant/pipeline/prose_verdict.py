@@ -1,7 +1,7 @@
 """A yes/no question whose claim is a date or a count the documents state in prose: the verdict from the quote.
 
-「KCみやぎ推進ネットワークは令和に入ってから始まった取組ですか」 against 「平成17年度に…活動を開始」, 「令和元年度
-までに10を超える地域が採択されていますか」 against 「令和元年度までに９地域…が採択」: the question's claim and
+「その協議会は令和になってから発足したのですか」 against 「平成17年度に…活動を開始」, 「これまでに
+20を超える地域が選ばれましたか」 against 「令和元年度までに９地域…が採択」: the question's claim and
 the value the quote states are compared, and the answer opens with はい/いいえ only when the quote states that
 very thing — a start date tied to a verb of starting, a count with the same counter word. Anything else
 leaves the plain prose answer (quotes without a verdict), which is never confidently wrong.
@@ -18,7 +18,7 @@ _ERA_BASE = {"令和": 2018, "平成": 1988}
 _YEAR = r"(?:(?P<era>令和|平成)\s*(?P<n>\d{1,2}|元)|(?P<western>(?:19|20)\d{2}))\s*年度?"
 _STARTING = r"(?:始ま|始め|開始|スタート|創設|発足|設立|設置|立ち上|実施され|実施して|取り?組(?:み|ま)始)"
 
-#: The question claims a start: 「令和に入ってから始まった」「令和2年度から始まった」「2019年以降に創設された」.
+#: The question claims a start: 「令和になってから始めた」「令和3年度から開始した」「2019年以降に創設された」.
 _CLAIM_ERA = re.compile(rf"(?P<era>令和|平成)に(?:入って|なって)(?:から)?[^。？?]{{0,16}}{_STARTING}")
 _CLAIM_YEAR = re.compile(
     rf"{_YEAR}(?:\s*\d{{1,2}}\s*月)?\s*(?P<when>から|以降|に)[^。？?]{{0,16}}{_STARTING}"

@@ -367,7 +367,7 @@ class QuestionReader:
             return (), ()
         asking = "。".join(c.text for c in clause_list if c.kind == "ask")
         if _POINTS_TO_NAME.search(asking):
-            # 「…『X事業』に応募しようという話に。この事業の申請要件は？」: the name the ask points back to is asked.
+            # 「…で『X事業』が候補に挙がった。この事業の対象は？」: the name the ask points back to is asked.
             asking = "。".join(c.text for c in clause_list)
         found, printed = self.names.look_up(asking, japanese=language == "ja")
         # A name typed with a slip or in kana was matched to its program: it is that program, not unknown.
@@ -483,7 +483,7 @@ class QuestionReader:
         return found, False
 
     def _elliptical_region(self, masked: str, history: Sequence[Turn]) -> NetworkQuery | None:
-        """「高知県のほうは？」 after 「徳島県の産学官ネットワークを教えて」: the earlier question asked again with the
+        """「愛媛県だと？」 after 「香川県の産学官の協議会は？」: the earlier question asked again with the
         new region in place of its own (None when the question is not such an ellipsis)."""
         ellipsis = _ELLIPSIS.match(masked)
         last = next((t.content for t in reversed(history) if t.role == "user"), "")
@@ -540,7 +540,7 @@ _QUOTED_QUESTION = re.compile(
     r"(?:(?:い|言)われ|聞かれ|訊かれ|尋ねられ|お?質問|お?問い?合わ?せ|ご?相談|ご?依頼|頼まれ|聞いて|ご?連絡|お?尋ね|照会|"
     r"ご?要望|お?電話|お?メール|メッセージ|書かれ|言って|話が)"
 )
-#: The same without quotation marks (「…で民間企業が申請者になれるものを教えてほしいと頼まれています」): the request
+#: The same without quotation marks (「…で自治体が出せるものを調べてほしいと言われました」): the request
 #: reported is what is asked.
 _REPORTED_REQUEST = re.compile(
     r"(?P<q>[^。？?「『]{4,200}?(?:教えて|知りたい|調べて|挙げて|探して)(?:ほしい|欲しい|ください|下さい|くれ)?)\s*"
@@ -680,8 +680,8 @@ _DEMONSTRATIVE_NOUN = re.compile(r"(?:その|この|あの|当該|先ほどの|�
 
 
 def _pointed_topic(masked: str, turn: str) -> str:
-    """What 「その調査」 points at in the earlier turn: the phrase there ending in 調査 (「総務省の産学官連携の実態
-    調査」), not that turn's own question; the whole turn when the noun is not in it (「それ」)."""
+    """What 「その調査」 points at in the earlier turn: the phrase there ending in 調査 (「文科省のベンチャー実態調査」),
+    not that turn's own question; the whole turn when the noun is not in it (「それ」)."""
     pointer = _DEMONSTRATIVE_NOUN.search(masked)
     if pointer is not None:
         noun = pointer.group(0)[2:] if pointer.group(0)[:2] in ("その", "この", "あの", "当該") else ""
