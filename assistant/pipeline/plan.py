@@ -32,7 +32,7 @@ from assistant.pipeline.hits import Hit, RetrievalResult
 from assistant.pipeline.names import UnknownName
 from assistant.pipeline.networks import NetworkAnswer, NetworkGraph, answer_network_query
 from assistant.pipeline.prose_verdict import judge as judge_claim
-from assistant.pipeline.quotes import QuotePicker, contact_blocks, is_cell, squash
+from assistant.pipeline.quotes import BARE_VERBS, QuotePicker, contact_blocks, is_cell, squash
 from assistant.pipeline.read import Question
 from assistant.pipeline.scoring import SentenceScorer
 from assistant.records import BudgetLine, Catalog, Program, SourceSpan, TextSpan, UseCase
@@ -75,8 +75,8 @@ _ASKING_WORDS = frozenset(
 _QUESTION_WORDS = frozenset(
     tokenize("何 なに どう どんな いつ どこ 誰 だれ どれ なぜ 教える ある いる する なる")
 )
-#: Verbs of doing that say nothing of their own (「行われた」「やった」).
-_BARE_VERBS = frozenset(tokenize("行う 行われる 実施 する やる ある できる なる"))
+#: Verbs that say nothing of their own, 「できる」 included (「それっていつできたの」).
+_BARE_VERBS = BARE_VERBS | {"できる"}
 #: Words too broad to ground an answer by themselves.
 _BROAD_WORDS = frozenset(["大学", "地域", "研究", "事業", "支援", "国", "日本"])
 

@@ -146,7 +146,7 @@ class QuotePicker:
                     continue
                 # The field answers only when every word of the question is the document's subject, the
                 # field's own, or a bare verb of doing: 「いつ公表された」 asks something the field does not say.
-                if question_tokens - title - own - _BARE_VERBS:
+                if question_tokens - title - own - BARE_VERBS:
                     continue
                 coverage = self.scorer.token_coverage(question_tokens, own | title)
                 if coverage >= QUOTES.answer_shape_min_coverage:
@@ -494,7 +494,8 @@ FIELD_PREFIX = "field:"
 _FIELD = re.compile(r"^\s*[【\[]\s*(?P<label>[^】\]]{2,12}?)\s*[】\]]\s*(?P<value>\S.*)$")
 _WHEN_LABEL = re.compile(r"時期|期間|日程|期日|年月|開始|終了|日$|年度")
 _COUNT_LABEL = re.compile(r"数|件|対象|規模")
-_BARE_VERBS = frozenset(["行う", "行われる", "実施", "実施する", "する", "ある", "なる", "いる", "やる"])
+#: Verbs of doing that say nothing of their own (「行われた」「やった」).
+BARE_VERBS = frozenset(["行う", "行われる", "実施", "実施する", "する", "ある", "なる", "いる", "やる"])
 
 
 def _line_hit(doc_id: str, number: int, line: str, label: str) -> Hit:

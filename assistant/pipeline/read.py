@@ -676,7 +676,9 @@ _ELLIPSIS = re.compile(
     r"(?:どう(?:ですか|でしょう(?:か)?|なって(?:い)?ますか)?)?\s*[?？]?\s*$"
 )
 #: A demonstrative before a noun of any kind (「その調査」「この大賞」): it points at what an earlier turn named.
-_DEMONSTRATIVE_NOUN = re.compile(r"(?:その|この|あの|当該|先ほどの|先程の|さっきの)[一-龥ァ-ヶー]{2,}")
+_DEMONSTRATIVE_NOUN = re.compile(
+    r"(?:その|この|あの|当該|先ほどの|先程の|さっきの)(?P<noun>[一-龥ァ-ヶー]{2,})"
+)
 
 
 def _pointed_topic(masked: str, turn: str) -> str:
@@ -684,8 +686,7 @@ def _pointed_topic(masked: str, turn: str) -> str:
     not that turn's own question; the whole turn when the noun is not in it (「それ」)."""
     pointer = _DEMONSTRATIVE_NOUN.search(masked)
     if pointer is not None:
-        noun = pointer.group(0)[2:] if pointer.group(0)[:2] in ("その", "この", "あの", "当該") else ""
-        noun = noun or re.sub(r"^(?:先ほどの|先程の|さっきの)", "", pointer.group(0))
+        noun = pointer.group("noun")
         for size in range(len(noun), 1, -1):  # 「その調査結果」 → 調査結果, else 調査
             phrase = re.search(rf"[^、。？?\s]{{0,30}}{re.escape(noun[:size])}", turn)
             if phrase is not None:
