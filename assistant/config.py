@@ -59,7 +59,13 @@ class Settings(BaseSettings):
     embedding_query_cache: int = Field(
         4096, ge=0, description="Question vectors kept (LRU, keyed by the normalised text); 0 turns it off."
     )
-    embedding_batch_size: int = 32
+    embedding_batch_size: int = Field(32, ge=1, description="Texts per PyTorch embedding batch (ingest).")
+    embedding_onnx_batch_size: int = Field(
+        4,
+        ge=1,
+        description="Texts per ONNX Runtime embedding batch (ingest). Dynamic int8 is fastest on small "
+        "batches of similar length: the corpus's chunks embed in ~8 s at 2–4, ~11.5 s at 32 (docs/embeddings.md).",
+    )
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
 

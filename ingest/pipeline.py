@@ -171,16 +171,21 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     return meta
 
 
-def _embed(embedder: Embedder, texts: list[str], label: str, show_progress: bool) -> np.ndarray:
-    """Passage vectors in ``texts``' order. Batches are cut from the texts sorted by length, so each pads
-    only to a similar length (padding is work thrown away: chunks run from a few to ~500 characters)."""
-    batch = max(1, getattr(embedder, "batch_size", 32))
+EMBED_STEP = 64  # texts per embedder call: the progress bar's step; the embedder batches within it
+
+
+def embed_passages(embedder: Embedder, texts: list[str], label: str, show_progress: bool) -> np.ndarray:
+    """Passage vectors in ``texts``' order, embedded in steps of texts sorted by length.
+
+    Each step holds texts of similar length and the embedder cuts its own batches from it: the ONNX runtime
+    sorts a step by token count, which groups Japanese and Latin text better than characters do (padding
+    is work thrown away; the corpus's chunks embed in ~8.5 s so, ~10.7 s in batches cut by characters)."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     for start in tqdm(
-        range(0, len(texts), batch), desc=f"embedding {label}", unit="batch", disable=not show_progress
+        range(0, len(texts), EMBED_STEP), desc=f"embedding {label}", unit="step", disable=not show_progress
     ):
-        rows = order[start : start + batch]
+        rows = order[start : start + EMBED_STEP]
         vectors[rows] = embedder.embed_documents_array([texts[i] for i in rows])
     return vectors
 
@@ -204,7 +209,7 @@ def _write_collections(
         program_name, embedding_function=function, metadata={"hnsw:space": "cosine"}
     )
 
-    vectors = _embed(embedder, [c.text for c in chunks], "chunks", show_progress)
+    vectors = embed_passages(embedder, [c.text for c in chunks], "chunks", show_progress)
     for start in range(0, len(chunks), 500):
         part = chunks[start : start + 500]
         chunk_collection.add(
@@ -219,7 +224,7 @@ def _write_collections(
             ids=[p.id for p in catalog.programs],
             documents=texts,
             metadatas=[program_metadata(p) for p in catalog.programs],
-            embeddings=_embed(embedder, texts, "programs", show_progress),
+            embeddings=embed_passages(embedder, texts, "programs", show_progress),
         )
     return chunk_name, program_name
 

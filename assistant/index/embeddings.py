@@ -283,7 +283,7 @@ def onnx_embedder(settings: Settings) -> Embedder:
     its start exporting). Without onnxruntime or the export: one log line, and the PyTorch backend."""
     name, cache_dir = _model_key(settings)
     key = ("onnx", name, str(cache_dir), *_embedder_settings(settings))
-    key += (settings.embedding_onnx_precision, settings.embedding_threads)
+    key += (settings.embedding_onnx_precision, settings.embedding_threads, settings.embedding_onnx_batch_size)
     with _load_lock:
         embedder = _embedders.get(key)
         if embedder is None and key not in _fallen_back:
@@ -322,7 +322,7 @@ def _load_onnx(settings: Settings, name: str) -> Embedder:
     return OnnxEmbeddings(
         model,
         base_id,
-        settings.embedding_batch_size,
+        settings.embedding_onnx_batch_size,
         settings.query_prompt,
         settings.passage_prompt,
         settings.embedding_query_cache,

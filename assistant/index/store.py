@@ -128,6 +128,7 @@ class ChromaE5Function(EmbeddingFunction[Documents]):
 
     def __init__(self, embedder: Embedder) -> None:
         self._embedder = embedder
+        _embedders_in_use[embedder.model_id] = embedder
 
     def __call__(self, input: Documents) -> Embeddings:
         return list(self._embedder.embed_documents_array(list(input)))
@@ -145,11 +146,24 @@ class ChromaE5Function(EmbeddingFunction[Documents]):
     def get_config(self) -> dict[str, Any]:
         return {"model_id": self._embedder.model_id}
 
+    def is_legacy(self) -> bool:
+        """Never: Chroma's own check calls :meth:`build_from_config`, which would load a second model
+        (seconds of an ingest) only to learn that this class implements the config interface."""
+        return False
+
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> ChromaE5Function:
+        """Chroma rebuilds the function from a collection's stored config (each create/get does): the
+        embedder this process already uses for that model, not a second load of it."""
+        in_use = _embedders_in_use.get(str(config.get("model_id", "")))
+        if in_use is not None:
+            return ChromaE5Function(in_use)
         from assistant.index.embeddings import get_embedder
 
         return ChromaE5Function(get_embedder())
+
+
+_embedders_in_use: dict[str, Embedder] = {}  # model id → the embedder a ChromaE5Function was made with
 
 
 def new_build_id() -> str:
