@@ -51,13 +51,14 @@ class KeywordIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def query_tokens(self, text: str) -> list[str]:
-        """The question's tokens that occur in the index (others cannot score)."""
-        return [t for t in tokenize(text) if t in self._vocab]
-
     def search(self, text: str, k: int = 10) -> list[tuple[str, float]]:
         """Best ``k`` (id, BM25 score) pairs with a positive score, best first."""
-        tokens = self.query_tokens(text)
+        return self.search_tokens(tokenize(text), k)
+
+    def search_tokens(self, tokens: list[str], k: int = 10) -> list[tuple[str, float]]:
+        """:meth:`search` for a question already tokenized (the chunk and the program index share one
+        tokenization per question); tokens the index has never seen cannot score and are dropped."""
+        tokens = [t for t in tokens if t in self._vocab]
         if not tokens or self._retriever is None:
             return []
         scores = np.asarray(self._retriever.get_scores(tokens), dtype=np.float64)

@@ -24,6 +24,7 @@ from pydantic import ConfigDict
 from assistant.index.embeddings import Embedder
 from assistant.index.keyword import KeywordIndex
 from assistant.index.store import IndexReadError, LoadedIndex
+from assistant.jp_text import tokenize
 from assistant.pipeline.conditions import ProgramFilter
 from assistant.pipeline.hits import Hit, Mode, RetrievalResult
 from assistant.records import Chunk, Program
@@ -73,9 +74,10 @@ class HybridSearcher:
         return _similarities(chunks), _similarities(programs)
 
     def _bm25(self, question: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        chunks = self.chunk_keywords.search(question, RETRIEVAL.leg_depth)
+        tokens = tokenize(question)
+        chunks = self.chunk_keywords.search_tokens(tokens, RETRIEVAL.leg_depth)
         programs = (
-            self.program_keywords.search(question, RETRIEVAL.leg_depth) if self.program_keywords else []
+            self.program_keywords.search_tokens(tokens, RETRIEVAL.leg_depth) if self.program_keywords else []
         )
         return chunks, programs
 
