@@ -1,5 +1,6 @@
 """Cosine between the PyTorch and the ONNX Runtime vectors of the same texts: every corpus passage and
-program record of the current index, and every eval question (with the query prompt).
+program record of the current index (embedded as the ingest embeds them), and every eval question (with
+the query prompt, one at a time as a request embeds it).
 
     .venv/bin/python benchmarks/embedding_parity.py [--json reports/parity.json]
 
@@ -33,12 +34,18 @@ def _stats(cosines: np.ndarray) -> dict[str, float]:
     }
 
 
+def _one_by_one(embedder, questions: list[str]) -> np.ndarray:  # noqa: ANN001
+    """Each question alone, as a request embeds it (dynamic int8 scales a batch as a whole, so a vector
+    computed in a batch differs slightly from the one a request gets)."""
+    return np.vstack([embedder.embed_queries_array([q]) for q in questions])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
 
-    from ingest.pipeline import program_text
+    from ingest.pipeline import embed_passages, program_text
 
     settings = get_settings()
     build = current_build_dir(settings)
@@ -47,8 +54,8 @@ def main() -> int:
 
     torch = get_embedder(settings.model_copy(update={"embedding_backend": "sentence-transformers"}))
     reference = {
-        "passages": torch.embed_documents_array(passages),
-        "questions": torch.embed_queries_array(questions),
+        "passages": embed_passages(torch, passages, "passages", False),
+        "questions": _one_by_one(torch, questions),
     }
     report: dict[str, dict[str, dict[str, float]]] = {}
     for precision in ("fp32", "int8"):
@@ -58,8 +65,8 @@ def main() -> int:
         if onnx.runtime != "onnx":
             raise SystemExit("the ONNX export is missing: run `assistant prepare-model` first")
         ours = {
-            "passages": onnx.embed_documents_array(passages),
-            "questions": onnx.embed_queries_array(questions),
+            "passages": embed_passages(onnx, passages, "passages", False),
+            "questions": _one_by_one(onnx, questions),
         }
         report[precision] = {kind: _stats(np.sum(ours[kind] * reference[kind], axis=1)) for kind in ours}
         for kind, stats in report[precision].items():
