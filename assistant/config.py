@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         4,
         ge=1,
         description="Texts per ONNX Runtime embedding batch (ingest). Dynamic int8 is fastest on small "
-        "batches of similar length: the corpus's chunks embed in ~8 s at 2–4, ~11.5 s at 32 (docs/embeddings.md).",
+        "batches of similar length: the corpus's chunks embed in ~6.5 s at 2–4, ~9.6 s at 32 (docs/embeddings.md).",
     )
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "

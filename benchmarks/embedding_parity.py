@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import get_settings
-from assistant.index.embeddings import get_embedder
+from assistant.index.embeddings import Embedder, get_embedder
 from assistant.index.store import current_build_dir, read_catalog, read_chunks
 from evals.dataset import load_cases
 
@@ -34,7 +34,7 @@ def _stats(cosines: np.ndarray) -> dict[str, float]:
     }
 
 
-def _one_by_one(embedder, questions: list[str]) -> np.ndarray:  # noqa: ANN001
+def _one_by_one(embedder: Embedder, questions: list[str]) -> np.ndarray:
     """Each question alone, as a request embeds it (dynamic int8 scales a batch as a whole, so a vector
     computed in a batch differs slightly from the one a request gets)."""
     return np.vstack([embedder.embed_queries_array([q]) for q in questions])

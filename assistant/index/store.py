@@ -163,7 +163,9 @@ class ChromaE5Function(EmbeddingFunction[Documents]):
         return ChromaE5Function(get_embedder())
 
 
-_embedders_in_use: dict[str, Embedder] = {}  # model id → the embedder a ChromaE5Function was made with
+#: Model id → the embedder the latest ChromaE5Function was made with. Chroma only asks the function for its
+#: config (vectors are always passed in), so any embedder of the same model serves; this keeps it from loading one.
+_embedders_in_use: dict[str, Embedder] = {}
 
 
 def new_build_id() -> str:
