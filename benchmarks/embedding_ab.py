@@ -1,6 +1,6 @@
 """A/B of the embedding runtimes on this machine, in one run: PyTorch (before issue 23) against ONNX Runtime.
 
-    .venv/bin/python benchmarks/embedding_ab.py [--rounds 2] [--clients 8] [--requests 40] [--single 60]
+    .venv/bin/python benchmarks/embedding_ab.py [--rounds 2] [--clients 8] [--requests 40] [--single 120]
                                                [--arms pytorch,onnx,onnx-nocache] [--json reports/ab.json]
 
 Arms (each is the same code with other settings, so only the runtime differs):
@@ -9,16 +9,19 @@ Arms (each is the same code with other settings, so only the runtime differs):
 * ``onnx``          the defaults: ONNX Runtime, int8, the query LRU on;
 * ``onnx-nocache``  ONNX Runtime with the LRU off, to show what the runtime alone gives.
 
-Every round runs each arm in turn (the order alternates between rounds, so a busy neighbour on the shared
-cores does not always hit the same arm), and per arm measures:
+Every round measures each arm in turn (the order alternates between rounds, so a busy neighbour on the
+shared cores does not always hit the same arm):
 
 * model load: a fresh process from ``get_embedder`` to its first question vector (imports included);
 * ``assistant ingest --rebuild`` wall time, into the arm's own data directory;
 * ``/v1/answer`` p50/p95, one client, each question asked once (questions the warm-up did not ask, so the
-  LRU cannot answer them: this is the runtime's own latency);
-* ``benchmarks/load.py`` with 8 clients (the help-desk mix, repeated questions included): req/s, p95, errors.
+  LRU cannot answer them: this is the runtime's own latency). All arms' servers run at once and blocks of
+  10 questions go to every arm in turn, so a burst of a neighbour's load hits all arms alike (the first
+  question of a block is not timed);
+* ``benchmarks/load.py`` with 8 clients (the help-desk mix, repeated questions included): req/s, p95,
+  errors; one arm at a time, the other servers idle.
 
-Servers listen on loopback ports from 8200 and are stopped at the end. The ratios printed last are
+Servers listen on loopback ports from 8200 and are stopped at the end of each round. The ratios printed last are
 ``arm / pytorch`` of the medians over rounds.
 """
 
@@ -120,17 +123,38 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def single_client(url: str, warm: list[str], measured: list[str]) -> dict[str, float]:
-    """One client: a warm-up on ``warm``, then each of ``measured`` (disjoint from ``warm``) once."""
-    millis = []
-    with httpx.Client(base_url=url, timeout=60) as client:
+#: Questions asked of one arm in a row by the single-client measurement; the first of each block is not
+#: timed (its process was idle while the other arms ran, so its caches are cold).
+SINGLE_BLOCK = 10
+
+
+def single_client(urls: dict[str, str], warm: list[str], measured: list[str]) -> dict[str, dict[str, float]]:
+    """One client per arm: a warm-up on ``warm``, then each of ``measured`` (disjoint from ``warm``) once,
+    in blocks of :data:`SINGLE_BLOCK` questions that go to every arm in turn (the order rotates per block).
+
+    Blocks spread every arm over the same minutes, so a neighbour's burst on the shared cores slows all arms
+    rather than one arm's whole run (measured one arm after the other, two runs of the same code gave p50
+    ratios of 0.56 and 0.65). Alternating every single question was tried too; it leaves each process's
+    caches cold and raised PyTorch's p50 from ~39 to ~59 ms, a bias for the smaller int8 model."""
+    clients = {arm: httpx.Client(base_url=url, timeout=60) for arm, url in urls.items()}
+    millis: dict[str, list[float]] = {arm: [] for arm in urls}
+    arms = list(urls)
+    try:
         for question in warm:
-            client.post("/v1/answer", json={"question": question}).raise_for_status()
-        for question in measured:
-            started = time.perf_counter()
-            client.post("/v1/answer", json={"question": question}).raise_for_status()
-            millis.append((time.perf_counter() - started) * 1000)
-    return {"p50_ms": percentile(millis, 50), "p95_ms": percentile(millis, 95)}
+            for client in clients.values():
+                client.post("/v1/answer", json={"question": question}).raise_for_status()
+        blocks = [measured[i : i + SINGLE_BLOCK] for i in range(0, len(measured), SINGLE_BLOCK)]
+        for number, block in enumerate(blocks):
+            for arm in arms[number % len(arms) :] + arms[: number % len(arms)]:
+                for position, question in enumerate(block):
+                    started = time.perf_counter()
+                    clients[arm].post("/v1/answer", json={"question": question}).raise_for_status()
+                    if position:
+                        millis[arm].append((time.perf_counter() - started) * 1000)
+    finally:
+        for client in clients.values():
+            client.close()
+    return {arm: {"p50_ms": percentile(m, 50), "p95_ms": percentile(m, 95)} for arm, m in millis.items()}
 
 
 def load_test(url: str, clients: int, requests: int, report: Path) -> dict[str, float]:
@@ -146,24 +170,36 @@ def load_test(url: str, clients: int, requests: int, report: Path) -> dict[str, 
     return {"rps": total["throughput_rps"], "p95_ms": total["p95_ms"], "errors": total["errors"]}
 
 
-def run_arm(
-    arm: str, data_dir: Path, port: int, args: argparse.Namespace, questions: tuple
-) -> dict[str, Any]:
-    env = _env(arm, data_dir)
-    result: dict[str, Any] = {"load_s": model_load_seconds(env), "ingest_s": ingest_seconds(env)}
-    process = start_server(env, port)
+def run_round(
+    order: list[str], ports: dict[str, int], tmp: Path, args: argparse.Namespace, questions: tuple
+) -> dict[str, dict[str, Any]]:
+    """One round: each arm's model load and ingest in ``order``; then every arm's server at once for the
+    interleaved single-client latency; then each arm's load test in ``order``, the others idle."""
+    envs = {arm: _env(arm, tmp / arm) for arm in order}
+    results: dict[str, dict[str, Any]] = {}
+    for arm in order:
+        results[arm] = {"load_s": model_load_seconds(envs[arm]), "ingest_s": ingest_seconds(envs[arm])}
+    processes: dict[str, subprocess.Popen] = {}
     try:
-        url = f"http://127.0.0.1:{port}"
-        result.update({f"single_{k}": v for k, v in single_client(url, *questions).items()})
-        load = load_test(url, args.clients, args.requests, data_dir / "load.json")
-        result.update({f"load_{k}": v for k, v in load.items()})
+        for arm in order:
+            processes[arm] = start_server(envs[arm], ports[arm])
+        urls = {arm: f"http://127.0.0.1:{ports[arm]}" for arm in order}
+        for arm, single in single_client(urls, *questions).items():
+            results[arm].update({f"single_{k}": v for k, v in single.items()})
+        for arm in order:
+            load = load_test(urls[arm], args.clients, args.requests, tmp / arm / "load.json")
+            results[arm].update({f"load_{k}": v for k, v in load.items()})
     finally:
-        stop(process)
-    print(
-        f"  {arm:<13} "
-        + "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items())
-    )
-    return result
+        for process in processes.values():
+            stop(process)
+    for arm in order:
+        print(
+            f"  {arm:<13} "
+            + "  ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in results[arm].items()
+            )
+        )
+    return results
 
 
 def main() -> int:
@@ -171,7 +207,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=40, help="per client, in each load test")
-    parser.add_argument("--single", type=int, default=60, help="questions timed one at a time")
+    parser.add_argument("--single", type=int, default=120, help="questions timed one at a time")
     parser.add_argument("--arms", default="pytorch,onnx,onnx-nocache")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -188,9 +224,9 @@ def main() -> int:
         for round_no in range(args.rounds):
             order = arms if round_no % 2 == 0 else list(reversed(arms))
             print(f"round {round_no + 1}: {', '.join(order)}")
-            for arm in order:
-                port = PORT_BASE + arms.index(arm)
-                results[arm].append(run_arm(arm, Path(tmp) / arm, port, args, (warm, measured)))
+            ports = {arm: PORT_BASE + arms.index(arm) for arm in arms}
+            for arm, result in run_round(order, ports, Path(tmp), args, (warm, measured)).items():
+                results[arm].append(result)
 
     medians = {
         arm: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for arm, runs in results.items()
