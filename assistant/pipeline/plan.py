@@ -75,7 +75,7 @@ _ASKING_WORDS = frozenset(
 _QUESTION_WORDS = frozenset(
     tokenize("何 なに どう どんな いつ どこ 誰 だれ どれ なぜ 教える ある いる する なる")
 )
-#: Verbs that say nothing of their own, 「できる」 included (「それっていつできたの」).
+#: Verbs that say nothing of their own, 「できる」 included (「あの賞はいつできましたか」: できる is the asking).
 _BARE_VERBS = BARE_VERBS | {"できる"}
 #: Words too broad to ground an answer by themselves.
 _BROAD_WORDS = frozenset(["大学", "地域", "研究", "事業", "支援", "国", "日本"])
