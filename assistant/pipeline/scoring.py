@@ -21,7 +21,7 @@ QUESTION_SCAFFOLD = frozenset(
 
 
 #: Texts whose content words are kept: the corpus's sentences (and headings with them) are scored against
-#: every question, and tokenizing them again each time was a third of an answer's CPU outside the model.
+#: every question, and tokenizing them again each time was a quarter of an answer's CPU outside the model.
 TEXT_TOKENS_CACHE = 32_768
 
 
