@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.load import stop_server as stop
 from evals.dataset import load_cases
 from evals.metrics import percentile
 
@@ -113,14 +114,6 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
         time.sleep(0.5)
     stop(process)
     raise SystemExit(f"error: the server on port {port} did not become ready")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 #: Questions asked of one arm in a row by the single-client measurement; the first of each block is not
